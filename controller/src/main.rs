@@ -1,0 +1,2 @@
+//! serin binary.
+fn main() {}

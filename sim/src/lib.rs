@@ -1,0 +1,1 @@
+//! Kubernetes API emulator (work in progress).
