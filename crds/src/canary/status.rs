@@ -1,0 +1,196 @@
+//! `status` of a Canary: Flagger's fields, which serin keeps identical so that a Canary can move
+//! between the two controllers mid-release, and serin's additions.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{StringMap, ThresholdRange};
+
+/// Observed state of a Canary.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryStatus {
+    /// Where the Canary is in its release cycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<CanaryPhase>,
+    /// Failed checks in the current analysis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::number")]
+    pub failed_checks: Option<u32>,
+    /// Percentage of traffic currently routed to the canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::number")]
+    pub canary_weight: Option<u32>,
+    /// Analysis steps completed in the current A/B or blue/green release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::number")]
+    pub iterations: Option<u32>,
+    /// Checksums of the ConfigMaps and Secrets the target uses, keyed by `kind/name`; a change
+    /// starts a release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::string_map")]
+    pub tracked_configs: Option<StringMap>,
+    /// Hash of the target's pod template that the current or last release analysed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied_spec: Option<String>,
+    /// Hash of the target's pod template that was last promoted to the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_promoted_spec: Option<String>,
+    /// When the phase last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub last_transition_time: Option<DateTime<Utc>>,
+    /// Value of the session affinity cookie that pins users to the canary in this release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_affinity_cookie: Option<String>,
+    /// Value of the session affinity cookie that pins users to the primary in this release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_session_affinity_cookie: Option<String>,
+    /// Value of the canary cookie of the previous release, expired on promotion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_session_affinity_cookie: Option<String>,
+    /// Conditions: Flagger's `Promoted`, and `Ready`, `Reconciling` and `Stalled` for
+    /// kstatus-based tools (Flux, Argo CD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<CanaryCondition>>,
+    /// The `metadata.generation` of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The revision under analysis and the last result of each of its metric checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<RevisionAnalysis>,
+}
+
+/// Phases of a Canary's release cycle, with Flagger's names.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+#[schemars(transform = crate::schema::without_description)]
+pub enum CanaryPhase {
+    /// No phase recorded yet.
+    #[default]
+    #[serde(rename = "")]
+    Unset,
+    /// The primary, Services and routes are being created.
+    Initializing,
+    /// Everything is in place; the primary serves all traffic and no release is running.
+    Initialized,
+    /// A release waits for its `confirm-rollout` gate.
+    Waiting,
+    /// A release is being analysed and traffic is shifting.
+    Progressing,
+    /// Analysis passed; promotion waits for its `confirm-promotion` gate.
+    WaitingPromotion,
+    /// The canary's spec is being copied to the primary.
+    Promoting,
+    /// The primary runs the new revision; traffic returns to it and the canary is scaled down.
+    Finalising,
+    /// The last release was promoted.
+    Succeeded,
+    /// The last release was rolled back.
+    Failed,
+    /// The Canary is being deleted and its changes reverted.
+    Terminating,
+    /// The Canary's changes were reverted; it can be deleted.
+    Terminated,
+}
+
+impl CanaryPhase {
+    /// The name used in `status.phase`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CanaryPhase::Unset => "",
+            CanaryPhase::Initializing => "Initializing",
+            CanaryPhase::Initialized => "Initialized",
+            CanaryPhase::Waiting => "Waiting",
+            CanaryPhase::Progressing => "Progressing",
+            CanaryPhase::WaitingPromotion => "WaitingPromotion",
+            CanaryPhase::Promoting => "Promoting",
+            CanaryPhase::Finalising => "Finalising",
+            CanaryPhase::Succeeded => "Succeeded",
+            CanaryPhase::Failed => "Failed",
+            CanaryPhase::Terminating => "Terminating",
+            CanaryPhase::Terminated => "Terminated",
+        }
+    }
+}
+
+impl std::fmt::Display for CanaryPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A condition of a Canary. `type` is one of `Promoted`, `Ready`, `Reconciling`, `Stalled`;
+/// `status` is `True`, `False` or `Unknown`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryCondition {
+    /// Type of the condition.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// Machine-readable reason for the status, in CamelCase.
+    pub reason: String,
+    /// Human-readable explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When the status last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub last_transition_time: Option<DateTime<Utc>>,
+    /// When the condition was last written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub last_update_time: Option<DateTime<Utc>>,
+}
+
+/// The revision under analysis and the latest result of each metric check.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionAnalysis {
+    /// Hash of the target's pod template (and tracked configs) being analysed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Latest result of each metric check, in the order of `spec.analysis.metrics`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricResult>,
+}
+
+/// The latest result of one metric check.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricResult {
+    /// Name of the metric check.
+    pub name: String,
+    /// Value the query returned, when it returned one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Accepted range the value was checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_range: Option<ThresholdRange>,
+    /// Outcome of the check.
+    pub outcome: MetricOutcome,
+    /// What happened, for a person: the value against its range, or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When the check ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub time: Option<DateTime<Utc>>,
+}
+
+/// Outcome of a metric check.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+#[schemars(transform = crate::schema::without_description)]
+pub enum MetricOutcome {
+    /// The value is within range.
+    #[default]
+    Pass,
+    /// The value is out of range.
+    Fail,
+    /// The query returned no data (an empty result or NaN).
+    NoData,
+    /// The query could not be run or its answer could not be used.
+    Error,
+}
