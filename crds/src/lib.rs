@@ -7,6 +7,7 @@
 pub mod alert_provider;
 pub mod canary;
 pub mod metric_template;
+pub mod query_template;
 mod schema;
 
 pub use alert_provider::{AlertProvider, AlertProviderSpec, AlertProviderType};
@@ -30,7 +31,10 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
     let mut crds = vec![Canary::crd(), MetricTemplate::crd(), AlertProvider::crd()];
     for crd in &mut crds {
         for version in &mut crd.spec.versions {
-            let root = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut());
+            let root = version
+                .schema
+                .as_mut()
+                .and_then(|s| s.open_api_v3_schema.as_mut());
             if let Some(root) = root {
                 root.required = None;
             }

@@ -66,11 +66,14 @@ fn check_type(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<Strin
         errors.push(format!("{path}: type {f:?} in Flagger, {s:?} in serin"));
     }
     if s.is_none() && f.is_some() && serin.get("x-kubernetes-int-or-string").is_none() {
-        errors.push(format!("{path}: serin's schema has no type where Flagger has {f:?}"));
+        errors.push(format!(
+            "{path}: serin's schema has no type where Flagger has {f:?}"
+        ));
     }
-    if let (Some("string"), Some(fmt)) =
-        (s.and_then(Value::as_str), serin.get("format").and_then(Value::as_str))
-    {
+    if let (Some("string"), Some(fmt)) = (
+        s.and_then(Value::as_str),
+        serin.get("format").and_then(Value::as_str),
+    ) {
         if flagger.get("format").and_then(Value::as_str) != Some(fmt) {
             errors.push(format!("{path}: serin adds string format {fmt:?}"));
         }
@@ -78,9 +81,13 @@ fn check_type(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<Strin
 }
 
 fn check_enum(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<String>) {
-    let Some(serin_values) = serin.get("enum").and_then(Value::as_array) else { return };
+    let Some(serin_values) = serin.get("enum").and_then(Value::as_array) else {
+        return;
+    };
     match flagger.get("enum").and_then(Value::as_array) {
-        None => errors.push(format!("{path}: serin restricts to an enum, Flagger does not")),
+        None => errors.push(format!(
+            "{path}: serin restricts to an enum, Flagger does not"
+        )),
         Some(flagger_values) => {
             for v in flagger_values {
                 if !serin_values.contains(v) {
@@ -94,7 +101,12 @@ fn check_enum(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<Strin
 fn check_markers(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<String>) {
     let markers = |s: &Value| -> BTreeSet<String> {
         s.as_object()
-            .map(|o| o.keys().filter(|k| k.starts_with("x-kubernetes-")).cloned().collect())
+            .map(|o| {
+                o.keys()
+                    .filter(|k| k.starts_with("x-kubernetes-"))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     };
     for key in markers(flagger) {
@@ -105,7 +117,9 @@ fn check_markers(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<St
     }
     for key in markers(serin) {
         if key == "x-kubernetes-validations" && flagger.get(&key) != serin.get(&key) {
-            errors.push(format!("{path}: serin adds CEL rules Flagger does not have"));
+            errors.push(format!(
+                "{path}: serin adds CEL rules Flagger does not have"
+            ));
         }
     }
 }
@@ -115,14 +129,18 @@ fn check_bounds(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<Str
     for key in LOWER_BOUNDS {
         if let Some(s) = num(serin, key) {
             if num(flagger, key).is_none_or(|f| s > f) {
-                errors.push(format!("{path}: serin's {key} {s} is stricter than Flagger's"));
+                errors.push(format!(
+                    "{path}: serin's {key} {s} is stricter than Flagger's"
+                ));
             }
         }
     }
     for key in UPPER_BOUNDS {
         if let Some(s) = num(serin, key) {
             if num(flagger, key).is_none_or(|f| s < f) {
-                errors.push(format!("{path}: serin's {key} {s} is stricter than Flagger's"));
+                errors.push(format!(
+                    "{path}: serin's {key} {s} is stricter than Flagger's"
+                ));
             }
         }
     }
@@ -140,7 +158,12 @@ fn check_required(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<S
     let names = |s: &Value| -> BTreeSet<String> {
         s.get("required")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     // A field every branch of a oneOf/anyOf requires is required too.
@@ -154,7 +177,9 @@ fn check_required(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<S
         }
     }
     for field in names(serin).difference(&flagger_required) {
-        errors.push(format!("{path}: serin requires {field:?}, Flagger does not"));
+        errors.push(format!(
+            "{path}: serin requires {field:?}, Flagger does not"
+        ));
     }
 }
 
@@ -169,11 +194,16 @@ fn check_children(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<S
             }
         }
     }
-    if let Some(f) = flagger.get("additionalProperties").filter(|v| v.is_object()) {
+    if let Some(f) = flagger
+        .get("additionalProperties")
+        .filter(|v| v.is_object())
+    {
         match serin.get("additionalProperties") {
             Some(s) if s.is_object() => check_superset(f, s, &format!("{path}{{}}"), errors),
             Some(Value::Bool(true)) => {}
-            _ => errors.push(format!("{path}: Flagger allows map entries, serin does not")),
+            _ => errors.push(format!(
+                "{path}: Flagger allows map entries, serin does not"
+            )),
         }
     }
     if let Some(f) = flagger.get("items") {
@@ -194,7 +224,10 @@ fn superset_errors(name: &str) -> Vec<String> {
     let mut flagger_root = crd_schema(&flagger).clone();
     // The API server validates apiVersion, kind and metadata itself, whatever the schema says.
     for builtin in ["apiVersion", "kind", "metadata"] {
-        flagger_root["properties"].as_object_mut().expect("properties").remove(builtin);
+        flagger_root["properties"]
+            .as_object_mut()
+            .expect("properties")
+            .remove(builtin);
     }
     check_superset(&flagger_root, crd_schema(&serin), "", &mut errors);
     for key in ["group", "scope", "names"] {
@@ -215,7 +248,13 @@ fn superset_errors(name: &str) -> Vec<String> {
         }
     }
     let version = |crd: &Value, key: &str| crd["spec"]["versions"][0][key].clone();
-    for key in ["name", "served", "storage", "subresources", "additionalPrinterColumns"] {
+    for key in [
+        "name",
+        "served",
+        "storage",
+        "subresources",
+        "additionalPrinterColumns",
+    ] {
         if version(&flagger, key) != version(&serin, key) {
             errors.push(format!("versions[0].{key} differs"));
         }
@@ -267,7 +306,10 @@ fn the_superset_check_catches_a_narrowed_schema() {
         ".port: marker x-kubernetes-int-or-string",
         ".name: serin's pattern",
     ] {
-        assert!(joined.contains(expected), "missing {expected:?} in:\n{joined}");
+        assert!(
+            joined.contains(expected),
+            "missing {expected:?} in:\n{joined}"
+        );
     }
 }
 
@@ -277,7 +319,13 @@ fn every_flagger_manifest_is_valid_under_serins_schemas() {
         .into_iter()
         .map(|crd| {
             let crd = serde_json::to_value(crd).expect("CRD serializes");
-            (crd["spec"]["names"]["kind"].as_str().expect("kind").to_owned(), crd)
+            (
+                crd["spec"]["names"]["kind"]
+                    .as_str()
+                    .expect("kind")
+                    .to_owned(),
+                crd,
+            )
         })
         .collect();
     let mut errors = Vec::new();
@@ -285,12 +333,20 @@ fn every_flagger_manifest_is_valid_under_serins_schemas() {
     assert_eq!(manifests.len(), 54, "the corpus has 54 manifests");
     for (file, doc) in manifests {
         let kind = doc["kind"].as_str().expect("manifest kind");
-        let (_, crd) = schemas.iter().find(|(k, _)| k == kind).expect("serin serves the kind");
+        let (_, crd) = schemas
+            .iter()
+            .find(|(k, _)| k == kind)
+            .expect("serin serves the kind");
         let mut spec_only = doc.clone();
         if let Some(obj) = spec_only.as_object_mut() {
             obj.remove("metadata");
         }
-        validate_value(&spec_only, crd_schema(crd), &format!("{file}:"), &mut errors);
+        validate_value(
+            &spec_only,
+            crd_schema(crd),
+            &format!("{file}:"),
+            &mut errors,
+        );
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
@@ -322,7 +378,10 @@ fn validate_value(value: &Value, schema: &Value, path: &str, errors: &mut Vec<St
         _ => true,
     };
     if !type_ok {
-        errors.push(format!("{path} has the wrong type for {:?}", schema.get("type")));
+        errors.push(format!(
+            "{path} has the wrong type for {:?}",
+            schema.get("type")
+        ));
         return;
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
@@ -330,19 +389,30 @@ fn validate_value(value: &Value, schema: &Value, path: &str, errors: &mut Vec<St
             errors.push(format!("{path} {value} is not one of {values:?}"));
         }
     }
-    if let (Some(min), Some(v)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64()) {
+    if let (Some(min), Some(v)) = (
+        schema.get("minimum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
         if v < min {
             errors.push(format!("{path} {v} is below {min}"));
         }
     }
-    if let (Some(max), Some(v)) = (schema.get("maximum").and_then(Value::as_f64), value.as_f64()) {
+    if let (Some(max), Some(v)) = (
+        schema.get("maximum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
         if v > max {
             errors.push(format!("{path} {v} is above {max}"));
         }
     }
     match value {
         Value::Object(map) => {
-            for field in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for field in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if !map.contains_key(field.as_str().unwrap_or_default()) {
                     errors.push(format!("{path} required field {field} is missing"));
                 }
@@ -351,10 +421,13 @@ fn validate_value(value: &Value, schema: &Value, path: &str, errors: &mut Vec<St
                 let child_path = format!("{path}.{key}");
                 if let Some(s) = schema.get("properties").and_then(|p| p.get(key)) {
                     validate_value(child, s, &child_path, errors);
-                } else if let Some(s) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+                } else if let Some(s) = schema.get("additionalProperties").filter(|s| s.is_object())
+                {
                     validate_value(child, s, &child_path, errors);
                 } else if !(path.ends_with(':') && ["apiVersion", "kind"].contains(&key.as_str())) {
-                    errors.push(format!("{child_path} is not a known field (it would be pruned)"));
+                    errors.push(format!(
+                        "{child_path} is not a known field (it would be pruned)"
+                    ));
                 }
             }
         }

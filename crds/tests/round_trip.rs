@@ -56,7 +56,10 @@ fn every_flagger_manifest_round_trips_without_losing_a_field() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(kinds["Canary"] + kinds["MetricTemplate"] + kinds["AlertProvider"], 54);
+    assert_eq!(
+        kinds["Canary"] + kinds["MetricTemplate"] + kinds["AlertProvider"],
+        54
+    );
 }
 
 #[test]
@@ -65,7 +68,10 @@ fn the_round_trip_check_notices_a_dropped_or_changed_field() {
     let output = serde_json::json!({"a": {"c": [1, 3]}, "d": "x", "e": true});
     let mut lost = Vec::new();
     lost_fields(&input, &output, "", &mut lost);
-    assert_eq!(lost, vec![".a.b".to_owned(), ".a.c[1]: 2 became 3".to_owned()]);
+    assert_eq!(
+        lost,
+        vec![".a.b".to_owned(), ".a.c[1]: 2 became 3".to_owned()]
+    );
 }
 
 #[test]

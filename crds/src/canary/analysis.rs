@@ -163,7 +163,9 @@ pub struct AlertRef {
 }
 
 /// Alert severities.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, JsonSchema,
+)]
 #[schemars(transform = crate::schema::without_description)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertSeverity {
@@ -202,7 +204,11 @@ pub struct Webhook {
     #[schemars(schema_with = "crate::schema::number")]
     pub retries: Option<u32>,
     /// Skip TLS certificate verification for this hook.
-    #[serde(default, rename = "disableTLS", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "disableTLS",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub disable_tls: Option<bool>,
     /// Key-value pairs sent in the hook's payload (for the loadtester: `type`, `cmd`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]

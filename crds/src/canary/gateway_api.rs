@@ -29,7 +29,10 @@ pub struct ParentReference {
     pub name: String,
     /// Namespace of the parent; defaults to the Canary's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub namespace: Option<String>,
     /// Listener of the parent to attach to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,7 +82,10 @@ pub struct BackendObjectReference {
     pub name: String,
     /// Namespace of the backend; defaults to the route's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub namespace: Option<String>,
     /// Port of the backend; required when the backend is a Service.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,15 +14,14 @@ pub use analysis::{
 };
 pub use gateway_api::{BackendObjectReference, HttpRequestMirror, ParentReference};
 pub use istio::{
-    ConnectionPool, ConsistentHash, CorsPolicy, HeaderOperations, Headers, HttpConnectionPool,
-    HttpCookie, HttpMatchRequest, HttpRetry, HttpRewrite, LoadBalancer, LocalityDistribute,
-    LocalityFailover, LocalityLbSetting, OutlierDetection, SimpleLb, StringMatch, TlsMode,
-    TlsSettings, TrafficPolicy, H2UpgradePolicy,
+    ConnectionPool, ConsistentHash, CorsPolicy, H2UpgradePolicy, HeaderOperations, Headers,
+    HttpConnectionPool, HttpCookie, HttpMatchRequest, HttpRetry, HttpRewrite, LoadBalancer,
+    LocalityDistribute, LocalityFailover, LocalityLbSetting, OutlierDetection, SimpleLb,
+    StringMatch, TlsMode, TlsSettings, TrafficPolicy,
 };
 pub use service::{CanaryService, CustomMetadata, TrafficDistribution, UnmanagedMetadata};
 pub use status::{
-    CanaryCondition, CanaryPhase, CanaryStatus, MetricOutcome, MetricResult,
-    RevisionAnalysis,
+    CanaryCondition, CanaryPhase, CanaryStatus, MetricOutcome, MetricResult, RevisionAnalysis,
 };
 pub use target::{
     ApisixRouteKind, AutoscalerKind, AutoscalerRef, IngressKind, LocalObjectReference,
@@ -49,7 +48,12 @@ use serde::{Deserialize, Serialize};
            steps, checks metrics at every step, and promotes it or rolls it back.",
     printcolumn(name = "Status", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Weight", type_ = "string", json_path = ".status.canaryWeight"),
-    printcolumn(name = "Suspended", type_ = "boolean", json_path = ".spec.suspend", priority = "1"),
+    printcolumn(
+        name = "Suspended",
+        type_ = "boolean",
+        json_path = ".spec.suspend",
+        priority = "1"
+    ),
     printcolumn(
         name = "FailedChecks",
         type_ = "string",
@@ -62,7 +66,12 @@ use serde::{Deserialize, Serialize};
         json_path = ".spec.analysis.interval",
         priority = "1"
     ),
-    printcolumn(name = "Mirror", type_ = "boolean", json_path = ".spec.analysis.mirror", priority = "1"),
+    printcolumn(
+        name = "Mirror",
+        type_ = "boolean",
+        json_path = ".spec.analysis.mirror",
+        priority = "1"
+    ),
     printcolumn(
         name = "StepWeight",
         type_ = "string",

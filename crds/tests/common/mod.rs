@@ -11,7 +11,11 @@ pub(crate) fn flagger_compat_dir() -> PathBuf {
         PathBuf::from,
     );
     let dir = shared.join("flagger-compat");
-    assert!(dir.is_dir(), "the Flagger corpus is missing at {}; set SERIN_SHARED", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the Flagger corpus is missing at {}; set SERIN_SHARED",
+        dir.display()
+    );
     dir
 }
 
@@ -34,8 +38,14 @@ pub(crate) fn flagger_manifests() -> Vec<(String, Value)> {
     files
         .into_iter()
         .flat_map(|path| {
-            let name = path.file_name().expect("file name").to_string_lossy().into_owned();
-            yaml_documents(&path).into_iter().map(move |doc| (name.clone(), doc))
+            let name = path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
+            yaml_documents(&path)
+                .into_iter()
+                .map(move |doc| (name.clone(), doc))
         })
         .collect()
 }
