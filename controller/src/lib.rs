@@ -1,1 +1,5 @@
-//! serin.
+//! serin's controller crate: the `serin` binary's commands and, as they are built, the reconcile
+//! pipeline, routers, notifiers and webhooks.
+
+pub mod crds;
+pub mod lint;

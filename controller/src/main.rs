@@ -1,2 +1,79 @@
-//! serin binary.
-fn main() {}
+//! The `serin` command line: one binary for the controller and its tools.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use serin_controller::lint::{Input, lint};
+
+/// serin: progressive delivery for Kubernetes, serving Flagger's `flagger.app/v1beta1` API.
+#[derive(Parser, Debug)]
+#[command(name = "serin", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the CustomResourceDefinitions serin serves (Canary, MetricTemplate, AlertProvider)
+    /// as multi-document YAML, ready for `kubectl apply -f -`.
+    Crds,
+    /// Check manifests for Canary, MetricTemplate and AlertProvider objects without a cluster.
+    ///
+    /// Reads files, directories (recursively, *.yaml and *.yml) or `-` for standard input, each
+    /// possibly holding several YAML documents. Objects of other kinds are skipped. Prints one
+    /// line per problem, `PATH[#doc]: kind/name: field: message`. Exits 0 when every object is
+    /// valid, 1 when any is invalid, 2 when an input cannot be read or is not YAML.
+    Lint {
+        /// Files, directories, or `-` for standard input.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Output {
+    /// One line per problem.
+    Text,
+    /// A JSON document with every finding.
+    Json,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("serin: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    match cli.command {
+        Command::Crds => {
+            let yaml = serin_controller::crds::crds_yaml().context("rendering the CRDs")?;
+            stdout.write_all(yaml.as_bytes())?;
+            Ok(0)
+        }
+        Command::Lint { paths, output } => {
+            let inputs: Vec<Input> = paths.iter().map(|p| Input::from(p.as_str())).collect();
+            let report = lint(&inputs);
+            match output {
+                Output::Text => stdout.write_all(report.to_text().as_bytes())?,
+                Output::Json => {
+                    serde_json::to_writer_pretty(&mut stdout, &report)?;
+                    writeln!(stdout)?;
+                }
+            }
+            eprintln!("{}", report.summary());
+            Ok(report.exit_code())
+        }
+    }
+}

@@ -14,6 +14,7 @@ use crate::metric_template::SecretRef;
     version = "v1beta1",
     kind = "AlertProvider",
     namespaced,
+    derive = "PartialEq",
     status = "AlertProviderStatus",
     category = "all",
     doc = "AlertProvider is a chat service or HTTP endpoint that receives notifications about Canaries.",

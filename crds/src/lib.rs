@@ -9,6 +9,7 @@ pub mod canary;
 pub mod metric_template;
 pub mod query_template;
 mod schema;
+pub mod validation;
 
 pub use alert_provider::{AlertProvider, AlertProviderSpec, AlertProviderType};
 pub use canary::{Canary, CanarySpec, CanaryStatus};

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
     version = "v1beta1",
     kind = "MetricTemplate",
     namespaced,
+    derive = "PartialEq",
     status = "MetricTemplateStatus",
     category = "all",
     doc = "MetricTemplate holds a metric query, written as a template, and the provider that runs it.",

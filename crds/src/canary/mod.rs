@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
     version = "v1beta1",
     kind = "Canary",
     namespaced,
+    derive = "PartialEq",
     status = "CanaryStatus",
     category = "all",
     doc = "Canary automates the release of a new version of a workload: it shifts traffic to it in \

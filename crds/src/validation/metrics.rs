@@ -1,0 +1,221 @@
+//! Validation of metric checks: where each value comes from and the range it must fall in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::canary::{CanaryMetric, CrossNamespaceRef, MetricNoData};
+use crate::query_template::QueryTemplate;
+
+use super::Problems;
+
+/// One metric check, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricCheck {
+    /// Name of the check.
+    pub name: String,
+    /// Window the query looks back over.
+    pub window: Duration,
+    /// Accepted range.
+    pub range: Range,
+    /// Where the value comes from.
+    pub source: MetricSource,
+    /// Values for `{{ variables.NAME }}`.
+    pub variables: BTreeMap<String, String>,
+    /// What no data means.
+    pub on_no_data: MetricNoData,
+}
+
+/// Where a metric's value comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MetricSource {
+    /// One of the metrics serin knows for every router.
+    Builtin(BuiltinMetric),
+    /// A MetricTemplate.
+    Template(CrossNamespaceRef),
+    /// A Prometheus query given inline (deprecated), run against the canary's metrics server.
+    Query(QueryTemplate),
+}
+
+/// Metrics serin computes without a MetricTemplate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuiltinMetric {
+    /// Percentage of requests that did not answer 5xx.
+    RequestSuccessRate,
+    /// 99th percentile request duration, in milliseconds.
+    RequestDuration,
+}
+
+impl BuiltinMetric {
+    /// The name that selects this metric.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltinMetric::RequestSuccessRate => "request-success-rate",
+            BuiltinMetric::RequestDuration => "request-duration",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<BuiltinMetric> {
+        [
+            BuiltinMetric::RequestSuccessRate,
+            BuiltinMetric::RequestDuration,
+        ]
+        .into_iter()
+        .find(|b| b.name() == name)
+    }
+}
+
+/// An accepted range; either bound may be absent.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Range {
+    /// Lowest accepted value.
+    pub min: Option<f64>,
+    /// Highest accepted value.
+    pub max: Option<f64>,
+}
+
+impl Range {
+    /// Whether `value` is within the range (bounds included).
+    pub fn contains(&self, value: f64) -> bool {
+        self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
+    }
+}
+
+pub(crate) fn metric_checks(
+    metrics: &[CanaryMetric],
+    analysis_interval: Option<Duration>,
+    p: &mut Problems,
+) -> Vec<MetricCheck> {
+    let mut names = BTreeSet::new();
+    let mut checks = Vec::new();
+    for (i, m) in metrics.iter().enumerate() {
+        let path = format!("spec.analysis.metrics[{i}]");
+        if m.name.trim().is_empty() {
+            p.add(format!("{path}.name"), "must not be empty");
+        } else if !names.insert(m.name.as_str()) {
+            p.add(
+                format!("{path}.name"),
+                format!(
+                    "{:?} is used by another metric; names must be unique",
+                    m.name
+                ),
+            );
+        }
+        let window = match &m.interval {
+            Some(text) => p.duration(&format!("{path}.interval"), text),
+            None => analysis_interval,
+        };
+        let source = source(m, &path, p);
+        let range = range(m, source.as_ref(), &path, p);
+        if let (Some(window), Some(source), Some(range)) = (window, source, range) {
+            checks.push(MetricCheck {
+                name: m.name.clone(),
+                window,
+                range,
+                source,
+                variables: m.template_variables.clone().unwrap_or_default(),
+                on_no_data: m.on_no_data.unwrap_or_default(),
+            });
+        }
+    }
+    checks
+}
+
+fn source(m: &CanaryMetric, path: &str, p: &mut Problems) -> Option<MetricSource> {
+    match (&m.template_ref, &m.query) {
+        (Some(_), Some(_)) => {
+            p.add(path, "set templateRef or query, not both");
+            None
+        }
+        (Some(r), None) => {
+            if r.name.trim().is_empty() {
+                p.add(format!("{path}.templateRef.name"), "must not be empty");
+                return None;
+            }
+            Some(MetricSource::Template(r.clone()))
+        }
+        (None, Some(q)) => match QueryTemplate::parse(q) {
+            Ok(t) => {
+                let vars = m.template_variables.clone().unwrap_or_default();
+                if let Err(e) = t.check_variables(&vars) {
+                    p.add(format!("{path}.query"), e.to_string());
+                }
+                Some(MetricSource::Query(t))
+            }
+            Err(e) => {
+                p.add(format!("{path}.query"), e.to_string());
+                None
+            }
+        },
+        (None, None) => match BuiltinMetric::from_name(&m.name) {
+            Some(b) => Some(MetricSource::Builtin(b)),
+            None => {
+                p.add(
+                    path,
+                    format!(
+                        "{:?} is not a built-in metric (request-success-rate, request-duration); \
+                         give it a templateRef",
+                        m.name
+                    ),
+                );
+                None
+            }
+        },
+    }
+}
+
+fn range(
+    m: &CanaryMetric,
+    source: Option<&MetricSource>,
+    path: &str,
+    p: &mut Problems,
+) -> Option<Range> {
+    let range = match (m.threshold_range, m.threshold) {
+        (Some(r), _) => Range {
+            min: r.min,
+            max: r.max,
+        },
+        // The deprecated single threshold is a floor for the success rate, a ceiling otherwise.
+        (None, Some(t))
+            if source == Some(&MetricSource::Builtin(BuiltinMetric::RequestSuccessRate)) =>
+        {
+            Range {
+                min: Some(t),
+                max: None,
+            }
+        }
+        (None, Some(t)) => Range {
+            min: None,
+            max: Some(t),
+        },
+        (None, None) => {
+            p.add(
+                path,
+                "needs thresholdRange (min, max or both) to judge the value against",
+            );
+            return None;
+        }
+    };
+    if range.min.is_none() && range.max.is_none() {
+        p.add(format!("{path}.thresholdRange"), "set min, max or both");
+        return None;
+    }
+    for (bound, value) in [("min", range.min), ("max", range.max)] {
+        if value.is_some_and(|v| !v.is_finite()) {
+            p.add(
+                format!("{path}.thresholdRange.{bound}"),
+                "must be a finite number",
+            );
+            return None;
+        }
+    }
+    if let (Some(min), Some(max)) = (range.min, range.max) {
+        if min > max {
+            p.add(
+                format!("{path}.thresholdRange"),
+                format!("min ({min}) must not be greater than max ({max})"),
+            );
+            return None;
+        }
+    }
+    Some(range)
+}

@@ -1,0 +1,121 @@
+//! Validation of webhooks: their kind, address, timeout and retries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::canary::{HookType, Webhook};
+
+use super::Problems;
+
+/// A webhook, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookPlan {
+    /// Name of the hook.
+    pub name: String,
+    /// When it is called.
+    pub kind: HookKind,
+    /// Where it is POSTed.
+    pub url: url::Url,
+    /// How long to wait for an answer.
+    pub timeout: Duration,
+    /// How many times a failure is retried.
+    pub retries: u32,
+    /// Skip TLS verification.
+    pub disable_tls: bool,
+    /// Send no alerts about its failures.
+    pub mute_alert: bool,
+    /// Payload metadata.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// When a webhook is called (an unset type means `Rollout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HookKind {
+    /// Gate before a release starts.
+    ConfirmRollout,
+    /// Before any traffic reaches the canary.
+    PreRollout,
+    /// At every analysis step.
+    Rollout,
+    /// Gate before each traffic increase.
+    ConfirmTrafficIncrease,
+    /// Gate before promotion.
+    ConfirmPromotion,
+    /// After promotion or rollback.
+    PostRollout,
+    /// A 2xx answer rolls back.
+    Rollback,
+    /// On every event.
+    Event,
+}
+
+impl HookKind {
+    /// The name used in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookKind::ConfirmRollout => "confirm-rollout",
+            HookKind::PreRollout => "pre-rollout",
+            HookKind::Rollout => "rollout",
+            HookKind::ConfirmTrafficIncrease => "confirm-traffic-increase",
+            HookKind::ConfirmPromotion => "confirm-promotion",
+            HookKind::PostRollout => "post-rollout",
+            HookKind::Rollback => "rollback",
+            HookKind::Event => "event",
+        }
+    }
+}
+
+impl From<HookType> for HookKind {
+    fn from(t: HookType) -> Self {
+        match t {
+            HookType::Unset | HookType::Rollout => HookKind::Rollout,
+            HookType::ConfirmRollout => HookKind::ConfirmRollout,
+            HookType::PreRollout => HookKind::PreRollout,
+            HookType::ConfirmPromotion => HookKind::ConfirmPromotion,
+            HookType::PostRollout => HookKind::PostRollout,
+            HookType::Event => HookKind::Event,
+            HookType::Rollback => HookKind::Rollback,
+            HookType::ConfirmTrafficIncrease => HookKind::ConfirmTrafficIncrease,
+        }
+    }
+}
+
+/// Default time a webhook may take to answer.
+pub const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) fn webhooks(hooks: &[Webhook], p: &mut Problems) -> Vec<WebhookPlan> {
+    let mut names = BTreeSet::new();
+    let mut plans = Vec::new();
+    for (i, h) in hooks.iter().enumerate() {
+        let path = format!("spec.analysis.webhooks[{i}]");
+        if h.name.trim().is_empty() {
+            p.add(format!("{path}.name"), "must not be empty");
+        } else if !names.insert(h.name.as_str()) {
+            p.add(
+                format!("{path}.name"),
+                format!(
+                    "{:?} is used by another webhook; names must be unique",
+                    h.name
+                ),
+            );
+        }
+        let url = p.http_url(&format!("{path}.url"), &h.url);
+        let timeout = match &h.timeout {
+            Some(t) => p.duration(&format!("{path}.timeout"), t),
+            None => Some(DEFAULT_WEBHOOK_TIMEOUT),
+        };
+        if let (Some(url), Some(timeout)) = (url, timeout) {
+            plans.push(WebhookPlan {
+                name: h.name.clone(),
+                kind: h.type_.map_or(HookKind::Rollout, HookKind::from),
+                url,
+                timeout,
+                retries: h.retries.unwrap_or(0),
+                disable_tls: h.disable_tls.unwrap_or(false),
+                mute_alert: h.mute_alert.unwrap_or(false),
+                metadata: h.metadata.clone().unwrap_or_default(),
+            });
+        }
+    }
+    plans
+}
