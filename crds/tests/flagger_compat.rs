@@ -24,7 +24,7 @@ fn serin_crd(name: &str) -> Value {
         .into_iter()
         .map(|crd| serde_json::to_value(crd).expect("CRD serializes"))
         .find(|crd| crd["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("serin has no CRD {name}"))
+        .expect("serin serves a CRD of that name")
 }
 
 /// Keywords that only narrow what a schema accepts. Serin may use one only where Flagger has the
@@ -73,10 +73,9 @@ fn check_type(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<Strin
     if let (Some("string"), Some(fmt)) = (
         s.and_then(Value::as_str),
         serin.get("format").and_then(Value::as_str),
-    ) {
-        if flagger.get("format").and_then(Value::as_str) != Some(fmt) {
-            errors.push(format!("{path}: serin adds string format {fmt:?}"));
-        }
+    ) && flagger.get("format").and_then(Value::as_str) != Some(fmt)
+    {
+        errors.push(format!("{path}: serin adds string format {fmt:?}"));
     }
 }
 
@@ -127,21 +126,21 @@ fn check_markers(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<St
 fn check_bounds(flagger: &Value, serin: &Value, path: &str, errors: &mut Vec<String>) {
     let num = |s: &Value, k: &str| s.get(k).and_then(Value::as_f64);
     for key in LOWER_BOUNDS {
-        if let Some(s) = num(serin, key) {
-            if num(flagger, key).is_none_or(|f| s > f) {
-                errors.push(format!(
-                    "{path}: serin's {key} {s} is stricter than Flagger's"
-                ));
-            }
+        if let Some(s) = num(serin, key)
+            && num(flagger, key).is_none_or(|f| s > f)
+        {
+            errors.push(format!(
+                "{path}: serin's {key} {s} is stricter than Flagger's"
+            ));
         }
     }
     for key in UPPER_BOUNDS {
-        if let Some(s) = num(serin, key) {
-            if num(flagger, key).is_none_or(|f| s < f) {
-                errors.push(format!(
-                    "{path}: serin's {key} {s} is stricter than Flagger's"
-                ));
-            }
+        if let Some(s) = num(serin, key)
+            && num(flagger, key).is_none_or(|f| s < f)
+        {
+            errors.push(format!(
+                "{path}: serin's {key} {s} is stricter than Flagger's"
+            ));
         }
     }
     if serin.get("pattern").is_some() && serin.get("pattern") != flagger.get("pattern") {
@@ -218,7 +217,7 @@ fn superset_errors(name: &str) -> Vec<String> {
     let flagger = flagger_crds()
         .into_iter()
         .find(|crd| crd["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("Flagger has no CRD {name}"));
+        .expect("Flagger has a CRD of that name");
     let serin = serin_crd(name);
     let mut errors = Vec::new();
     let mut flagger_root = crd_schema(&flagger).clone();
@@ -384,26 +383,24 @@ fn validate_value(value: &Value, schema: &Value, path: &str, errors: &mut Vec<St
         ));
         return;
     }
-    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        if !values.contains(value) {
-            errors.push(format!("{path} {value} is not one of {values:?}"));
-        }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array)
+        && !values.contains(value)
+    {
+        errors.push(format!("{path} {value} is not one of {values:?}"));
     }
     if let (Some(min), Some(v)) = (
         schema.get("minimum").and_then(Value::as_f64),
         value.as_f64(),
-    ) {
-        if v < min {
-            errors.push(format!("{path} {v} is below {min}"));
-        }
+    ) && v < min
+    {
+        errors.push(format!("{path} {v} is below {min}"));
     }
     if let (Some(max), Some(v)) = (
         schema.get("maximum").and_then(Value::as_f64),
         value.as_f64(),
-    ) {
-        if v > max {
-            errors.push(format!("{path} {v} is above {max}"));
-        }
+    ) && v > max
+    {
+        errors.push(format!("{path} {v} is above {max}"));
     }
     match value {
         Value::Object(map) => {

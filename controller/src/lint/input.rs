@@ -45,38 +45,43 @@ pub struct InputError {
     pub message: String,
 }
 
-/// Every document of an input; a directory yields the documents of its YAML files in name order.
-pub fn read_documents(input: &Input) -> Result<Vec<Document>, Vec<InputError>> {
-    match input {
+/// Every document of an input, and the files that could not be read. A directory yields the
+/// documents of its YAML files in name order; one bad file does not hide the others.
+pub fn read_documents(input: &Input) -> (Vec<Document>, Vec<InputError>) {
+    let files = match input {
         Input::Stdin => {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map_err(|e| {
-                vec![InputError {
-                    file: "-".into(),
-                    message: e.to_string(),
-                }]
-            })?;
-            split_documents("-", &text).map_err(|e| vec![e])
+            return match std::io::stdin().read_to_string(&mut text) {
+                Ok(_) => {
+                    split_documents("-", &text).map_or_else(|e| (vec![], vec![e]), |d| (d, vec![]))
+                }
+                Err(e) => (
+                    vec![],
+                    vec![InputError {
+                        file: "-".into(),
+                        message: e.to_string(),
+                    }],
+                ),
+            };
         }
         Input::Path(path) if path.is_dir() => {
             let mut files = Vec::new();
-            collect_yaml_files(path, &mut files).map_err(|e| vec![e])?;
-            let mut documents = Vec::new();
-            let mut errors = Vec::new();
-            for file in files {
-                match read_file(&file) {
-                    Ok(mut docs) => documents.append(&mut docs),
-                    Err(e) => errors.push(e),
-                }
+            if let Err(e) = collect_yaml_files(path, &mut files) {
+                return (vec![], vec![e]);
             }
-            if errors.is_empty() {
-                Ok(documents)
-            } else {
-                Err(errors)
-            }
+            files
         }
-        Input::Path(path) => read_file(path).map_err(|e| vec![e]),
+        Input::Path(path) => vec![path.clone()],
+    };
+    let mut documents = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match read_file(&file) {
+            Ok(mut docs) => documents.append(&mut docs),
+            Err(e) => errors.push(e),
+        }
     }
+    (documents, errors)
 }
 
 fn read_file(path: &Path) -> Result<Vec<Document>, InputError> {

@@ -20,10 +20,9 @@ pub fn lint(inputs: &[Input]) -> LintReport {
     let mut report = LintReport::default();
     let mut documents = Vec::new();
     for input in inputs {
-        match read_documents(input) {
-            Ok(mut docs) => documents.append(&mut docs),
-            Err(errors) => report.input_errors.extend(errors),
-        }
+        let (mut docs, errors) = read_documents(input);
+        documents.append(&mut docs);
+        report.input_errors.extend(errors);
     }
     let mut templates = BTreeMap::new();
     let mut canaries = Vec::new();

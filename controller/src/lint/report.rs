@@ -34,33 +34,25 @@ impl LintReport {
     /// 0 when everything is valid, 1 when an object is invalid, 2 when an input could not be
     /// read or parsed.
     pub fn exit_code(&self) -> u8 {
-        if !self.input_errors.is_empty() {
-            2
-        } else if !self.findings.is_empty() {
-            1
+        if self.input_errors.is_empty() {
+            u8::from(!self.findings.is_empty())
         } else {
-            0
+            2
         }
     }
 
     /// One line per problem: `PATH[#doc]: kind/name: path: message`.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        for e in &self.input_errors {
-            out.push_str(&format!("{e}\n"));
-        }
-        for f in &self.findings {
+        let errors = self.input_errors.iter().map(|e| format!("{e}\n"));
+        let findings = self.findings.iter().map(|f| {
             let path = if f.path.is_empty() {
                 String::new()
             } else {
                 format!("{}: ", f.path)
             };
-            out.push_str(&format!(
-                "{}: {}/{}: {path}{}\n",
-                f.source, f.kind, f.name, f.message
-            ));
-        }
-        out
+            format!("{}: {}/{}: {path}{}\n", f.source, f.kind, f.name, f.message)
+        });
+        errors.chain(findings).collect()
     }
 
     /// A one-line summary for standard error.

@@ -193,7 +193,7 @@ pub struct Webhook {
     /// Send no alerts about this hook's failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mute_alert: Option<bool>,
-    /// Address the hook is POSTed to.
+    /// Address the hook is sent to, with POST.
     pub url: String,
     /// How long to wait for an answer, as a duration such as `30s`. Defaults to `10s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -36,6 +36,10 @@ use serde::{Deserialize, Serialize};
 
 /// Canary automates the release of a new version of a workload: it routes a growing share of
 /// traffic to the new version while checking metrics, then promotes it or rolls it back.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "kube's printcolumn(...) repeats the same keys for every column"
+)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "flagger.app",

@@ -129,13 +129,13 @@ fn progressive(a: &CanaryAnalysis, p: &mut Problems) -> Option<Strategy> {
                 steps.push(w);
             }
         }
-        if let (Some(max), Some(first)) = (max_weight, steps.first()) {
-            if *first > max {
-                p.add(
-                    "spec.analysis.maxWeight",
-                    format!("must be at least the first step ({first})"),
-                );
-            }
+        if let (Some(max), Some(first)) = (max_weight, steps.first())
+            && *first > max
+        {
+            p.add(
+                "spec.analysis.maxWeight",
+                format!("must be at least the first step ({first})"),
+            );
         }
     }
     let promotion_step = match a.step_weight_promotion {
@@ -183,16 +183,128 @@ pub(crate) fn mirror(
             "cannot be combined with A/B testing (match)",
         );
     }
-    if let Some(provider) = provider {
-        if !matches!(
+    if let Some(provider) = provider
+        && !matches!(
             provider,
             Provider::Istio | Provider::GatewayApiV1 | Provider::GatewayApiV1beta1
-        ) {
-            p.add(
-                "spec.analysis.mirror",
-                format!("provider {provider} cannot mirror traffic (istio and gatewayapi can)"),
-            );
-        }
+        )
+    {
+        p.add(
+            "spec.analysis.mirror",
+            format!("provider {provider} cannot mirror traffic (istio and gatewayapi can)"),
+        );
     }
     Some(MirrorPlan { percent })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weights(ws: &[u32]) -> Vec<Weight> {
+        ws.iter().map(|w| Weight::new(*w).unwrap()).collect()
+    }
+
+    fn plan(a: &CanaryAnalysis) -> (Option<Strategy>, Problems) {
+        let mut p = Problems::default();
+        (strategy(a, &mut p), p)
+    }
+
+    #[test]
+    fn step_weight_stops_at_max_weight_instead_of_overshooting() {
+        let a = CanaryAnalysis {
+            step_weight: Some(20),
+            max_weight: Some(50),
+            ..Default::default()
+        };
+        let (s, _) = plan(&a);
+        assert_eq!(
+            s,
+            Some(Strategy::Progressive {
+                steps: weights(&[20, 40, 50]),
+                max_weight: weights(&[50])[0],
+                promotion_step: None
+            })
+        );
+    }
+
+    #[test]
+    fn step_weight_without_max_weight_goes_to_one_hundred() {
+        let a = CanaryAnalysis {
+            step_weight: Some(25),
+            ..Default::default()
+        };
+        let Some(Strategy::Progressive {
+            steps, max_weight, ..
+        }) = plan(&a).0
+        else {
+            panic!()
+        };
+        assert_eq!(steps, weights(&[25, 50, 75, 100]));
+        assert_eq!(max_weight, Weight::FULL);
+    }
+
+    #[test]
+    fn step_weights_are_capped_at_max_weight() {
+        let a = CanaryAnalysis {
+            step_weights: Some(vec![1, 5, 25, 50, 80]),
+            max_weight: Some(60),
+            ..Default::default()
+        };
+        let Some(Strategy::Progressive { steps, .. }) = plan(&a).0 else {
+            panic!()
+        };
+        assert_eq!(steps, weights(&[1, 5, 25, 50, 60]));
+    }
+
+    #[test]
+    fn step_weights_without_max_weight_end_at_their_last_step() {
+        let a = CanaryAnalysis {
+            step_weights: Some(vec![10, 30]),
+            ..Default::default()
+        };
+        let Some(Strategy::Progressive {
+            steps, max_weight, ..
+        }) = plan(&a).0
+        else {
+            panic!()
+        };
+        assert_eq!((steps, max_weight), (weights(&[10, 30]), weights(&[30])[0]));
+    }
+
+    #[test]
+    fn iterations_with_match_is_ab_testing_and_without_is_blue_green() {
+        let ab = CanaryAnalysis {
+            iterations: Some(10),
+            match_: Some(vec![HttpMatchRequest::default()]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan(&ab).0,
+            Some(Strategy::ABTesting { iterations: 10, .. })
+        ));
+        let bg = CanaryAnalysis {
+            iterations: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(plan(&bg).0, Some(Strategy::BlueGreen { iterations: 3 }));
+    }
+
+    #[test]
+    fn mirror_defaults_to_all_requests() {
+        let a = CanaryAnalysis {
+            mirror: Some(true),
+            iterations: Some(5),
+            ..Default::default()
+        };
+        let mut p = Problems::default();
+        let s = strategy(&a, &mut p);
+        assert_eq!(
+            mirror(&a, Some(Provider::Istio), s.as_ref(), &mut p),
+            Some(MirrorPlan {
+                percent: Weight::FULL
+            })
+        );
+        assert!(p.0.is_empty());
+    }
 }

@@ -406,13 +406,13 @@ fn autoscaler(a: Option<&AutoscalerRef>, p: &mut Problems) {
         p.add("spec.autoscalerRef.name", "must not be empty");
     }
     if let Some(r) = &a.primary_scaler_replicas {
-        if let (Some(min), Some(max)) = (r.min_replicas, r.max_replicas) {
-            if min > max {
-                p.add(
-                    "spec.autoscalerRef.primaryScalerReplicas",
-                    format!("minReplicas ({min}) must not exceed maxReplicas ({max})"),
-                );
-            }
+        if let (Some(min), Some(max)) = (r.min_replicas, r.max_replicas)
+            && min > max
+        {
+            p.add(
+                "spec.autoscalerRef.primaryScalerReplicas",
+                format!("minReplicas ({min}) must not exceed maxReplicas ({max})"),
+            );
         }
         for (field, v) in [
             ("minReplicas", r.min_replicas),

@@ -208,14 +208,14 @@ fn range(
             return None;
         }
     }
-    if let (Some(min), Some(max)) = (range.min, range.max) {
-        if min > max {
-            p.add(
-                format!("{path}.thresholdRange"),
-                format!("min ({min}) must not be greater than max ({max})"),
-            );
-            return None;
-        }
+    if let (Some(min), Some(max)) = (range.min, range.max)
+        && min > max
+    {
+        p.add(
+            format!("{path}.thresholdRange"),
+            format!("min ({min}) must not be greater than max ({max})"),
+        );
+        return None;
     }
     Some(range)
 }

@@ -45,6 +45,7 @@ impl Weight {
     }
 
     /// The rest of the traffic: `100 - self`.
+    #[must_use]
     pub fn complement(self) -> Weight {
         Weight(100 - self.0)
     }
@@ -140,10 +141,10 @@ impl Problems {
     pub(crate) fn http_url(&mut self, path: &str, text: &str) -> Option<url::Url> {
         match url::Url::parse(text) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(u),
-            Ok(u) => {
+            Ok(_) => {
                 self.add(
                     path,
-                    format!("must be an http or https URL, not {:?}", u.scheme()),
+                    format!("must be an http:// or https:// URL, not {text:?}"),
                 );
                 None
             }

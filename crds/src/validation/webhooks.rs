@@ -14,7 +14,7 @@ pub struct WebhookPlan {
     pub name: String,
     /// When it is called.
     pub kind: HookKind,
-    /// Where it is POSTed.
+    /// Where it is sent, with POST.
     pub url: url::Url,
     /// How long to wait for an answer.
     pub timeout: Duration,

@@ -1,0 +1,190 @@
+//! `serin lint` against real manifests: Flagger's 54 are accepted, and each file of the invalid
+//! corpus under `tests/lint/invalid/` is rejected with the message its `# expect:` line names.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serin_controller::lint::{Input, lint};
+
+fn flagger_manifests() -> PathBuf {
+    let shared = std::env::var_os("SERIN_SHARED").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        PathBuf::from,
+    );
+    shared.join("flagger-compat/manifests")
+}
+
+fn invalid_corpus() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint/invalid");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("corpus dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The `# expect:` and `# exit:` header lines of a corpus file.
+fn expectations(path: &Path) -> (Vec<String>, u8) {
+    let text = std::fs::read_to_string(path).expect("read corpus file");
+    let header = |key: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(key))
+            .map(|s| s.trim().to_owned())
+            .collect()
+    };
+    let exit = header("# exit:")
+        .first()
+        .map_or(1, |c| c.parse().expect("exit code"));
+    (header("# expect:"), exit)
+}
+
+fn serin(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_serin"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run serin");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("serin finishes")
+}
+
+#[test]
+fn every_flagger_manifest_lints_clean() {
+    let report = lint(&[Input::Path(flagger_manifests())]);
+    assert_eq!(report.input_errors, vec![]);
+    assert_eq!(report.findings, vec![], "{}", report.to_text());
+    assert_eq!(report.checked, 54);
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[test]
+fn every_invalid_manifest_is_rejected_with_a_message_naming_the_field() {
+    let corpus = invalid_corpus();
+    assert!(
+        corpus.len() >= 30,
+        "the invalid corpus has {} files",
+        corpus.len()
+    );
+    let mut failures = Vec::new();
+    for file in corpus {
+        let (expected, exit) = expectations(&file);
+        assert!(
+            !expected.is_empty(),
+            "{} has no # expect: line",
+            file.display()
+        );
+        let report = lint(&[Input::Path(file.clone())]);
+        let text = report.to_text();
+        if report.exit_code() != exit {
+            failures.push(format!(
+                "{}: exit {} (want {exit})\n{text}",
+                file.display(),
+                report.exit_code()
+            ));
+        }
+        for e in expected {
+            if !text.contains(&e) {
+                failures.push(format!(
+                    "{}: no line contains {e:?}:\n{text}",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn exit_status_is_0_when_valid_1_when_invalid_and_2_when_unreadable() {
+    let valid = flagger_manifests().join("002-Canary-README.yaml");
+    let invalid = invalid_corpus()
+        .into_iter()
+        .find(|p| p.ends_with("03-step-weight-zero.yaml"))
+        .expect("case");
+    let valid = valid.to_str().expect("utf-8 path");
+    let invalid = invalid.to_str().expect("utf-8 path");
+    assert_eq!(serin(&["lint", valid], None).status.code(), Some(0));
+    let out = serin(&["lint", valid, invalid], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(
+        stdout,
+        format!("{invalid}: Canary/podinfo: spec.analysis.stepWeight: must be between 1 and 100\n")
+    );
+    let missing = serin(&["lint", valid, "/nonexistent/serin.yaml"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stdout)
+            .contains("/nonexistent/serin.yaml: cannot be read")
+    );
+}
+
+#[test]
+fn standard_input_is_read_for_a_dash_and_other_kinds_are_skipped() {
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: podinfo}\n---\n\
+                    apiVersion: flagger.app/v1beta1\nkind: AlertProvider\nmetadata: {name: chat}\n\
+                    spec: {type: msteams, address: 'https://example.webhook.office.com/x'}\n";
+    let out = serin(&["lint", "-"], Some(manifest));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checked 1 object(s): 0 problem(s)"));
+    let broken = serin(&["lint", "-"], Some("kind: [Canary\n"));
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&broken.stdout).starts_with("-: is not valid YAML"));
+}
+
+#[test]
+fn json_output_lists_each_finding_with_its_file_field_and_message() {
+    let file = invalid_corpus()
+        .into_iter()
+        .find(|p| p.ends_with("13-threshold-zero.yaml"))
+        .expect("case");
+    let out = serin(
+        &["lint", "--output", "json", file.to_str().expect("utf-8")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(report["checked"], 1);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["source"], file.to_str().expect("utf-8"));
+    assert_eq!(finding["kind"], "Canary");
+    assert_eq!(finding["name"], "podinfo");
+    assert_eq!(finding["path"], "spec.analysis.threshold");
+    assert!(
+        finding["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("must be at least 1")
+    );
+}
+
+#[test]
+fn committed_crds_match_the_types() {
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds/crds.yaml"))
+            .expect("crds/crds.yaml is committed");
+    let generated = serin_controller::crds::crds_yaml().expect("render CRDs");
+    assert!(
+        committed == generated,
+        "crds/crds.yaml is out of date; regenerate it with `cargo run -p serin-controller -- crds > crds/crds.yaml`"
+    );
+    let out = serin(&["crds"], None);
+    assert_eq!(String::from_utf8(out.stdout).expect("utf-8"), generated);
+}
