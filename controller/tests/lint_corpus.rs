@@ -188,3 +188,11 @@ fn committed_crds_match_the_types() {
     let out = serin(&["crds"], None);
     assert_eq!(String::from_utf8(out.stdout).expect("utf-8"), generated);
 }
+
+#[test]
+fn bundled_examples_lint_clean() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let report = lint(&[Input::Path(examples)]);
+    assert_eq!(report.exit_code(), 0, "{}", report.to_text());
+    assert!(report.checked >= 5, "only {} objects checked", report.checked);
+}
