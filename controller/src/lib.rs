@@ -2,4 +2,7 @@
 //! pipeline, routers, notifiers and webhooks.
 
 pub mod crds;
+pub mod http_client;
 pub mod lint;
+pub mod notifiers;
+pub mod webhooks;

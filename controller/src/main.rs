@@ -49,8 +49,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         // The reader went away (`serin crds | head`): nothing more to say.
         Err(e)
-            if e
-                .downcast_ref::<std::io::Error>()
+            if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
         {
             ExitCode::SUCCESS

@@ -194,5 +194,9 @@ fn bundled_examples_lint_clean() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let report = lint(&[Input::Path(examples)]);
     assert_eq!(report.exit_code(), 0, "{}", report.to_text());
-    assert!(report.checked >= 5, "only {} objects checked", report.checked);
+    assert!(
+        report.checked >= 5,
+        "only {} objects checked",
+        report.checked
+    );
 }

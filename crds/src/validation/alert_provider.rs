@@ -15,6 +15,10 @@ pub struct ValidAlertProvider {
     pub proxy: Option<url::Url>,
     /// Secret holding the address, when given.
     pub secret_name: Option<String>,
+    /// Channel, where the service lets the sender choose.
+    pub channel: Option<String>,
+    /// Name the messages are sent under.
+    pub username: Option<String>,
 }
 
 /// Validates an AlertProvider: an address or a Secret is given, and URLs are URLs.
@@ -42,5 +46,7 @@ pub fn validate_alert_provider(
         address,
         proxy,
         secret_name,
+        channel: spec.channel.clone(),
+        username: spec.username.clone(),
     })
 }

@@ -1,0 +1,108 @@
+//! Posts alert messages, each with a timeout, through the provider's proxy when it has one.
+
+use std::time::Duration;
+
+use super::{Alert, OutgoingMessage, ResolvedProvider, notifier};
+use crate::http_client::{self, ClientOptions};
+
+/// Longest time one alert may take.
+pub const ALERT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an alert was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The request could not be sent or timed out.
+    #[error("sending the alert to {url} failed: {source}")]
+    Transport {
+        /// Address.
+        url: String,
+        /// Cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The service answered with an error.
+    #[error("{url} refused the alert with {status}: {body}")]
+    Rejected {
+        /// Address.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Its answer.
+        body: String,
+    },
+}
+
+impl SendError {
+    /// A low-cardinality label for metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            SendError::Transport { .. } => "transport",
+            SendError::Rejected { .. } => "rejected",
+        }
+    }
+}
+
+/// Sends alerts. One per controller.
+#[derive(Clone, Debug)]
+pub struct Sender {
+    client: reqwest::Client,
+}
+
+impl Sender {
+    /// A sender with serin's default client.
+    pub fn new() -> Result<Self, reqwest::Error> {
+        Ok(Sender {
+            client: http_client::build(&ClientOptions::default())?,
+        })
+    }
+
+    /// Builds `provider`'s message for `alert` and posts it.
+    pub async fn send(&self, provider: &ResolvedProvider, alert: &Alert) -> Result<(), SendError> {
+        let message = notifier(provider).message(alert);
+        let proxied;
+        let client = match &provider.proxy {
+            Some(proxy) => {
+                let options = ClientOptions {
+                    insecure_skip_verify: false,
+                    proxy: Some(proxy.clone()),
+                };
+                proxied =
+                    http_client::build(&options).map_err(|source| transport(&message, source))?;
+                &proxied
+            }
+            None => &self.client,
+        };
+        post(client, &message).await
+    }
+}
+
+fn transport(message: &OutgoingMessage, source: reqwest::Error) -> SendError {
+    SendError::Transport {
+        url: message.url.to_string(),
+        source,
+    }
+}
+
+async fn post(client: &reqwest::Client, message: &OutgoingMessage) -> Result<(), SendError> {
+    let mut request = client
+        .post(message.url.clone())
+        .json(&message.body)
+        .timeout(ALERT_TIMEOUT);
+    if let Some(token) = &message.bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|source| transport(message, source))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(SendError::Rejected {
+        url: message.url.to_string(),
+        status: status.as_u16(),
+        body,
+    })
+}
