@@ -5,4 +5,5 @@ pub mod crds;
 pub mod http_client;
 pub mod lint;
 pub mod notifiers;
+pub mod routers;
 pub mod webhooks;

@@ -1,0 +1,281 @@
+//! The Gateway API router (`gatewayapi:v1`, `gatewayapi:v1beta1`): one HTTPRoute named after the
+//! apex Service, with weighted primary and canary backends, A/B header matches, mirroring,
+//! session-affinity cookies, timeouts and filters. A split counts as live only when every
+//! parent Gateway reports the route's current generation accepted.
+
+mod filters;
+mod matches;
+mod status;
+
+use serde_json::{Value, json};
+use serin_crds::validation::Weight;
+
+use super::{
+    Capabilities, DesiredObject, RouteContext, RouteState, Router, RouterError, TrafficSplit,
+};
+
+/// Which served version of HTTPRoute to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayApiVersion {
+    /// `gateway.networking.k8s.io/v1`.
+    V1,
+    /// `gateway.networking.k8s.io/v1beta1`.
+    V1beta1,
+}
+
+/// The Gateway API router.
+#[derive(Clone, Copy, Debug)]
+pub struct GatewayApi {
+    version: GatewayApiVersion,
+}
+
+impl GatewayApi {
+    /// A router writing HTTPRoutes of `version`.
+    pub fn new(version: GatewayApiVersion) -> Self {
+        GatewayApi { version }
+    }
+
+    fn api_version(self) -> &'static str {
+        match self.version {
+            GatewayApiVersion::V1 => "gateway.networking.k8s.io/v1",
+            GatewayApiVersion::V1beta1 => "gateway.networking.k8s.io/v1beta1",
+        }
+    }
+}
+
+impl Router for GatewayApi {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            weighted: true,
+            header_match: true,
+            mirror: true,
+            session_affinity: true,
+        }
+    }
+
+    fn desired_routes(
+        &self,
+        ctx: &RouteContext<'_>,
+        split: &TrafficSplit,
+    ) -> Result<Vec<DesiredObject>, RouterError> {
+        let spec = route_spec(ctx, split)?;
+        let mut metadata = json!({
+            "name": ctx.names.apex,
+            "namespace": ctx.namespace,
+            "ownerReferences": [{
+                "apiVersion": "flagger.app/v1beta1",
+                "kind": "Canary",
+                "name": ctx.canary,
+                "uid": ctx.canary_uid,
+                "controller": true,
+                "blockOwnerDeletion": true,
+            }],
+        });
+        if let Some(apex) = &ctx.service.apex {
+            if let Some(labels) = &apex.labels {
+                metadata["labels"] = json!(labels);
+            }
+            if let Some(annotations) = &apex.annotations {
+                metadata["annotations"] = json!(annotations);
+            }
+        }
+        let object = json!({
+            "apiVersion": self.api_version(),
+            "kind": "HTTPRoute",
+            "metadata": metadata,
+            "spec": spec,
+        });
+        Ok(vec![DesiredObject {
+            api_version: self.api_version().to_owned(),
+            kind: "HTTPRoute".into(),
+            name: ctx.names.apex.clone(),
+            object,
+        }])
+    }
+
+    fn observe(&self, ctx: &RouteContext<'_>, observed: &[Value]) -> RouteState {
+        let route = observed.iter().find(|o| {
+            o["kind"] == "HTTPRoute"
+                && o["metadata"]["name"] == ctx.names.apex.as_str()
+                && o["metadata"]["namespace"] == ctx.namespace
+        });
+        match route {
+            None => RouteState::Missing,
+            Some(route) => status::route_state(route, ctx.names),
+        }
+    }
+}
+
+fn backend(name: &str, port: u16, weight: u8) -> Value {
+    json!({ "group": "", "kind": "Service", "name": name, "port": port, "weight": weight })
+}
+
+fn route_spec(ctx: &RouteContext<'_>, split: &TrafficSplit) -> Result<Value, RouterError> {
+    let service = ctx.service;
+    let names = ctx.names;
+    let gateway_refs = service.gateway_refs.as_deref().unwrap_or_default();
+    if gateway_refs.is_empty() {
+        return Err(RouterError::Inexpressible {
+            field: "spec.service.gatewayRefs".into(),
+            message: "the Gateway API router needs at least one Gateway to attach the HTTPRoute to"
+                .into(),
+        });
+    }
+    let mut service_matches = matches::route_matches(
+        service.match_.as_deref().unwrap_or_default(),
+        "spec.service.match",
+    )?;
+    if service_matches.is_empty() {
+        service_matches.push(matches::default_match());
+    }
+    let ab_matches = matches::route_matches(ctx.ab_matches, "spec.analysis.match")?;
+    let filters = filters::rule_filters(service);
+    let mut timeouts = serde_json::Map::new();
+    if let Some(t) = &service.timeout {
+        timeouts.insert("request".into(), Value::from(t.as_str()));
+    }
+    if let Some(t) = &service.backend_timeout {
+        timeouts.insert("backendRequest".into(), Value::from(t.as_str()));
+    }
+    let rule = |matches: Vec<Value>, filters: Vec<Value>, backends: Vec<Value>| {
+        let mut r = json!({ "matches": matches, "backendRefs": backends });
+        if !filters.is_empty() {
+            r["filters"] = Value::Array(filters);
+        }
+        if !timeouts.is_empty() {
+            r["timeouts"] = Value::Object(timeouts.clone());
+        }
+        r
+    };
+
+    let canary_weight = split.canary.get();
+    let mut canary_backend = backend(&names.canary, service.port, canary_weight);
+    if let (Some(cookie), Some(affinity)) = (&split.sticky_cookie, ctx.session_affinity) {
+        canary_backend["filters"] = json!([set_cookie_filter(&cookie_attributes(
+            cookie, affinity, None
+        ))]);
+    }
+    let weighted_backends = vec![
+        backend(
+            &names.primary,
+            service.port,
+            split.canary.complement().get(),
+        ),
+        canary_backend,
+    ];
+    let mut weighted_filters = filters.clone();
+    if let Some(percent) = split.mirror {
+        let mut mirror = json!({ "backendRef": { "group": "", "kind": "Service", "name": names.canary, "port": service.port } });
+        if percent != Weight::FULL {
+            mirror["percent"] = Value::from(percent.get());
+        }
+        weighted_filters.push(json!({ "type": "RequestMirror", "requestMirror": mirror }));
+    }
+
+    let mut rules = Vec::new();
+    if ab_matches.is_empty() {
+        if let Some(sticky) = sticky_rule(ctx, split, &service_matches, &filters)? {
+            rules.push(rule(sticky.0, sticky.1, sticky.2));
+        }
+        rules.push(rule(service_matches, weighted_filters, weighted_backends));
+    } else {
+        // A/B testing: matching requests get the split; everything else stays on the primary.
+        rules.push(rule(
+            matches::merge(&ab_matches, &service_matches),
+            weighted_filters,
+            weighted_backends,
+        ));
+        rules.push(rule(
+            service_matches,
+            filters,
+            vec![backend(&names.primary, service.port, 100)],
+        ));
+    }
+
+    let mut spec = json!({ "parentRefs": gateway_refs, "rules": rules });
+    if let Some(hosts) = service.hosts.as_ref().filter(|h| !h.is_empty()) {
+        spec["hostnames"] = json!(hosts);
+    }
+    Ok(spec)
+}
+
+type RuleParts = (Vec<Value>, Vec<Value>, Vec<Value>);
+
+/// The rule that keeps users with the canary cookie on the canary during a run, or expires the
+/// previous run's cookie after it.
+fn sticky_rule(
+    ctx: &RouteContext<'_>,
+    split: &TrafficSplit,
+    service_matches: &[Value],
+    filters: &[Value],
+) -> Result<Option<RuleParts>, RouterError> {
+    let Some(affinity) = ctx.session_affinity else {
+        return Ok(None);
+    };
+    let port = ctx.service.port;
+    let cookie_match = |cookie: &str| -> Result<Vec<Value>, RouterError> {
+        let (name, value) = cookie
+            .split_once('=')
+            .ok_or_else(|| RouterError::Inexpressible {
+                field: "status.sessionAffinityCookie".into(),
+                message: format!("{cookie:?} is not name=value"),
+            })?;
+        let header = json!({
+            "type": "RegularExpression",
+            "name": "Cookie",
+            "value": format!(".*{}={}.*", matches::escape_regex(name), matches::escape_regex(value)),
+        });
+        Ok(matches::merge(
+            &[json!({ "headers": [header] })],
+            service_matches,
+        ))
+    };
+    if let Some(cookie) = &split.sticky_cookie {
+        let backends = vec![
+            backend(&ctx.names.primary, port, 0),
+            backend(&ctx.names.canary, port, 100),
+        ];
+        return Ok(Some((cookie_match(cookie)?, filters.to_vec(), backends)));
+    }
+    if let Some(expired) = &split.expired_cookie {
+        let mut expire = filters.to_vec();
+        expire.push(set_cookie_filter(&cookie_attributes(
+            expired,
+            affinity,
+            Some(-1),
+        )));
+        let backends = vec![
+            backend(&ctx.names.primary, port, 100),
+            backend(&ctx.names.canary, port, 0),
+        ];
+        return Ok(Some((cookie_match(expired)?, expire, backends)));
+    }
+    Ok(None)
+}
+
+fn set_cookie_filter(value: &str) -> Value {
+    json!({
+        "type": "ResponseHeaderModifier",
+        "responseHeaderModifier": { "add": [{ "name": "Set-Cookie", "value": value }] },
+    })
+}
+
+/// `name=value` with the cookie attributes of `spec.analysis.sessionAffinity`.
+fn cookie_attributes(
+    cookie: &str,
+    a: &serin_crds::canary::SessionAffinity,
+    max_age: Option<i64>,
+) -> String {
+    let max_age = max_age.unwrap_or_else(|| i64::from(a.max_age.unwrap_or(86_400)));
+    let mut parts = vec![cookie.to_owned(), format!("Max-Age={max_age}")];
+    parts.extend(a.path.as_ref().map(|p| format!("Path={p}")));
+    parts.extend(a.domain.as_ref().map(|d| format!("Domain={d}")));
+    parts.extend((a.http_only == Some(true)).then(|| "HttpOnly".to_owned()));
+    parts.extend((a.secure == Some(true)).then(|| "Secure".to_owned()));
+    parts.extend(a.same_site.map(|s| format!("SameSite={s:?}")));
+    parts.extend((a.partitioned == Some(true)).then(|| "Partitioned".to_owned()));
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,350 @@
+//! Route building and reading for the Gateway API router.
+
+use serde_json::{Value, json};
+use serin_crds::canary::{
+    CanaryService, CustomMetadata, HttpMatchRequest, ParentReference, SessionAffinity, StringMatch,
+};
+use serin_crds::validation::Weight;
+
+use super::*;
+use crate::routers::ServiceNames;
+
+fn service() -> CanaryService {
+    CanaryService {
+        port: 9898,
+        hosts: Some(vec!["podinfo.example.com".into()]),
+        gateway_refs: Some(vec![ParentReference {
+            name: "public".into(),
+            namespace: Some("gateway".into()),
+            ..Default::default()
+        }]),
+        timeout: Some("30s".into()),
+        ..Default::default()
+    }
+}
+
+struct Fixture {
+    names: ServiceNames,
+    service: CanaryService,
+    ab: Vec<HttpMatchRequest>,
+    affinity: Option<SessionAffinity>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            names: ServiceNames::new("podinfo", None),
+            service: service(),
+            ab: vec![],
+            affinity: None,
+        }
+    }
+
+    fn ctx(&self) -> RouteContext<'_> {
+        RouteContext {
+            canary: "podinfo",
+            namespace: "test",
+            canary_uid: "uid-1",
+            names: &self.names,
+            service: &self.service,
+            ab_matches: &self.ab,
+            session_affinity: self.affinity.as_ref(),
+        }
+    }
+
+    fn route(&self, split: &TrafficSplit) -> Value {
+        let mut objects = GatewayApi::new(GatewayApiVersion::V1)
+            .desired_routes(&self.ctx(), split)
+            .unwrap();
+        assert_eq!(objects.len(), 1);
+        objects.remove(0).object
+    }
+}
+
+fn at(weight: u32) -> TrafficSplit {
+    TrafficSplit {
+        canary: Weight::new(weight).unwrap(),
+        ..Default::default()
+    }
+}
+
+fn backends(primary: u8, canary: u8) -> Value {
+    json!([
+        {"group": "", "kind": "Service", "name": "podinfo-primary", "port": 9898, "weight": primary},
+        {"group": "", "kind": "Service", "name": "podinfo-canary", "port": 9898, "weight": canary}
+    ])
+}
+
+#[test]
+fn a_progressive_step_splits_one_rule_by_weight() {
+    let route = Fixture::new().route(&at(30));
+    assert_eq!(route["apiVersion"], "gateway.networking.k8s.io/v1");
+    assert_eq!(route["metadata"]["name"], "podinfo");
+    assert_eq!(
+        route["spec"],
+        json!({
+            "parentRefs": [{"name": "public", "namespace": "gateway"}],
+            "hostnames": ["podinfo.example.com"],
+            "rules": [{
+                "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                "backendRefs": backends(70, 30),
+                "timeouts": {"request": "30s"}
+            }]
+        })
+    );
+}
+
+#[test]
+fn the_route_is_owned_by_the_canary_and_carries_apex_metadata() {
+    let mut f = Fixture::new();
+    f.service.apex = Some(CustomMetadata {
+        labels: Some([("team".to_owned(), "web".to_owned())].into()),
+        annotations: Some([("note".to_owned(), "managed".to_owned())].into()),
+    });
+    let route = f.route(&at(0));
+    assert_eq!(route["metadata"]["ownerReferences"][0]["uid"], "uid-1");
+    assert_eq!(route["metadata"]["ownerReferences"][0]["controller"], true);
+    assert_eq!(route["metadata"]["labels"], json!({"team": "web"}));
+    assert_eq!(route["metadata"]["annotations"], json!({"note": "managed"}));
+}
+
+#[test]
+fn v1beta1_routes_use_that_api_version() {
+    let f = Fixture::new();
+    let objects = GatewayApi::new(GatewayApiVersion::V1beta1)
+        .desired_routes(&f.ctx(), &at(0))
+        .unwrap();
+    assert_eq!(objects[0].api_version, "gateway.networking.k8s.io/v1beta1");
+}
+
+#[test]
+fn ab_testing_sends_matching_requests_to_the_canary_and_the_rest_to_the_primary() {
+    let mut f = Fixture::new();
+    f.ab = vec![HttpMatchRequest {
+        headers: Some(
+            [(
+                "x-canary".to_owned(),
+                StringMatch {
+                    exact: Some("insider".into()),
+                    ..Default::default()
+                },
+            )]
+            .into(),
+        ),
+        ..Default::default()
+    }];
+    let rules = f.route(&at(100))["spec"]["rules"].clone();
+    assert_eq!(rules.as_array().unwrap().len(), 2);
+    assert_eq!(
+        rules[0]["matches"],
+        json!([{"path": {"type": "PathPrefix", "value": "/"}, "headers": [{"type": "Exact", "name": "x-canary", "value": "insider"}]}])
+    );
+    assert_eq!(rules[0]["backendRefs"], backends(0, 100));
+    assert_eq!(
+        rules[1]["matches"],
+        json!([{"path": {"type": "PathPrefix", "value": "/"}}])
+    );
+    assert_eq!(
+        rules[1]["backendRefs"],
+        json!([{"group": "", "kind": "Service", "name": "podinfo-primary", "port": 9898, "weight": 100}])
+    );
+}
+
+#[test]
+fn mirroring_copies_requests_to_the_canary_service() {
+    let f = Fixture::new();
+    let full = f.route(&TrafficSplit {
+        mirror: Some(Weight::FULL),
+        ..at(0)
+    });
+    assert_eq!(
+        full["spec"]["rules"][0]["filters"],
+        json!([{"type": "RequestMirror", "requestMirror": {"backendRef": {"group": "", "kind": "Service", "name": "podinfo-canary", "port": 9898}}}])
+    );
+    let half = f.route(&TrafficSplit {
+        mirror: Weight::new(50),
+        ..at(0)
+    });
+    assert_eq!(
+        half["spec"]["rules"][0]["filters"][0]["requestMirror"]["percent"],
+        50
+    );
+    assert!(f.route(&at(0))["spec"]["rules"][0].get("filters").is_none());
+}
+
+fn affinity() -> SessionAffinity {
+    SessionAffinity {
+        cookie_name: "canary".into(),
+        max_age: Some(120),
+        secure: Some(true),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn during_a_run_with_session_affinity_canary_users_keep_the_canary() {
+    let mut f = Fixture::new();
+    f.affinity = Some(affinity());
+    let split = TrafficSplit {
+        sticky_cookie: Some("canary=a1b2".into()),
+        ..at(20)
+    };
+    let rules = f.route(&split)["spec"]["rules"].clone();
+    assert_eq!(
+        rules[0]["matches"],
+        json!([{"path": {"type": "PathPrefix", "value": "/"}, "headers": [{"type": "RegularExpression", "name": "Cookie", "value": ".*canary=a1b2.*"}]}])
+    );
+    assert_eq!(rules[0]["backendRefs"], backends(0, 100));
+    assert_eq!(rules[1]["backendRefs"][0]["weight"], 80);
+    assert_eq!(
+        rules[1]["backendRefs"][1]["filters"],
+        json!([{"type": "ResponseHeaderModifier", "responseHeaderModifier": {"add": [{"name": "Set-Cookie", "value": "canary=a1b2; Max-Age=120; Secure"}]}}])
+    );
+}
+
+#[test]
+fn after_a_run_the_previous_cookie_is_expired() {
+    let mut f = Fixture::new();
+    f.affinity = Some(affinity());
+    let split = TrafficSplit {
+        expired_cookie: Some("canary=a1b2".into()),
+        ..at(0)
+    };
+    let rules = f.route(&split)["spec"]["rules"].clone();
+    assert_eq!(rules[0]["backendRefs"], backends(100, 0));
+    assert_eq!(
+        rules[0]["filters"][0]["responseHeaderModifier"]["add"][0]["value"],
+        "canary=a1b2; Max-Age=-1; Secure"
+    );
+    assert_eq!(rules[1]["backendRefs"], backends(100, 0));
+}
+
+#[test]
+fn without_gateway_refs_no_route_can_be_built() {
+    let mut f = Fixture::new();
+    f.service.gateway_refs = None;
+    let err = GatewayApi::new(GatewayApiVersion::V1)
+        .desired_routes(&f.ctx(), &at(0))
+        .unwrap_err();
+    assert_eq!(err.category(), "inexpressible");
+    assert!(err.to_string().starts_with("spec.service.gatewayRefs:"));
+}
+
+fn observed(route: &Value, generation: i64, conditions: &Value) -> Value {
+    let mut r = route.clone();
+    r["metadata"]["generation"] = json!(generation);
+    r["status"] = json!({"parents": [{
+        "parentRef": {"name": "public", "namespace": "gateway"},
+        "controllerName": "example.com/gateway",
+        "conditions": conditions
+    }]});
+    r
+}
+
+fn accepted(generation: i64) -> Value {
+    json!([
+        {"type": "Accepted", "status": "True", "reason": "Accepted", "observedGeneration": generation},
+        {"type": "ResolvedRefs", "status": "True", "reason": "ResolvedRefs", "observedGeneration": generation}
+    ])
+}
+
+fn state(f: &Fixture, routes: &[Value]) -> RouteState {
+    GatewayApi::new(GatewayApiVersion::V1).observe(&f.ctx(), routes)
+}
+
+#[test]
+fn an_accepted_route_at_the_current_generation_is_live_with_its_weights() {
+    let f = Fixture::new();
+    let route = observed(&f.route(&at(30)), 4, &accepted(4));
+    assert_eq!(
+        state(&f, &[route]),
+        RouteState::Live {
+            canary: Weight::new(30).unwrap(),
+            mirrored: false
+        }
+    );
+}
+
+#[test]
+fn acceptance_of_an_older_generation_is_not_enough() {
+    let f = Fixture::new();
+    let route = observed(&f.route(&at(30)), 5, &accepted(4));
+    assert!(matches!(state(&f, &[route]), RouteState::Pending { .. }));
+}
+
+#[test]
+fn a_route_no_gateway_reported_on_is_pending_and_an_absent_one_missing() {
+    let f = Fixture::new();
+    let mut route = f.route(&at(10));
+    route["metadata"]["generation"] = json!(1);
+    assert!(matches!(state(&f, &[route]), RouteState::Pending { .. }));
+    assert_eq!(state(&f, &[]), RouteState::Missing);
+}
+
+#[test]
+fn partially_invalid_or_rejected_routes_are_not_live() {
+    let f = Fixture::new();
+    let mut conditions = accepted(2);
+    conditions.as_array_mut().unwrap().push(json!({"type": "PartiallyInvalid", "status": "True", "reason": "UnsupportedValue", "message": "filter CORS"}));
+    let partial = observed(&f.route(&at(10)), 2, &conditions);
+    assert!(
+        matches!(state(&f, &[partial]), RouteState::Rejected { reason } if reason.contains("only in part") && reason.contains("filter CORS"))
+    );
+    let refused = observed(
+        &f.route(&at(10)),
+        2,
+        &json!([{"type": "Accepted", "status": "False", "reason": "NotAllowedByListeners", "observedGeneration": 2}]),
+    );
+    assert!(
+        matches!(state(&f, &[refused]), RouteState::Rejected { reason } if reason.contains("NotAllowedByListeners"))
+    );
+    let unresolved = observed(
+        &f.route(&at(10)),
+        2,
+        &json!([
+            {"type": "Accepted", "status": "True", "reason": "Accepted", "observedGeneration": 2},
+            {"type": "ResolvedRefs", "status": "False", "reason": "BackendNotFound", "observedGeneration": 2}
+        ]),
+    );
+    assert!(
+        matches!(state(&f, &[unresolved]), RouteState::Rejected { reason } if reason.contains("BackendNotFound"))
+    );
+}
+
+#[test]
+fn the_sticky_rule_is_not_mistaken_for_the_weighted_one() {
+    let mut f = Fixture::new();
+    f.affinity = Some(affinity());
+    let route = f.route(&TrafficSplit {
+        sticky_cookie: Some("canary=x".into()),
+        ..at(40)
+    });
+    let route = observed(&route, 1, &accepted(1));
+    assert_eq!(
+        state(&f, &[route]),
+        RouteState::Live {
+            canary: Weight::new(40).unwrap(),
+            mirrored: false
+        }
+    );
+}
+
+#[test]
+fn mirroring_is_read_back() {
+    let f = Fixture::new();
+    let route = observed(
+        &f.route(&TrafficSplit {
+            mirror: Some(Weight::FULL),
+            ..at(0)
+        }),
+        1,
+        &accepted(1),
+    );
+    assert_eq!(
+        state(&f, &[route]),
+        RouteState::Live {
+            canary: Weight::ZERO,
+            mirrored: true
+        }
+    );
+}
