@@ -6,4 +6,5 @@ pub mod http_client;
 pub mod lint;
 pub mod notifiers;
 pub mod routers;
+pub mod workloads;
 pub mod webhooks;

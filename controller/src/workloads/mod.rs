@@ -1,0 +1,55 @@
+//! Workloads: the objects serin derives from a Canary's target, as pure functions of what was
+//! observed (the `<target>-primary` copy, the three Services, the `-primary` copies of tracked
+//! ConfigMaps and Secrets), and how ready a Deployment is.
+
+mod configs;
+mod primary;
+mod readiness;
+mod services;
+
+pub use configs::{ConfigKind, ConfigRef, TRACKING_ANNOTATION, config_refs, rename_configs};
+pub use primary::{PrimaryOptions, primary_deployment, selector_label};
+pub use readiness::{Readiness, deployment_readiness};
+pub use services::{ServiceInputs, ServiceRole, service};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+
+/// Label keys, in order of preference, whose value names the app in selectors (Flagger's
+/// `--selector-labels` default).
+pub const DEFAULT_SELECTOR_LABELS: [&str; 3] = ["app", "name", "app.kubernetes.io/name"];
+
+/// The owner reference that makes a generated object belong to its Canary, so that deleting the
+/// Canary deletes it.
+pub fn canary_owner(name: &str, uid: &str) -> OwnerReference {
+    OwnerReference {
+        api_version: "flagger.app/v1beta1".into(),
+        kind: "Canary".into(),
+        name: name.into(),
+        uid: uid.into(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// Why a target cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkloadError {
+    /// The target's selector has none of the selector label keys.
+    #[error(
+        "the target's spec.selector.matchLabels has none of the selector labels ({0}); add one, e.g. app: <name>"
+    )]
+    NoSelectorLabel(String),
+    /// The target has no pod template spec.
+    #[error("the target has no pod template")]
+    NoTemplate,
+}
+
+impl WorkloadError {
+    /// A low-cardinality label for metrics and condition reasons.
+    pub fn category(&self) -> &'static str {
+        match self {
+            WorkloadError::NoSelectorLabel(_) => "no_selector_label",
+            WorkloadError::NoTemplate => "no_template",
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The primary workload: a copy of the target Deployment named `<target>-primary`, selecting its
+//! own pods, and using `-primary` copies of the tracked ConfigMaps and Secrets.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use super::{ConfigRef, WorkloadError, canary_owner, rename_configs};
+
+/// How to derive the primary.
+#[derive(Clone, Debug)]
+pub struct PrimaryOptions<'a> {
+    /// Name of the Canary.
+    pub canary: &'a str,
+    /// UID of the Canary.
+    pub canary_uid: &'a str,
+    /// Label keys that may name the app in the selector, in order of preference.
+    pub selector_labels: &'a [&'a str],
+    /// ConfigMaps and Secrets whose `-primary` copies the primary uses.
+    pub tracked: &'a [ConfigRef],
+    /// Replicas for the primary (the target's, or the autoscaler's current count).
+    pub replicas: Option<i32>,
+}
+
+/// The first selector label key present in `labels`, and its value.
+pub fn selector_label<'a>(
+    labels: &'a BTreeMap<String, String>,
+    keys: &[&str],
+) -> Option<(&'a str, &'a str)> {
+    keys.iter()
+        .find_map(|k| labels.get_key_value(*k))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// The primary Deployment for `target`. The app label (`app: podinfo`) becomes
+/// `app: podinfo-primary` in the selector and the pod labels; everything else in the pod
+/// template is copied.
+pub fn primary_deployment(
+    target: &Deployment,
+    o: &PrimaryOptions<'_>,
+) -> Result<Deployment, WorkloadError> {
+    let name = format!(
+        "{}-primary",
+        target.metadata.name.as_deref().unwrap_or_default()
+    );
+    let spec = &target.spec;
+    let match_labels = spec.selector.match_labels.clone().unwrap_or_default();
+    let (key, value) = selector_label(&match_labels, o.selector_labels)
+        .ok_or_else(|| WorkloadError::NoSelectorLabel(o.selector_labels.join(", ")))?;
+    let primary_value = format!("{value}-primary");
+    let key = key.to_owned();
+
+    let mut template = spec.template.clone();
+    let pod_meta = template.metadata.get_or_insert_with(ObjectMeta::default);
+    pod_meta
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(key.clone(), primary_value.clone());
+    if let Some(pod_spec) = template.spec.as_mut() {
+        rename_configs(pod_spec, o.tracked);
+    }
+
+    let mut labels = target.metadata.labels.clone().unwrap_or_default();
+    labels.insert(key.clone(), primary_value.clone());
+    Ok(Deployment {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: target.metadata.namespace.clone(),
+            labels: Some(labels),
+            annotations: target
+                .metadata
+                .annotations
+                .clone()
+                .map(without_last_applied),
+            owner_references: Some(vec![canary_owner(o.canary, o.canary_uid)]),
+            ..ObjectMeta::default()
+        },
+        spec: DeploymentSpec {
+            replicas: o.replicas.or(spec.replicas),
+            selector: LabelSelector {
+                match_labels: Some(BTreeMap::from([(key, primary_value)])),
+                match_expressions: None,
+            },
+            template,
+            min_ready_seconds: spec.min_ready_seconds,
+            progress_deadline_seconds: spec.progress_deadline_seconds,
+            revision_history_limit: spec.revision_history_limit,
+            strategy: spec.strategy.clone(),
+            paused: None,
+        },
+        status: None,
+    })
+}
+
+fn without_last_applied(mut annotations: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    annotations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workloads::{ConfigKind, DEFAULT_SELECTOR_LABELS};
+    use serde_json::json;
+
+    fn podinfo() -> Deployment {
+        serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "podinfo", "namespace": "test", "labels": {"app": "podinfo", "team": "web"},
+                         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "owner": "web"}},
+            "spec": {
+                "replicas": 3, "minReadySeconds": 5,
+                "selector": {"matchLabels": {"app": "podinfo"}},
+                "template": {
+                    "metadata": {"labels": {"app": "podinfo", "version": "6.0"}},
+                    "spec": {"containers": [{"name": "podinfo", "image": "podinfo:6.0",
+                        "envFrom": [{"configMapRef": {"name": "podinfo-env"}}]}],
+                        "volumes": [{"name": "cfg", "configMap": {"name": "podinfo-config"}}]}
+                }
+            }
+        }))
+        .unwrap()
+    }
+
+    fn options(tracked: &[ConfigRef]) -> PrimaryOptions<'_> {
+        PrimaryOptions {
+            canary: "podinfo",
+            canary_uid: "uid-1",
+            selector_labels: &DEFAULT_SELECTOR_LABELS,
+            tracked,
+            replicas: None,
+        }
+    }
+
+    #[test]
+    fn the_primary_selects_its_own_pods_under_the_primary_name() {
+        let primary = primary_deployment(&podinfo(), &options(&[])).unwrap();
+        let v = serde_json::to_value(&primary).unwrap();
+        assert_eq!(v["metadata"]["name"], "podinfo-primary");
+        assert_eq!(
+            v["metadata"]["labels"],
+            json!({"app": "podinfo-primary", "team": "web"})
+        );
+        assert_eq!(v["metadata"]["annotations"], json!({"owner": "web"}));
+        assert_eq!(
+            v["spec"]["selector"],
+            json!({"matchLabels": {"app": "podinfo-primary"}})
+        );
+        assert_eq!(
+            v["spec"]["template"]["metadata"]["labels"],
+            json!({"app": "podinfo-primary", "version": "6.0"})
+        );
+        assert_eq!(v["spec"]["replicas"], 3);
+        assert_eq!(v["spec"]["minReadySeconds"], 5);
+        assert_eq!(v["metadata"]["ownerReferences"][0]["kind"], "Canary");
+    }
+
+    #[test]
+    fn tracked_configs_are_swapped_for_their_primary_copies() {
+        let tracked = [ConfigRef {
+            kind: ConfigKind::ConfigMap,
+            name: "podinfo-config".into(),
+        }];
+        let v = serde_json::to_value(primary_deployment(&podinfo(), &options(&tracked)).unwrap())
+            .unwrap();
+        assert_eq!(
+            v["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"],
+            "podinfo-config-primary"
+        );
+        assert_eq!(
+            v["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"],
+            "podinfo-env",
+            "not tracked"
+        );
+    }
+
+    #[test]
+    fn the_autoscalers_replica_count_wins() {
+        let o = PrimaryOptions {
+            replicas: Some(7),
+            ..options(&[])
+        };
+        assert_eq!(
+            primary_deployment(&podinfo(), &o).unwrap().spec.replicas,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn a_selector_without_an_app_label_is_an_error() {
+        let mut d = podinfo();
+        d.spec.selector.match_labels = Some(BTreeMap::from([("tier".into(), "web".into())]));
+        let err = primary_deployment(&d, &options(&[])).unwrap_err();
+        assert_eq!(err.category(), "no_selector_label");
+        assert!(
+            err.to_string()
+                .contains("app, name, app.kubernetes.io/name")
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! How ready a Deployment is, from its status alone.
+
+use k8s_openapi::api::apps::v1::Deployment;
+
+/// Readiness of a workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// Enough pods of the current revision are available.
+    Ready,
+    /// Still rolling out; `reason` says what is awaited.
+    Progressing {
+        /// What is awaited, for a person.
+        reason: String,
+    },
+    /// The Deployment controller gave up (`Progressing=False`, `ProgressDeadlineExceeded`).
+    DeadlineExceeded {
+        /// The condition's message.
+        message: String,
+    },
+}
+
+/// Readiness of `deployment`, where `threshold_percent` of the updated replicas must be available
+/// (`canaryReadyThreshold`/`primaryReadyThreshold`, 100 by default).
+pub fn deployment_readiness(deployment: &Deployment, threshold_percent: u8) -> Readiness {
+    let generation = deployment.metadata.generation.unwrap_or(0);
+    let Some(status) = &deployment.status else {
+        return Readiness::Progressing {
+            reason: "no status reported yet".into(),
+        };
+    };
+    let deadline = status.conditions.iter().flatten().find(|c| {
+        c.type_.as_deref() == Some("Progressing")
+            && c.status.as_deref() == Some("False")
+            && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    });
+    if let Some(condition) = deadline {
+        return Readiness::DeadlineExceeded {
+            message: condition
+                .message
+                .clone()
+                .unwrap_or_else(|| "progress deadline exceeded".into()),
+        };
+    }
+    if status.observed_generation.unwrap_or(0) < generation {
+        return Readiness::Progressing {
+            reason: "waiting for the Deployment controller to see the change".into(),
+        };
+    }
+    let wanted = deployment.spec.replicas.unwrap_or(1);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let total = status.replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    if updated < wanted {
+        return Readiness::Progressing {
+            reason: format!("{updated} of {wanted} replicas updated"),
+        };
+    }
+    if total > updated {
+        return Readiness::Progressing {
+            reason: format!("{} old replicas pending termination", total - updated),
+        };
+    }
+    // available / updated >= threshold / 100, in integers.
+    if i64::from(available) * 100 < i64::from(updated) * i64::from(threshold_percent) {
+        return Readiness::Progressing {
+            reason: format!("{available} of {updated} updated replicas available"),
+        };
+    }
+    Readiness::Ready
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment(status: &serde_json::Value) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "podinfo", "generation": 2},
+            "spec": {"replicas": 4, "selector": {}, "template": {}},
+            "status": status
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn all_updated_replicas_available_is_ready() {
+        let d = deployment(
+            &json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 4, "availableReplicas": 4}),
+        );
+        assert_eq!(deployment_readiness(&d, 100), Readiness::Ready);
+    }
+
+    #[test]
+    fn a_partial_threshold_accepts_fewer_available_replicas() {
+        let d = deployment(
+            &json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 4, "availableReplicas": 2}),
+        );
+        assert_eq!(deployment_readiness(&d, 50), Readiness::Ready);
+        assert!(
+            matches!(deployment_readiness(&d, 100), Readiness::Progressing { reason } if reason == "2 of 4 updated replicas available")
+        );
+    }
+
+    #[test]
+    fn an_unobserved_generation_or_old_replicas_are_still_progressing() {
+        let stale = deployment(
+            &json!({"observedGeneration": 1, "replicas": 4, "updatedReplicas": 4, "availableReplicas": 4}),
+        );
+        assert!(matches!(
+            deployment_readiness(&stale, 100),
+            Readiness::Progressing { .. }
+        ));
+        let rolling = deployment(
+            &json!({"observedGeneration": 2, "replicas": 6, "updatedReplicas": 4, "availableReplicas": 6}),
+        );
+        assert!(
+            matches!(deployment_readiness(&rolling, 100), Readiness::Progressing { reason } if reason.contains("2 old replicas"))
+        );
+    }
+
+    #[test]
+    fn a_progress_deadline_condition_is_reported_as_such() {
+        let d = deployment(
+            &json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 4, "availableReplicas": 0,
+            "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                            "message": "ReplicaSet \"podinfo-5d\" has timed out progressing."}]}),
+        );
+        assert_eq!(
+            deployment_readiness(&d, 100),
+            Readiness::DeadlineExceeded {
+                message: "ReplicaSet \"podinfo-5d\" has timed out progressing.".into()
+            }
+        );
+    }
+}
