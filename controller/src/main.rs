@@ -34,6 +34,11 @@ enum Command {
         #[arg(long, short, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Run a Canary's metric checks once, now, against its metrics providers, without a cluster.
+    ///
+    /// Prints each check's rendered query, value, accepted range and outcome. Exits 0 when all
+    /// pass, 1 when any fails, 2 when any has no data or an error, or the input is unusable.
+    Analyze(serin_analysis::cli::AnalyzeArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -81,6 +86,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             eprintln!("{}", report.summary());
             Ok(report.exit_code())
+        }
+        Command::Analyze(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(serin_analysis::cli::run(args, &mut stdout))
         }
     }
 }

@@ -200,3 +200,11 @@ fn bundled_examples_lint_clean() {
         report.checked
     );
 }
+
+#[test]
+fn serin_analyze_is_wired_and_reports_unusable_input_with_status_2() {
+    let out = serin(&["analyze", "-f", "/nonexistent/canary.yaml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("/nonexistent/canary.yaml"), "{stdout}");
+}

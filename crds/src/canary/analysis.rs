@@ -88,7 +88,7 @@ pub struct CanaryMetric {
     /// Name of the check; for built-in metrics, the metric's name.
     pub name: String,
     /// Window the query looks back over, as a duration such as `1m`; rendered as
-    /// `{{ interval }}` in templates. Defaults to the analysis interval.
+    /// `{{ interval }}` in templates. Defaults to `1m`, as in Flagger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = "^[0-9]+(m|s)"))]
     pub interval: Option<String>,

@@ -8,12 +8,15 @@ use crate::query_template::QueryTemplate;
 
 use super::Problems;
 
+/// The window of a metric without `interval`, as in Flagger.
+pub const DEFAULT_METRIC_WINDOW: Duration = Duration::from_secs(60);
+
 /// One metric check, validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricCheck {
     /// Name of the check.
     pub name: String,
-    /// Window the query looks back over.
+    /// Window the query looks back over (`1m` when the metric gives no interval).
     pub window: Duration,
     /// Accepted range.
     pub range: Range,
@@ -80,11 +83,7 @@ impl Range {
     }
 }
 
-pub(crate) fn metric_checks(
-    metrics: &[CanaryMetric],
-    analysis_interval: Option<Duration>,
-    p: &mut Problems,
-) -> Vec<MetricCheck> {
+pub(crate) fn metric_checks(metrics: &[CanaryMetric], p: &mut Problems) -> Vec<MetricCheck> {
     let mut names = BTreeSet::new();
     let mut checks = Vec::new();
     for (i, m) in metrics.iter().enumerate() {
@@ -102,7 +101,7 @@ pub(crate) fn metric_checks(
         }
         let window = match &m.interval {
             Some(text) => p.duration(&format!("{path}.interval"), text),
-            None => analysis_interval,
+            None => Some(DEFAULT_METRIC_WINDOW),
         };
         let source = source(m, &path, p);
         let range = range(m, source.as_ref(), &path, p);

@@ -18,7 +18,7 @@ pub use analysis::{MirrorPlan, Strategy};
 pub use canary::{DEFAULT_PROGRESS_DEADLINE, Target, TargetKindPlan, ValidCanary, validate_canary};
 pub use duration::{ParseDurationError, parse_go_duration};
 pub use metric_template::{ValidMetricTemplate, validate_metric_template};
-pub use metrics::{BuiltinMetric, MetricCheck, MetricSource, Range};
+pub use metrics::{BuiltinMetric, DEFAULT_METRIC_WINDOW, MetricCheck, MetricSource, Range};
 pub use parse::{ParsedResource, parse_resource};
 pub use webhooks::{DEFAULT_WEBHOOK_TIMEOUT, HookKind, WebhookPlan};
 

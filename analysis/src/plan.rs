@@ -1,0 +1,387 @@
+//! Turns a Canary's `spec.analysis.metrics` into checks ready to run: each metric's query is
+//! found (built-in, MetricTemplate or the deprecated inline query), rendered, and paired with
+//! the provider that answers it and the range it must stay within. Pure: no I/O.
+
+use std::collections::BTreeMap;
+
+use serin_crds::canary::{CanaryMetric, MetricNoData, Provider};
+use serin_crds::metric_template::{MetricProvider, MetricProviderType};
+use serin_crds::query_template::{QueryTemplate, TemplateError};
+use serin_crds::{Canary, MetricTemplate};
+
+use crate::builtin::{BuiltinMetric, BuiltinQuery};
+use crate::context::{ContextOverrides, DEFAULT_INTERVAL, normalize_query, template_context};
+use crate::threshold::Thresholds;
+
+/// Where a check's query comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckSource {
+    /// A built-in metric, with the router's default query.
+    Builtin(BuiltinQuery),
+    /// A MetricTemplate.
+    Template {
+        /// Namespace of the template.
+        namespace: String,
+        /// Name of the template.
+        name: String,
+    },
+    /// The deprecated `query` field, run as written against the metrics server.
+    InlineQuery,
+}
+
+/// A metric check ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricCheck {
+    /// Name of the check (`spec.analysis.metrics[].name`).
+    pub name: String,
+    /// Where the query comes from.
+    pub source: CheckSource,
+    /// The rendered query, whitespace collapsed.
+    pub query: String,
+    /// The backend that answers it. For built-in metrics and inline queries, a Prometheus
+    /// provider at the metrics server's address.
+    pub provider: MetricProvider,
+    /// Namespace of the Secret in `provider.secretRef` (the template's namespace).
+    pub secret_namespace: String,
+    /// The accepted range.
+    pub thresholds: Thresholds,
+    /// What no data means for this check.
+    pub on_no_data: MetricNoData,
+}
+
+impl MetricCheck {
+    /// The Secret (namespace, name) whose data the check's provider needs, if any: the caller
+    /// reads it and passes it to [`crate::check::run_planned`] or [`crate::build_provider`].
+    pub fn secret(&self) -> Option<(&str, &str)> {
+        self.provider
+            .secret_ref
+            .as_ref()
+            .map(|r| (self.secret_namespace.as_str(), r.name.as_str()))
+    }
+
+    /// The built-in query, when the check is a built-in metric.
+    pub fn builtin(&self) -> Option<&BuiltinQuery> {
+        match &self.source {
+            CheckSource::Builtin(query) => Some(query),
+            CheckSource::Template { .. } | CheckSource::InlineQuery => None,
+        }
+    }
+}
+
+/// Why a metric cannot be turned into a check.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// `templateRef` names a MetricTemplate that does not exist.
+    #[error("MetricTemplate {namespace}/{name} was not found")]
+    TemplateNotFound {
+        /// Namespace looked in.
+        namespace: String,
+        /// Name looked for.
+        name: String,
+    },
+    /// The query template does not parse or render.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The metric is not built in and has neither `templateRef` nor `query`.
+    #[error(
+        "`{0}` is not a built-in metric (request-success-rate, request-duration) and has no templateRef or query"
+    )]
+    NoQuery(String),
+}
+
+impl PlanError {
+    /// A low-cardinality label for metrics and events.
+    pub fn category(&self) -> &'static str {
+        match self {
+            PlanError::TemplateNotFound { .. } => "template_not_found",
+            PlanError::Template(_) => "template",
+            PlanError::NoQuery(_) => "no_query",
+        }
+    }
+}
+
+/// A metric that could not be planned, with what is known of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanFailure {
+    /// Name of the check.
+    pub name: String,
+    /// Accepted range of the check.
+    pub thresholds: Thresholds,
+    /// What went wrong.
+    pub error: PlanError,
+}
+
+/// What planning needs besides the Canary.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInputs<'a> {
+    /// MetricTemplates that `templateRef`s may name.
+    pub templates: &'a [MetricTemplate],
+    /// The controller's metrics server, used unless the Canary sets `spec.metricsServer`.
+    pub metrics_server: &'a str,
+    /// The router to assume when the Canary sets no `spec.provider`.
+    pub default_router: Provider,
+    /// Values that replace the Canary's in every template context.
+    pub overrides: &'a ContextOverrides,
+}
+
+/// Plans every metric of `canary`, in order.
+pub fn plan_checks(
+    canary: &Canary,
+    inputs: &PlanInputs<'_>,
+) -> Vec<Result<MetricCheck, PlanFailure>> {
+    let metrics = canary.spec.analysis.metrics.as_deref().unwrap_or_default();
+    metrics
+        .iter()
+        .map(|metric| {
+            plan_check(canary, metric, inputs).map_err(|error| PlanFailure {
+                name: metric.name.clone(),
+                thresholds: Thresholds::for_metric(metric),
+                error,
+            })
+        })
+        .collect()
+}
+
+/// Plans one metric of `canary`.
+pub fn plan_check(
+    canary: &Canary,
+    metric: &CanaryMetric,
+    inputs: &PlanInputs<'_>,
+) -> Result<MetricCheck, PlanError> {
+    // As in Flagger, the window defaults to one minute, not to the analysis interval: a short
+    // analysis interval would otherwise make windows too short to hold two scrapes.
+    let interval = metric
+        .interval
+        .as_deref()
+        .filter(|i| !i.is_empty())
+        .unwrap_or(DEFAULT_INTERVAL);
+    let variables = metric.template_variables.clone().unwrap_or_default();
+    let mut context = template_context(canary, interval, variables);
+    inputs.overrides.apply(&mut context);
+    let canary_namespace = context.namespace.clone();
+    let metrics_server = canary
+        .spec
+        .metrics_server
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(inputs.metrics_server);
+    let metrics_server_provider = MetricProvider {
+        type_: MetricProviderType::Prometheus,
+        address: Some(metrics_server.to_owned()),
+        ..MetricProvider::default()
+    };
+
+    let (source, query, provider, secret_namespace) =
+        if let Some(reference) = &metric.template_ref {
+            let namespace = reference
+                .namespace
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| canary_namespace.clone());
+            let template = find_template(inputs.templates, &namespace, &reference.name)
+                .ok_or_else(|| PlanError::TemplateNotFound {
+                    namespace: namespace.clone(),
+                    name: reference.name.clone(),
+                })?;
+            let query = QueryTemplate::parse(&template.spec.query)?.render(&context)?;
+            let source = CheckSource::Template {
+                namespace: namespace.clone(),
+                name: reference.name.clone(),
+            };
+            (source, query, template.spec.provider.clone(), namespace)
+        } else if let Some(builtin) = BuiltinMetric::from_name(&metric.name) {
+            let router = canary.spec.provider.unwrap_or(inputs.default_router);
+            let builtin = BuiltinQuery::new(builtin, router);
+            let query =
+                QueryTemplate::parse(builtin.template)?.render(&builtin.context(&context))?;
+            let source = CheckSource::Builtin(builtin);
+            (source, query, metrics_server_provider, canary_namespace)
+        } else if let Some(query) = metric.query.as_deref().filter(|q| !q.trim().is_empty()) {
+            let source = CheckSource::InlineQuery;
+            (
+                source,
+                query.to_owned(),
+                metrics_server_provider,
+                canary_namespace,
+            )
+        } else {
+            return Err(PlanError::NoQuery(metric.name.clone()));
+        };
+
+    Ok(MetricCheck {
+        name: metric.name.clone(),
+        source,
+        query: normalize_query(&query),
+        provider,
+        secret_namespace,
+        thresholds: Thresholds::for_metric(metric),
+        on_no_data: metric.on_no_data.unwrap_or_default(),
+    })
+}
+
+/// The template `namespace/name`. A template without a namespace (as in a file given to
+/// `serin analyze`) matches any namespace.
+fn find_template<'a>(
+    templates: &'a [MetricTemplate],
+    namespace: &str,
+    name: &str,
+) -> Option<&'a MetricTemplate> {
+    let named = |t: &&MetricTemplate| t.metadata.name.as_deref() == Some(name);
+    templates
+        .iter()
+        .filter(named)
+        .find(|t| t.metadata.namespace.as_deref() == Some(namespace))
+        .or_else(|| {
+            templates
+                .iter()
+                .filter(named)
+                .find(|t| t.metadata.namespace.as_deref().is_none_or(str::is_empty))
+        })
+}
+
+/// Secrets by namespace and name, as the caller read them: the data of each, decoded.
+pub type SecretData = BTreeMap<(String, String), BTreeMap<String, Vec<u8>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canary(metrics: &str) -> Canary {
+        serde_yaml::from_str(&format!(
+            "apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {{name: podinfo, namespace: test}}
+spec:
+  provider: linkerd
+  targetRef: {{apiVersion: apps/v1, kind: Deployment, name: podinfo}}
+  analysis:
+    interval: 30s
+    metrics:
+{metrics}"
+        ))
+        .unwrap()
+    }
+
+    fn template(namespace: Option<&str>, query: &str) -> MetricTemplate {
+        let mut t: MetricTemplate = serde_yaml::from_str(&format!(
+            "apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata: {{name: errors}}
+spec:
+  provider: {{type: prometheus, address: 'http://templates:9090', secretRef: {{name: auth}}}}
+  query: '{query}'"
+        ))
+        .unwrap();
+        t.metadata.namespace = namespace.map(str::to_owned);
+        t
+    }
+
+    fn plan(
+        canary: &Canary,
+        templates: &[MetricTemplate],
+    ) -> Vec<Result<MetricCheck, PlanFailure>> {
+        plan_checks(
+            canary,
+            &PlanInputs {
+                templates,
+                metrics_server: "http://controller-default:9090",
+                default_router: Provider::Istio,
+                overrides: &ContextOverrides::default(),
+            },
+        )
+    }
+
+    #[test]
+    fn builtins_use_the_routers_query_the_metrics_server_and_a_one_minute_window() {
+        let mut c = canary("      - {name: request-success-rate, threshold: 99}");
+        let check = plan(&c, &[]).remove(0).unwrap();
+        assert!(
+            check.query.starts_with("sum( rate( response_total{"),
+            "{}",
+            check.query
+        );
+        assert!(
+            check.query.contains("[1m]"),
+            "not the 30s analysis interval"
+        );
+        assert_eq!(
+            check.provider.address.as_deref(),
+            Some("http://controller-default:9090")
+        );
+        assert_eq!(
+            check.thresholds,
+            Thresholds {
+                min: Some(99.0),
+                max: None
+            }
+        );
+
+        c.spec.metrics_server = Some("http://canary-own:9090".into());
+        let check = plan(&c, &[]).remove(0).unwrap();
+        assert_eq!(
+            check.provider.address.as_deref(),
+            Some("http://canary-own:9090")
+        );
+    }
+
+    #[test]
+    fn a_template_ref_wins_and_its_namespace_defaults_to_the_canarys() {
+        let c = canary(
+            "      - {name: request-success-rate, interval: 2m, templateRef: {name: errors}}",
+        );
+        let templates = [
+            template(Some("other"), "wrong"),
+            template(
+                Some("test"),
+                "rate(x{ns=\"{{ namespace }}\"}[{{ interval }}])",
+            ),
+        ];
+        let check = plan(&c, &templates).remove(0).unwrap();
+        assert_eq!(check.query, "rate(x{ns=\"test\"}[2m])");
+        assert_eq!(
+            check.provider.address.as_deref(),
+            Some("http://templates:9090")
+        );
+        assert_eq!(check.secret(), Some(("test", "auth")));
+        assert_eq!(
+            check.source,
+            CheckSource::Template {
+                namespace: "test".into(),
+                name: "errors".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_template_or_query_is_a_plan_failure() {
+        let c = canary(
+            "      - {name: errors, templateRef: {name: errors, namespace: ops}}\n      - {name: custom}",
+        );
+        let planned = plan(&c, &[template(Some("test"), "x")]);
+        let first = planned[0].as_ref().unwrap_err();
+        assert_eq!(first.error.category(), "template_not_found");
+        assert_eq!(
+            first.error.to_string(),
+            "MetricTemplate ops/errors was not found"
+        );
+        assert_eq!(
+            planned[1].as_ref().unwrap_err().error,
+            PlanError::NoQuery("custom".into())
+        );
+    }
+
+    #[test]
+    fn an_inline_query_runs_as_written_against_the_metrics_server() {
+        let c = canary("      - {name: custom, query: 'sum(up{job=\"{{ x }}\"})', threshold: 1}");
+        let check = plan(&c, &[]).remove(0).unwrap();
+        assert_eq!(check.query, "sum(up{job=\"{{ x }}\"})");
+        assert_eq!(check.source, CheckSource::InlineQuery);
+        assert_eq!(
+            check.thresholds,
+            Thresholds {
+                min: None,
+                max: Some(1.0)
+            }
+        );
+    }
+}
