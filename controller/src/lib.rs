@@ -4,6 +4,7 @@
 pub mod crds;
 pub mod http_client;
 pub mod lint;
+pub mod metrics;
 pub mod notifiers;
 pub mod routers;
 pub mod workloads;
