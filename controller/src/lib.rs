@@ -2,10 +2,13 @@
 //! pipeline, routers, notifiers and webhooks.
 
 pub mod crds;
+pub mod decide;
 pub mod http_client;
 pub mod lint;
 pub mod metrics;
 pub mod notifiers;
+pub mod reconcile;
 pub mod routers;
-pub mod workloads;
+pub mod run;
 pub mod webhooks;
+pub mod workloads;

@@ -39,6 +39,8 @@ enum Command {
     /// Prints each check's rendered query, value, accepted range and outcome. Exits 0 when all
     /// pass, 1 when any fails, 2 when any has no data or an error, or the input is unusable.
     Analyze(serin_analysis::cli::AnalyzeArgs),
+    /// Run the controller: reconcile Canaries on the cluster of the kubeconfig (or in-cluster).
+    Controller(serin_controller::run::ControllerArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -87,9 +89,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             eprintln!("{}", report.summary());
             Ok(report.exit_code())
         }
+        Command::Controller(args) => {
+            init_tracing();
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(serin_controller::run::run(args))?;
+            Ok(0)
+        }
         Command::Analyze(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(serin_analysis::cli::run(args, &mut stdout))
         }
     }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

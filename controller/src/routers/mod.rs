@@ -156,7 +156,7 @@ impl RouterError {
 }
 
 /// A traffic router.
-pub trait Router {
+pub trait Router: Send + Sync {
     /// What it can do.
     fn capabilities(&self) -> Capabilities;
     /// The routing objects that realise `split`. Empty when the generated Services are enough.
@@ -171,7 +171,7 @@ pub trait Router {
 
 /// The router for a provider. Routers not built yet are reported as unsupported, never replaced
 /// by a default.
-pub fn router_for(provider: Provider) -> Result<Box<dyn Router + Send + Sync>, RouterError> {
+pub fn router_for(provider: Provider) -> Result<Box<dyn Router>, RouterError> {
     match provider {
         Provider::Kubernetes => Ok(Box::new(KubernetesServices)),
         Provider::GatewayApiV1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1))),

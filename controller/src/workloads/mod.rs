@@ -42,6 +42,9 @@ pub enum WorkloadError {
     /// The target has no pod template spec.
     #[error("the target has no pod template")]
     NoTemplate,
+    /// A kind of target the controller does not release yet.
+    #[error("{0} targets are not supported yet; use a Deployment")]
+    UnsupportedTarget(String),
 }
 
 impl WorkloadError {
@@ -50,6 +53,7 @@ impl WorkloadError {
         match self {
             WorkloadError::NoSelectorLabel(_) => "no_selector_label",
             WorkloadError::NoTemplate => "no_template",
+            WorkloadError::UnsupportedTarget(_) => "unsupported_target",
         }
     }
 }

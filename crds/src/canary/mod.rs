@@ -21,7 +21,8 @@ pub use istio::{
 };
 pub use service::{CanaryService, CustomMetadata, TrafficDistribution, UnmanagedMetadata};
 pub use status::{
-    CanaryCondition, CanaryPhase, CanaryStatus, MetricOutcome, MetricResult, RevisionAnalysis,
+    CanaryCondition, CanaryPhase, CanaryStatus, ManualControlsStatus, MetricOutcome, MetricResult,
+    RevisionAnalysis,
 };
 pub use target::{
     ApisixRouteKind, AutoscalerKind, AutoscalerRef, IngressKind, LocalObjectReference,

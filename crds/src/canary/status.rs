@@ -60,6 +60,46 @@ pub struct CanaryStatus {
     /// The revision under analysis and the last result of each of its metric checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<RevisionAnalysis>,
+    /// Revision (pod template and tracked configs) that the current or last release started
+    /// with. `lastAppliedSpec` follows the target as observed; this one stays on the release, so
+    /// that a failed release is told apart from a new revision and can be retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempted_spec: Option<String>,
+    /// When the last analysis step ran; the next one runs one `analysis.interval` later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub last_analysis_time: Option<DateTime<Utc>>,
+    /// Since when a metric check with `onNoData: Hold` has returned no data. The canary holds
+    /// its weight meanwhile, and is rolled back once this lasts longer than the progress
+    /// deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub no_data_since: Option<DateTime<Utc>>,
+    /// Manual requests made with the `serin.dev/abort`, `serin.dev/promote`, `serin.dev/retry`
+    /// and `serin.dev/pause` annotations that serin has acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_controls: Option<ManualControlsStatus>,
+}
+
+/// Manual requests acknowledged by serin. Each one-shot request is identified by the value of
+/// its annotation (a request id or timestamp): serin acts on a value once and echoes it here.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManualControlsStatus {
+    /// Value of the last `serin.dev/abort` annotation acted on: the release was rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<String>,
+    /// Value of the last `serin.dev/promote` annotation acted on: the remaining steps were
+    /// skipped and the canary promoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promote: Option<String>,
+    /// Value of the last `serin.dev/retry` annotation acted on: the failed revision was
+    /// released again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<String>,
+    /// Whether the release is paused by the `serin.dev/pause` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
 }
 
 /// Phases of a Canary's release cycle, with Flagger's names.

@@ -1,0 +1,105 @@
+//! What the reconcile loop saw this tick: the input of [`decide`](super::decide) besides the
+//! spec and the status.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serin_crds::canary::MetricResult;
+
+use super::decision::Routes;
+
+/// Everything the reconcile loop observed about one Canary in one tick.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observations {
+    /// `metadata.generation` of the Canary.
+    pub generation: Option<i64>,
+    /// The revision the target workload runs now.
+    pub target: TargetRevision,
+    /// Readiness of the primary workload. A primary whose controller has not yet observed its
+    /// latest spec (`status.observedGeneration` behind `metadata.generation`) is not ready.
+    pub primary: Readiness,
+    /// Readiness of the canary (target) workload. A workload scaled to zero is not ready.
+    pub canary: Readiness,
+    /// Weights the router reports as live; `None` when the router cannot tell.
+    pub routes: Option<Routes>,
+    /// Results of the checks a [`Decision::RunChecks`](super::Decision::RunChecks) asked for,
+    /// run in this same reconcile; `None` until then.
+    pub checks: Option<CheckResults>,
+    /// Manual requests found in the Canary's `serin.dev/*` annotations.
+    pub controls: ManualControls,
+    /// `metadata.deletionTimestamp` is set: the Canary is being deleted.
+    pub deleting: bool,
+}
+
+/// Identity of the target's revision: its pod template and the configs it uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetRevision {
+    /// [`template_hash`](super::revision::template_hash) of the target's pod template.
+    pub template: String,
+    /// [`config_checksum`](super::revision::config_checksum) of each tracked ConfigMap and
+    /// Secret, keyed by `kind/name`.
+    pub configs: BTreeMap<String, String>,
+}
+
+/// Whether a workload serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Readiness {
+    /// Enough pods are available (the ready threshold is met).
+    #[default]
+    Ready,
+    /// Not enough pods are available.
+    NotReady {
+        /// Since when the workload has been progressing without becoming ready, when known
+        /// (for a Deployment, its `Progressing` condition's last update).
+        since: Option<DateTime<Utc>>,
+    },
+    /// The workload reported that it exceeded its progress deadline
+    /// (`Progressing=False`, `ProgressDeadlineExceeded`).
+    DeadlineExceeded,
+}
+
+/// Outcome of one webhook call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HookOutcome {
+    /// The hook answered 2xx.
+    Passed,
+    /// The hook answered otherwise, timed out or could not be reached (after its retries).
+    Failed,
+}
+
+/// Answers to a [`CheckRequest`](super::CheckRequest).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckResults {
+    /// Outcome of each hook called, by hook name. A requested hook missing here failed.
+    pub hooks: BTreeMap<String, HookOutcome>,
+    /// Result of each metric check run. A requested metric missing here counts as
+    /// [`MetricOutcome::Error`](serin_crds::canary::MetricOutcome::Error).
+    pub metrics: Vec<MetricResult>,
+}
+
+/// Values of the manual-control annotations on the Canary.
+///
+/// `serin.dev/abort`, `serin.dev/promote` and `serin.dev/retry` are one-shot requests whose
+/// value identifies the request (any non-empty text, for example a timestamp): a value is
+/// acted on once and echoed in `status.manualControls`. `serin.dev/pause` is a switch: `true`
+/// pauses, anything else or no annotation resumes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManualControls {
+    /// Value of `serin.dev/abort`.
+    pub abort: Option<String>,
+    /// Value of `serin.dev/promote`.
+    pub promote: Option<String>,
+    /// Value of `serin.dev/retry`.
+    pub retry: Option<String>,
+    /// Value of `serin.dev/pause`.
+    pub pause: Option<String>,
+}
+
+impl Observations {
+    /// The outcome of the hook `name`, when checks were run.
+    pub(crate) fn hook(&self, name: &str) -> Option<HookOutcome> {
+        self.checks
+            .as_ref()
+            .map(|c| c.hooks.get(name).copied().unwrap_or(HookOutcome::Failed))
+    }
+}

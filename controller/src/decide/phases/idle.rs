@@ -1,0 +1,104 @@
+//! `Initialized`, `Succeeded` and `Failed`: no release runs; a new revision starts one.
+
+use serin_crds::canary::{AlertSeverity, CanaryPhase, RevisionAnalysis};
+use serin_crds::validation::HookKind;
+
+use super::waiting;
+use crate::decide::controls::Pending;
+use crate::decide::decision::{Action, CheckRequest, EventKind};
+use crate::decide::gates;
+use crate::decide::revision::revision_id;
+use crate::decide::step::{Flow, Step, Tick};
+
+pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
+    let target = &t.observed.target;
+    if t.phase == CanaryPhase::Failed
+        && let Some(id) = Pending::new(&t.observed.controls, &t.acks).retry
+    {
+        t.require(confirm_rollout_request(t))?;
+        s.ack(|a| a.retry = Some(id.to_owned()));
+        s.event(
+            EventKind::Normal,
+            "RetryRequested",
+            format!("Retrying the release of {} ({id})", t.target()),
+        );
+        start(t, s);
+        return Ok(());
+    }
+    if !t.rev.changed(target) {
+        return Ok(());
+    }
+    if t.rev.is_promoted(target) {
+        record_observed(t, s);
+        if t.phase == CanaryPhase::Failed {
+            s.phase(CanaryPhase::Initialized);
+            s.event(
+                EventKind::Normal,
+                "Reverted",
+                format!(
+                    "{} reverted to the promoted revision; nothing to release",
+                    t.target()
+                ),
+            );
+        }
+        return Ok(());
+    }
+    t.require(confirm_rollout_request(t))?;
+    start(t, s);
+    Ok(())
+}
+
+/// The `confirm-rollout` hooks, asked before a release starts.
+pub(super) fn confirm_rollout_request(t: &Tick<'_>) -> CheckRequest {
+    CheckRequest {
+        hooks: gates::hooks(t.canary, HookKind::ConfirmRollout),
+        metrics: false,
+    }
+}
+
+/// Records the observed target as the revision last seen.
+pub(super) fn record_observed(t: &Tick<'_>, s: &mut Step) {
+    let target = &t.observed.target;
+    s.status.last_applied_spec = Some(target.template.clone());
+    s.status.tracked_configs = (!target.configs.is_empty()).then(|| target.configs.clone());
+}
+
+/// Starts a release of the observed revision: through the `confirm-rollout` gate, whose
+/// outcome the tick holds.
+pub(super) fn start(t: &Tick<'_>, s: &mut Step) {
+    record_release(t, s);
+    if gates::all_passed(t, HookKind::ConfirmRollout) {
+        begin_progressing(t, s);
+    } else {
+        waiting::hold(t, s);
+    }
+}
+
+/// Records the observed revision as the one released, with fresh counters; its first step
+/// comes one interval later.
+pub(super) fn record_release(t: &Tick<'_>, s: &mut Step) {
+    record_observed(t, s);
+    let id = revision_id(&t.observed.target);
+    s.status.last_attempted_spec = Some(id.clone());
+    s.status.analysis = Some(RevisionAnalysis {
+        revision: Some(id),
+        metrics: Vec::new(),
+    });
+    s.reset_counters();
+    s.status.last_analysis_time = Some(t.now);
+}
+
+/// `Progressing`: the canary is scaled up; analysis starts one interval later.
+pub(super) fn begin_progressing(t: &Tick<'_>, s: &mut Step) {
+    s.act(Action::ScaleCanaryUp);
+    s.phase(CanaryPhase::Progressing);
+    s.event(
+        EventKind::Normal,
+        "Synced",
+        format!("New revision detected! Scaling up {}", t.target()),
+    );
+    s.alert(
+        AlertSeverity::Info,
+        "New revision detected, progressing canary analysis.",
+    );
+}

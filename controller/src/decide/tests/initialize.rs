@@ -1,0 +1,114 @@
+//! `Initializing` -> `Initialized`.
+
+use super::*;
+use crate::decide::{PROMOTED, STALLED, reason};
+
+#[test]
+fn a_new_canary_starts_initializing_and_creates_the_primary() {
+    let plan = canary().in_phase(CanaryPhase::Unset).decide();
+    assert_eq!(plan.phase(), CanaryPhase::Initializing);
+    assert!(plan.has(&Action::Initialize));
+}
+
+#[test]
+fn initializing_with_a_ready_primary_becomes_initialized() {
+    let plan = canary().in_phase(CanaryPhase::Initializing).decide();
+    assert_eq!(plan.phase(), CanaryPhase::Initialized);
+}
+
+#[test]
+fn initialized_routes_all_traffic_to_primary_and_scales_the_canary_down() {
+    let plan = canary().in_phase(CanaryPhase::Initializing).decide();
+    assert_eq!(plan.weights(), Some(Routes::all_primary()));
+    assert!(plan.has(&Action::ScaleCanaryToZero));
+}
+
+#[test]
+fn initialization_records_the_target_as_applied_promoted_and_attempted() {
+    let plan = canary().in_phase(CanaryPhase::Initializing).decide();
+    assert_eq!(plan.status.last_applied_spec, Some(rev(1)));
+    assert_eq!(plan.status.last_promoted_spec, Some(rev(1)));
+    assert_eq!(
+        plan.status.last_attempted_spec,
+        Some(revision_id(&target(1)))
+    );
+}
+
+#[test]
+fn initializing_waits_while_the_primary_is_not_ready() {
+    let plan = canary()
+        .in_phase(CanaryPhase::Initializing)
+        .primary_not_ready_for_secs(30)
+        .decide();
+    assert_eq!(plan.phase(), CanaryPhase::Initializing);
+    assert_eq!(
+        plan.condition(crate::decide::RECONCILING).1,
+        reason::PRIMARY_NOT_READY
+    );
+    assert!(!plan.has(&Action::ScaleCanaryToZero));
+}
+
+#[test]
+fn a_primary_not_ready_past_the_deadline_stalls_initialization_with_one_alert() {
+    let fixture = canary()
+        .in_phase(CanaryPhase::Initializing)
+        .primary_not_ready_for_secs(601);
+    let plan = fixture.decide();
+    assert_eq!(
+        plan.condition(STALLED),
+        (
+            "True".to_owned(),
+            reason::PROGRESS_DEADLINE_EXCEEDED.to_owned()
+        )
+    );
+    assert_eq!(plan.alerts().len(), 1);
+    let again = fixture.clone().then(&plan, 60).decide();
+    assert!(again.alerts().is_empty(), "the stall is alerted once");
+    assert_eq!(again.condition(STALLED).0, "True");
+}
+
+#[test]
+fn initialization_alerts_once_when_done() {
+    let fixture = canary().in_phase(CanaryPhase::Initializing);
+    let plan = fixture.decide();
+    assert_eq!(
+        plan.alerts(),
+        vec![(AlertSeverity::Info, "Initialization done!".to_owned())]
+    );
+    let next = fixture.then(&plan, 60).decide();
+    assert!(next.alerts().is_empty());
+    assert!(next.actions.is_empty());
+}
+
+#[test]
+fn initialized_promoted_condition_is_true_with_flaggers_reason() {
+    let plan = canary().in_phase(CanaryPhase::Initializing).decide();
+    assert_eq!(
+        plan.condition(PROMOTED),
+        ("True".to_owned(), "Initialized".to_owned())
+    );
+}
+
+#[test]
+fn initializing_promoted_condition_is_unknown_with_flaggers_message() {
+    let plan = canary().in_phase(CanaryPhase::Unset).decide();
+    let promoted = plan
+        .status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == PROMOTED)
+        .unwrap();
+    assert_eq!(promoted.status, "Unknown");
+    assert_eq!(
+        promoted.message.as_deref(),
+        Some("New Deployment detected, starting initialization.")
+    );
+}
+
+#[test]
+fn an_initialized_canary_with_an_unchanged_target_does_nothing() {
+    let plan = canary().decide();
+    assert_eq!(plan.phase(), CanaryPhase::Initialized);
+    assert!(plan.actions.is_empty());
+}

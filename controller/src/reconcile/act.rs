@@ -1,0 +1,333 @@
+//! The act step (I/O, writes; leader only): executes a plan's actions in order with
+//! server-side apply under serin's field manager.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Secret, Service};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{Event, EventType};
+use serde_json::json;
+use serin_crds::Canary;
+use serin_crds::canary::CanaryStatus;
+use serin_crds::validation::ValidCanary;
+
+use super::context::{Context, FIELD_MANAGER};
+use super::error::Result;
+use super::notify;
+use super::observe::{Observed, dynamic_api};
+use crate::decide::{Action, EventKind, Plan, Routes};
+use crate::routers::{RouteContext, Router, TrafficSplit};
+use crate::workloads::{
+    ConfigKind, PrimaryOptions, ServiceInputs, ServiceRole, primary_deployment, selector_label,
+    service,
+};
+
+/// What the executor works on.
+pub(super) struct Subject<'a> {
+    /// The Canary.
+    pub(super) canary: &'a Canary,
+    /// Its validated spec.
+    pub(super) valid: &'a ValidCanary,
+    /// Its router.
+    pub(super) router: &'a dyn Router,
+    /// Routing context.
+    pub(super) route_ctx: &'a RouteContext<'a>,
+    /// What was observed.
+    pub(super) observed: &'a Observed,
+}
+
+/// Executes `plan`'s actions; may fill in status fields that only the executor knows (the
+/// session affinity cookies).
+pub(super) async fn act(ctx: &Context, s: &Subject<'_>, plan: &mut Plan) -> Result<()> {
+    for action in plan.actions.clone() {
+        match action {
+            Action::Initialize => initialize(ctx, s).await?,
+            Action::ScaleCanaryUp => scale_canary(ctx, s, true).await?,
+            Action::ScaleCanaryToZero => scale_canary(ctx, s, false).await?,
+            Action::SetWeights(routes) => set_weights(ctx, s, routes, &mut plan.status).await?,
+            Action::PromoteSpecToPrimary => promote(ctx, s).await?,
+            Action::CallHooks(calls) => notify::call_hooks(ctx, s, &calls, &plan.status).await,
+            Action::Event {
+                kind,
+                reason,
+                message,
+            } => {
+                publish_event(ctx, s.canary, kind, reason, &message).await;
+                notify::event_hooks(ctx, s, kind, &message, &plan.status).await;
+            }
+            Action::Alert { severity, message } => notify::alert(ctx, s, severity, &message).await,
+            Action::RevertTarget | Action::FinalizeDeletion => {
+                // Deletion handling (revertOnDeletion, finalizers) is not wired yet; owner
+                // references remove the generated objects with the Canary.
+            }
+        }
+    }
+    Ok(())
+}
+
+fn params() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+fn namespace(s: &Subject<'_>) -> String {
+    s.route_ctx.namespace.to_owned()
+}
+
+fn tracked(s: &Subject<'_>) -> Vec<crate::workloads::ConfigRef> {
+    s.observed
+        .configs
+        .iter()
+        .map(|c| c.reference.clone())
+        .collect()
+}
+
+async fn apply_primary(ctx: &Context, s: &Subject<'_>) -> Result<()> {
+    let ns = namespace(s);
+    for config in &s.observed.configs {
+        let mut copy = json!({
+            "apiVersion": "v1",
+            "kind": if config.reference.kind == ConfigKind::ConfigMap { "ConfigMap" } else { "Secret" },
+            "metadata": {
+                "name": format!("{}-primary", config.reference.name),
+                "namespace": ns,
+                "ownerReferences": [crate::workloads::canary_owner(s.route_ctx.canary, s.route_ctx.canary_uid)],
+            },
+        });
+        for key in ["data", "binaryData", "type"] {
+            if let Some(v) = config.object.get(key) {
+                copy[key] = v.clone();
+            }
+        }
+        let name = format!("{}-primary", config.reference.name);
+        match config.reference.kind {
+            ConfigKind::ConfigMap => {
+                Api::<ConfigMap>::namespaced(ctx.client.clone(), &ns)
+                    .patch(&name, &params(), &Patch::Apply(&copy))
+                    .await?;
+            }
+            ConfigKind::Secret => {
+                Api::<Secret>::namespaced(ctx.client.clone(), &ns)
+                    .patch(&name, &params(), &Patch::Apply(&copy))
+                    .await?;
+            }
+        }
+    }
+    let selector_labels: Vec<&str> = ctx
+        .config
+        .selector_labels
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let tracked = tracked(s);
+    let replicas = s.observed.primary.as_ref().and_then(|p| p.spec.replicas);
+    let options = PrimaryOptions {
+        canary: s.route_ctx.canary,
+        canary_uid: s.route_ctx.canary_uid,
+        selector_labels: &selector_labels,
+        tracked: &tracked,
+        replicas: replicas.or(s.observed.target.spec.replicas),
+    };
+    let primary = primary_deployment(&s.observed.target, &options)?;
+    let mut object = serde_json::to_value(&primary)?;
+    object["apiVersion"] = json!("apps/v1");
+    object["kind"] = json!("Deployment");
+    let name = primary.metadata.name.clone().unwrap_or_default();
+    Api::<Deployment>::namespaced(ctx.client.clone(), &ns)
+        .patch(&name, &params(), &Patch::Apply(&object))
+        .await?;
+    Ok(())
+}
+
+async fn initialize(ctx: &Context, s: &Subject<'_>) -> Result<()> {
+    if s.observed.primary.is_none() {
+        apply_primary(ctx, s).await?;
+    }
+    let labels = s
+        .observed
+        .target
+        .spec
+        .selector
+        .match_labels
+        .clone()
+        .unwrap_or_default();
+    let keys: Vec<&str> = ctx
+        .config
+        .selector_labels
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let (key, app) = selector_label(&labels, &keys).ok_or_else(|| {
+        crate::workloads::WorkloadError::NoSelectorLabel(ctx.config.selector_labels.join(", "))
+    })?;
+    let Some(spec) = s.canary.spec.service.as_ref() else {
+        return Ok(());
+    };
+    let inputs = ServiceInputs {
+        canary: (s.route_ctx.canary, s.route_ctx.canary_uid),
+        namespace: s.route_ctx.namespace,
+        names: s.route_ctx.names,
+        spec,
+        app_label: (key, app),
+        pod_spec: s.observed.target.spec.template.spec.as_ref(),
+    };
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), s.route_ctx.namespace);
+    // The apex Service moves to the primary only once the primary can serve, so that taking
+    // over an existing Service causes no downtime.
+    let primary_ready = matches!(
+        s.observed.observations.primary,
+        crate::decide::Readiness::Ready
+    );
+    let roles: &[ServiceRole] = if primary_ready {
+        &[ServiceRole::Primary, ServiceRole::Canary, ServiceRole::Apex]
+    } else {
+        &[ServiceRole::Primary, ServiceRole::Canary]
+    };
+    for role in roles {
+        let mut object = serde_json::to_value(service(*role, &inputs))?;
+        object["apiVersion"] = json!("v1");
+        object["kind"] = json!("Service");
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        services
+            .patch(&name, &params(), &Patch::Apply(&object))
+            .await?;
+    }
+    if primary_ready && s.observed.observations.routes.is_none() {
+        apply_routes(ctx, s, &TrafficSplit::default()).await?;
+    }
+    Ok(())
+}
+
+async fn scale_canary(ctx: &Context, s: &Subject<'_>, up: bool) -> Result<()> {
+    let replicas = if up {
+        let current = s.observed.target.spec.replicas.unwrap_or(1);
+        if current > 0 {
+            return Ok(());
+        }
+        s.observed
+            .primary
+            .as_ref()
+            .and_then(|p| p.spec.replicas)
+            .filter(|r| *r > 0)
+            .unwrap_or(1)
+    } else {
+        0
+    };
+    let patch = json!({ "spec": { "replicas": replicas } });
+    Api::<Deployment>::namespaced(ctx.client.clone(), s.route_ctx.namespace)
+        .patch(
+            &s.valid.target.name,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn set_weights(
+    ctx: &Context,
+    s: &Subject<'_>,
+    routes: Routes,
+    status: &mut CanaryStatus,
+) -> Result<()> {
+    let mut split = TrafficSplit {
+        canary: routes.canary,
+        mirror: routes.mirror,
+        ..TrafficSplit::default()
+    };
+    if let Some(affinity) = &s.valid.session_affinity {
+        if routes.canary.get() > 0 {
+            let cookie = status.session_affinity_cookie.clone().unwrap_or_else(|| {
+                let revision = status.last_applied_spec.clone().unwrap_or_default();
+                let id: String = revision
+                    .chars()
+                    .rev()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(16)
+                    .collect();
+                format!("{}={id}", affinity.cookie_name)
+            });
+            status.session_affinity_cookie = Some(cookie.clone());
+            split.sticky_cookie = Some(cookie);
+        } else if let Some(previous) = status.session_affinity_cookie.take() {
+            status.previous_session_affinity_cookie = Some(previous);
+            split.expired_cookie = status.previous_session_affinity_cookie.clone();
+        } else {
+            split.expired_cookie = status.previous_session_affinity_cookie.clone();
+        }
+    }
+    ctx.metrics.set_weights(
+        &s.valid.target.name,
+        s.route_ctx.namespace,
+        routes.primary.get(),
+        routes.canary.get(),
+    );
+    apply_routes(ctx, s, &split).await
+}
+
+async fn apply_routes(ctx: &Context, s: &Subject<'_>, split: &TrafficSplit) -> Result<()> {
+    let router = s
+        .canary
+        .spec
+        .provider
+        .unwrap_or(ctx.config.mesh_provider)
+        .as_str();
+    for desired in s.router.desired_routes(s.route_ctx, split)? {
+        let api = dynamic_api(
+            &ctx.client,
+            s.route_ctx.namespace,
+            &desired.api_version,
+            &desired.kind,
+        );
+        let result = api
+            .patch(&desired.name, &params(), &Patch::Apply(&desired.object))
+            .await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        ctx.metrics
+            .router_calls
+            .get_or_create(&crate::metrics::RouterCallLabels {
+                router: router.to_owned(),
+                result: outcome.to_owned(),
+            })
+            .inc();
+        result?;
+    }
+    Ok(())
+}
+
+async fn promote(ctx: &Context, s: &Subject<'_>) -> Result<()> {
+    apply_primary(ctx, s).await
+}
+
+/// Publishes a Kubernetes Event on the Canary. Events are best effort: a failure is logged.
+pub(super) async fn publish_event(
+    ctx: &Context,
+    canary: &Canary,
+    kind: EventKind,
+    reason: &str,
+    message: &str,
+) {
+    let reference = ObjectReference {
+        api_version: Some("flagger.app/v1beta1".into()),
+        kind: Some("Canary".into()),
+        name: canary.metadata.name.clone(),
+        namespace: canary.metadata.namespace.clone(),
+        uid: canary.metadata.uid.clone(),
+        resource_version: canary.metadata.resource_version.clone(),
+        field_path: None,
+    };
+    let event = Event {
+        type_: match kind {
+            EventKind::Normal => EventType::Normal,
+            EventKind::Warning => EventType::Warning,
+        },
+        reason: reason.to_owned(),
+        note: Some(message.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        tracing::warn!(error = %e, reason, "could not publish event");
+    }
+}

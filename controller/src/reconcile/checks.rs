@@ -1,0 +1,124 @@
+//! Running the checks the decision core asks for: gate and rollout webhooks, and metric queries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use serin_analysis::plan::{PlanInputs, SecretData};
+use serin_analysis::{plan_checks, run_planned};
+use serin_crds::MetricTemplate;
+use serin_crds::canary::CanaryStatus;
+
+use super::act::Subject;
+use super::context::Context;
+use super::error::Result;
+use super::notify::checksum;
+use crate::decide::{CheckRequest, CheckResults, HookOutcome};
+use crate::webhooks::HookPayload;
+
+/// Calls the hooks and runs the metric checks of `request`.
+pub(super) async fn run_checks(
+    ctx: &Context,
+    s: &Subject<'_>,
+    request: &CheckRequest,
+    status: &CanaryStatus,
+    now: DateTime<Utc>,
+) -> Result<CheckResults> {
+    let mut hooks = BTreeMap::new();
+    for call in &request.hooks {
+        let Some(hook) = s.valid.webhooks.iter().find(|h| h.name == call.name) else {
+            continue;
+        };
+        let payload = HookPayload::new(
+            s.route_ctx.canary,
+            s.route_ctx.namespace,
+            status.phase.unwrap_or_default(),
+            &checksum(status),
+            hook,
+            None,
+        );
+        let outcome = match ctx.hooks.call(hook, &payload).await {
+            Ok(_) => HookOutcome::Passed,
+            Err(e) => {
+                tracing::info!(hook = %hook.name, error = %e, "webhook did not pass");
+                HookOutcome::Failed
+            }
+        };
+        hooks.insert(call.name.clone(), outcome);
+    }
+    let metrics = if request.metrics {
+        metric_results(ctx, s, now).await?
+    } else {
+        Vec::new()
+    };
+    Ok(CheckResults { hooks, metrics })
+}
+
+async fn metric_results(
+    ctx: &Context,
+    s: &Subject<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<serin_crds::canary::MetricResult>> {
+    let namespace = s.route_ctx.namespace;
+    let mut templates = Vec::new();
+    for metric in s.canary.spec.analysis.metrics.iter().flatten() {
+        let Some(reference) = &metric.template_ref else {
+            continue;
+        };
+        let ns = reference
+            .namespace
+            .clone()
+            .unwrap_or_else(|| namespace.to_owned());
+        if ctx.config.no_cross_namespace_refs && ns != namespace {
+            continue;
+        }
+        let api: Api<MetricTemplate> = Api::namespaced(ctx.client.clone(), &ns);
+        if let Some(t) = api.get_opt(&reference.name).await? {
+            templates.push(t);
+        }
+    }
+    let metrics_server = s
+        .canary
+        .spec
+        .metrics_server
+        .clone()
+        .unwrap_or_else(|| ctx.config.metrics_server.clone());
+    let overrides = serin_analysis::context::ContextOverrides::default();
+    let inputs = PlanInputs {
+        templates: &templates,
+        metrics_server: &metrics_server,
+        default_router: ctx.config.mesh_provider,
+        overrides: &overrides,
+    };
+    let planned = plan_checks(s.canary, &inputs);
+    let mut secrets: SecretData = BTreeMap::new();
+    for check in planned.iter().flatten() {
+        if let Some((ns, name)) = check.secret() {
+            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+            if let Some(secret) = api.get_opt(name).await? {
+                let data = secret
+                    .data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.0))
+                    .collect();
+                secrets.insert((ns.to_owned(), name.to_owned()), data);
+            }
+        }
+    }
+    let results = run_planned(planned, &secrets, &ctx.providers).await;
+    for r in &results {
+        if let Some(value) = r.value {
+            ctx.metrics
+                .metric_analysis
+                .get_or_create(&crate::metrics::MetricLabels {
+                    name: s.valid.target.name.clone(),
+                    namespace: namespace.to_owned(),
+                    metric: r.name.clone(),
+                })
+                .set(value);
+        }
+    }
+    Ok(results.iter().map(|r| r.to_status(now)).collect())
+}

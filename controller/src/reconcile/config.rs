@@ -1,0 +1,50 @@
+//! The controller's settings, from `serin controller` flags.
+
+use std::time::Duration;
+
+use serin_crds::canary::Provider;
+
+/// How the controller runs.
+#[derive(Clone, Debug)]
+pub struct ControllerConfig {
+    /// Router for Canaries without `spec.provider`.
+    pub mesh_provider: Provider,
+    /// Prometheus for built-in metrics, unless a Canary sets `spec.metricsServer`.
+    pub metrics_server: String,
+    /// Only watch this namespace (all when `None`).
+    pub namespace: Option<String>,
+    /// Label keys that name the app in selectors, in order of preference.
+    pub selector_labels: Vec<String>,
+    /// Track ConfigMaps and Secrets the target uses, and give the primary `-primary` copies.
+    pub config_tracking: bool,
+    /// Refuse MetricTemplates and AlertProviders from other namespaces.
+    pub no_cross_namespace_refs: bool,
+    /// Added as a `Cluster` field to alerts.
+    pub cluster_name: Option<String>,
+    /// Longest time one metric query may take.
+    pub query_timeout: Duration,
+    /// Canaries reconciled at once.
+    pub concurrency: u16,
+    /// First delay between webhook retries.
+    pub webhook_retry_delay: Duration,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig {
+            mesh_provider: Provider::Kubernetes,
+            metrics_server: "http://prometheus:9090".into(),
+            namespace: None,
+            selector_labels: crate::workloads::DEFAULT_SELECTOR_LABELS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            config_tracking: true,
+            no_cross_namespace_refs: false,
+            cluster_name: None,
+            query_timeout: Duration::from_secs(10),
+            concurrency: 16,
+            webhook_retry_delay: Duration::from_millis(500),
+        }
+    }
+}

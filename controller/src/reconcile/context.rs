@@ -1,0 +1,57 @@
+//! What every reconcile shares: the client, settings, metrics, and the HTTP callers.
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+use serin_analysis::{ProviderCache, ProviderOptions};
+
+use super::config::ControllerConfig;
+use crate::metrics::Metrics;
+use crate::notifiers::Sender;
+use crate::webhooks::HookCaller;
+
+/// Field manager of every server-side apply serin makes.
+pub const FIELD_MANAGER: &str = "serin";
+
+/// Shared by all reconciles.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// Settings.
+    pub config: ControllerConfig,
+    /// Exported metrics.
+    pub metrics: Metrics,
+    /// Calls webhooks.
+    pub hooks: HookCaller,
+    /// Sends alerts.
+    pub alerts: Sender,
+    /// Metric providers, reused across reconciles.
+    pub providers: ProviderCache,
+    /// Publishes Kubernetes Events.
+    pub recorder: Recorder,
+}
+
+impl Context {
+    /// A context for `client` with `config`.
+    pub fn new(
+        client: Client,
+        config: ControllerConfig,
+        metrics: Metrics,
+    ) -> Result<Self, reqwest::Error> {
+        let reporter = Reporter {
+            controller: "serin".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Ok(Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            hooks: HookCaller::new(config.webhook_retry_delay)?,
+            alerts: Sender::new()?,
+            providers: ProviderCache::new(ProviderOptions {
+                timeout: config.query_timeout,
+                evaluation_time: None,
+            }),
+            client,
+            config,
+            metrics,
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! The reconcile pipeline: a kube-runtime `Controller` over Canaries. One reconcile reads like
+//! its table of contents: parse and validate (pure) -> observe (I/O, reads) -> decide (pure;
+//! checks run in between when asked) -> act (I/O, writes) -> update status once (I/O).
+//! Analysis ticks come from `Action::requeue`, never from a second timer.
+
+mod act;
+mod checks;
+mod config;
+mod context;
+mod error;
+mod notify;
+mod observe;
+mod status;
+
+pub use config::ControllerConfig;
+pub use context::{Context, FIELD_MANAGER};
+pub use error::{Error, Result};
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::core::ApiResource;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use serin_crds::Canary;
+use serin_crds::validation::{ValidCanary, validate_canary};
+
+use crate::decide::{Decision, decide};
+use crate::routers::{RouteContext, ServiceNames, router_for};
+
+/// How long to wait before looking again at a Canary whose spec needs fixing, in case the
+/// problem is outside it (a missing target appears).
+const INVALID_RECHECK: Duration = Duration::from_secs(300);
+
+/// Runs the controller until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let resource = ApiResource::erase::<Canary>(&());
+    let api: Api<DynamicObject> = match &ctx.config.namespace {
+        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
+        None => Api::all_with(ctx.client.clone(), &resource),
+    };
+    let concurrency = ctx.config.concurrency;
+    Controller::new_with(api, watcher::Config::default(), resource)
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile stream");
+            }
+        })
+        .await;
+}
+
+/// One reconcile of one Canary. Steps that need the client: observe, checks, act, status.
+pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let result = Box::pin(reconcile_inner(&object, &ctx)).await;
+    ctx.metrics
+        .reconcile_duration
+        .observe(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action> {
+    // parse and validate (pure)
+    let canary = match parse(object) {
+        Ok(canary) => canary,
+        Err(e) => {
+            status::report_invalid(ctx, object, &e).await?;
+            return Ok(Action::requeue(INVALID_RECHECK));
+        }
+    };
+    let valid = match validate(&canary) {
+        Ok(valid) => valid,
+        Err(e) => {
+            status::report_invalid(ctx, object, &e).await?;
+            return Ok(Action::requeue(INVALID_RECHECK));
+        }
+    };
+    let provider = canary.spec.provider.unwrap_or(ctx.config.mesh_provider);
+    let router = match router_for(provider) {
+        Ok(router) => router,
+        Err(e) => {
+            let e = Error::Router(e);
+            status::report_invalid(ctx, object, &e).await?;
+            return Ok(Action::requeue(INVALID_RECHECK));
+        }
+    };
+    let names = ServiceNames::new(&valid.target.name, canary.spec.service.as_ref());
+    let namespace = canary.metadata.namespace.clone().unwrap_or_default();
+    let name = canary.metadata.name.clone().unwrap_or_default();
+    let uid = canary.metadata.uid.clone().unwrap_or_default();
+    let default_service = serin_crds::canary::CanaryService::default();
+    let route_ctx = RouteContext {
+        canary: &name,
+        namespace: &namespace,
+        canary_uid: &uid,
+        names: &names,
+        service: canary.spec.service.as_ref().unwrap_or(&default_service),
+        ab_matches: canary.spec.analysis.match_.as_deref().unwrap_or_default(),
+        session_affinity: valid.session_affinity.as_ref(),
+    };
+
+    // observe (I/O)
+    let observed = match observe::observe(
+        &ctx.client,
+        &canary,
+        &valid,
+        router.as_ref(),
+        &route_ctx,
+        ctx.config.config_tracking,
+    )
+    .await
+    {
+        Ok(observed) => observed,
+        Err(e @ (Error::TargetMissing { .. } | Error::Workload(_))) => {
+            status::report_invalid(ctx, object, &e).await?;
+            return Ok(Action::requeue(valid.interval));
+        }
+        Err(e) => return Err(e),
+    };
+    let subject = act::Subject {
+        canary: &canary,
+        valid: &valid,
+        router: router.as_ref(),
+        route_ctx: &route_ctx,
+        observed: &observed,
+    };
+
+    // decide (pure), running the checks it asks for
+    let status = canary.status.clone().unwrap_or_default();
+    let now = Utc::now();
+    let mut decision = decide(&valid, &status, &observed.observations, now);
+    if let Decision::RunChecks(request) = &decision {
+        let results = checks::run_checks(ctx, &subject, request, &status, now).await?;
+        let mut with_checks = observed.observations.clone();
+        with_checks.checks = Some(results);
+        decision = decide(&valid, &status, &with_checks, now);
+    }
+    let Decision::Act(mut plan) = decision else {
+        return Ok(Action::requeue(valid.interval));
+    };
+
+    // act (I/O), then write status once (I/O)
+    act::act(ctx, &subject, &mut plan).await?;
+    status::write(ctx, &canary, &plan.status).await?;
+    record(ctx, &valid, &namespace, &plan.status);
+    Ok(Action::requeue(plan.requeue_after))
+}
+
+fn parse(object: &DynamicObject) -> Result<Canary> {
+    let value = serde_json::to_value(object)?;
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| Error::Malformed(format!("{}: {}", e.path(), e.inner())))
+}
+
+fn validate(canary: &Canary) -> Result<ValidCanary> {
+    Ok(validate_canary(&canary.spec)?)
+}
+
+fn record(ctx: &Context, valid: &ValidCanary, namespace: &str, status: &serin_crds::CanaryStatus) {
+    ctx.metrics.set_status(
+        &valid.target.name,
+        namespace,
+        status.phase.unwrap_or_default(),
+    );
+}
+
+/// Transient errors retry with a short backoff; the next successful reconcile resets it.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "the signature kube-runtime's Controller::run expects"
+)]
+pub fn error_policy(_object: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics
+        .reconcile_errors
+        .get_or_create(&crate::metrics::CategoryLabels {
+            category: error.category().to_owned(),
+        })
+        .inc();
+    tracing::warn!(error = %error, category = error.category(), "reconcile failed");
+    Action::requeue(Duration::from_secs(5))
+}

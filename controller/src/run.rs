@@ -1,0 +1,188 @@
+//! `serin controller`: connects to the cluster, serves `/metrics`, `/healthz` and `/readyz`, and
+//! runs the reconcile loop until interrupted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::http::StatusCode;
+use axum::routing::get;
+use prometheus_client::registry::Registry;
+use serin_crds::canary::Provider;
+
+use crate::metrics::{InfoLabels, Metrics};
+use crate::reconcile::{Context, ControllerConfig};
+
+/// Flags of `serin controller` (each also read from the environment variable named).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ControllerArgs {
+    /// Kubeconfig to use; without it, `$KUBECONFIG`, `~/.kube/config`, or the in-cluster account.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Prometheus that answers the built-in metrics of Canaries without `spec.metricsServer`.
+    #[arg(
+        long,
+        env = "SERIN_METRICS_SERVER",
+        default_value = "http://prometheus:9090"
+    )]
+    pub metrics_server: String,
+    /// Router for Canaries without `spec.provider` (for example `gatewayapi:v1` or `kubernetes`).
+    #[arg(long, env = "SERIN_MESH_PROVIDER", default_value = "kubernetes")]
+    pub mesh_provider: String,
+    /// Watch only this namespace (all namespaces when omitted).
+    #[arg(long, env = "SERIN_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Comma-separated label keys that name the app in selectors, in order of preference.
+    #[arg(
+        long,
+        env = "SERIN_SELECTOR_LABELS",
+        default_value = "app,name,app.kubernetes.io/name"
+    )]
+    pub selector_labels: String,
+    /// Track the ConfigMaps and Secrets targets use and give primaries `-primary` copies.
+    #[arg(long, env = "SERIN_ENABLE_CONFIG_TRACKING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enable_config_tracking: bool,
+    /// Refuse MetricTemplates and AlertProviders in other namespaces than the Canary's.
+    #[arg(long, env = "SERIN_NO_CROSS_NAMESPACE_REFS")]
+    pub no_cross_namespace_refs: bool,
+    /// Name of the cluster, added to alerts.
+    #[arg(long, env = "SERIN_CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
+    /// Address for `/metrics`, `/healthz` and `/readyz`.
+    #[arg(long, env = "SERIN_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Canaries reconciled at the same time.
+    #[arg(long, env = "SERIN_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: u16,
+    /// Longest time one metric query may take, such as `10s`.
+    #[arg(long, env = "SERIN_QUERY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub query_timeout: Duration,
+}
+
+impl ControllerArgs {
+    fn config(&self) -> anyhow::Result<ControllerConfig> {
+        let mesh_provider: Provider = self
+            .mesh_provider
+            .parse()
+            .with_context(|| format!("--mesh-provider {:?}", self.mesh_provider))?;
+        crate::routers::router_for(mesh_provider)
+            .with_context(|| format!("--mesh-provider {mesh_provider}"))?;
+        Ok(ControllerConfig {
+            mesh_provider,
+            metrics_server: self.metrics_server.clone(),
+            namespace: self.namespace.clone(),
+            selector_labels: self
+                .selector_labels
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            config_tracking: self.enable_config_tracking,
+            no_cross_namespace_refs: self.no_cross_namespace_refs,
+            cluster_name: self.cluster_name.clone(),
+            query_timeout: self.query_timeout,
+            concurrency: self.concurrency,
+            ..ControllerConfig::default()
+        })
+    }
+}
+
+async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<kube::Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(
+                kubeconfig,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("finding a kubeconfig or in-cluster account")?,
+    };
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// Runs the controller until Ctrl-C or SIGTERM.
+pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let client = client(args.kubeconfig.as_ref()).await?;
+    let mut registry = Registry::default();
+    let metrics = Metrics::new(&mut registry);
+    metrics
+        .info
+        .get_or_create(&InfoLabels {
+            version: env!("CARGO_PKG_VERSION").into(),
+            mesh_provider: config.mesh_provider.to_string(),
+        })
+        .set(1);
+    let ctx = Arc::new(Context::new(client, config, metrics)?);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(listen = %args.listen, "serving /metrics, /healthz and /readyz");
+    let registry = Arc::new(registry);
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let registry = Arc::clone(&registry);
+                async move { metrics_text(&registry) }
+            }),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ok" }));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics server stopped");
+        }
+    });
+    tracing::info!("reconciling Canaries");
+    crate::reconcile::run(ctx, shutdown_signal()).await;
+    Ok(())
+}
+
+fn metrics_text(registry: &Registry) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, registry) {
+        Ok(()) => (
+            StatusCode::OK,
+            [(
+                "content-type",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        ),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [("content-type", "text/plain")],
+            e.to_string(),
+        ),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,103 @@
+//! Releases through the Gateway API router: a healthy revision is promoted step by step, a
+//! revision with a high error rate is rolled back.
+
+use std::time::Duration;
+
+use serin_crds::canary::{CanaryPhase, Provider};
+
+use crate::support::Harness;
+
+const PODINFO: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: podinfo}}
+  template:
+    metadata:
+      labels: {app: podinfo}
+      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
+    spec:
+      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898}]}]
+---
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: test}
+spec:
+  provider: gatewayapi:v1
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  progressDeadlineSeconds: 60
+  service:
+    port: 9898
+    gatewayRefs: [{name: public, namespace: gateway}]
+  analysis:
+    interval: 2s
+    threshold: 2
+    maxWeight: 50
+    stepWeight: 25
+    metrics:
+      - name: request-success-rate
+        interval: 10s
+        thresholdRange: {min: 90}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_release_is_promoted_and_a_bad_one_rolled_back() {
+    let mut h = Harness::start(Provider::GatewayApiV1).await;
+    h.apply(PODINFO);
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let route = h
+        .get("gateway.networking.k8s.io/v1", "HTTPRoute", "podinfo")
+        .await;
+    assert_eq!(
+        route["spec"]["rules"][0]["backendRefs"][0]["name"],
+        "podinfo-primary"
+    );
+    assert_eq!(route["spec"]["rules"][0]["backendRefs"][0]["weight"], 100);
+
+    h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
+        .await;
+    h.wait_for_phase("podinfo", CanaryPhase::Progressing, Duration::from_secs(30))
+        .await;
+    h.wait_for_phase("podinfo", CanaryPhase::Succeeded, Duration::from_secs(90))
+        .await;
+    let primary = h.get("apps/v1", "Deployment", "podinfo-primary").await;
+    assert_eq!(
+        primary["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/stefanprodan/podinfo:6.1.0"
+    );
+    let target = h.get("apps/v1", "Deployment", "podinfo").await;
+    assert_eq!(
+        target["spec"]["replicas"], 0,
+        "the canary is scaled to zero after promotion"
+    );
+
+    h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.2.0", "0.5")
+        .await;
+    h.wait_for_phase("podinfo", CanaryPhase::Progressing, Duration::from_secs(30))
+        .await;
+    let failed = h
+        .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
+        .await;
+    assert_eq!(
+        failed.status.as_ref().and_then(|s| s.canary_weight),
+        Some(0)
+    );
+    let route = h
+        .get("gateway.networking.k8s.io/v1", "HTTPRoute", "podinfo")
+        .await;
+    let rules = route["spec"]["rules"].as_array().expect("rules");
+    let weighted = rules.last().expect("weighted rule");
+    assert_eq!(
+        weighted["backendRefs"][0]["weight"], 100,
+        "all traffic back on the primary: {route}"
+    );
+    let primary = h.get("apps/v1", "Deployment", "podinfo-primary").await;
+    assert_eq!(
+        primary["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/stefanprodan/podinfo:6.1.0"
+    );
+    h.stop_controller().await;
+}

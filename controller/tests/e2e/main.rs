@@ -1,0 +1,5 @@
+//! End-to-end tests: serin's controller releasing workloads on the Kubernetes API emulator, with
+//! a real Prometheus judging the simulated traffic.
+
+mod gateway_api;
+mod support;

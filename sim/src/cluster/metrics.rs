@@ -1,0 +1,384 @@
+//! Traffic metrics under the names and labels Flagger's built-in queries read, per mesh or ingress.
+//!
+//! Every simulated request is recorded once per exporter that would see it in a real cluster:
+//! Istio, Linkerd, Open Service Mesh, Envoy (named as Contour, Gloo, Kuma and App Mesh name their
+//! clusters), Traefik, the application itself and, for Ingress traffic, NGINX.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+const BUCKETS_MS: [f64; 17] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 500.0, 750.0, 1000.0,
+    2000.0, 5000.0,
+];
+
+fn buckets_ms() -> Histogram {
+    Histogram::new(BUCKETS_MS)
+}
+
+fn buckets_seconds() -> Histogram {
+    Histogram::new(BUCKETS_MS.map(|ms| ms / 1000.0))
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn histograms_ms<L: Clone + std::hash::Hash + Eq>() -> Histograms<L> {
+    Family::new_with_constructor(buckets_ms)
+}
+
+fn histograms_seconds<L: Clone + std::hash::Hash + Eq>() -> Histograms<L> {
+    Family::new_with_constructor(buckets_seconds)
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IstioLabels {
+    reporter: &'static str,
+    destination_workload_namespace: String,
+    destination_workload: String,
+    destination_service_name: String,
+    response_code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IstioLatencyLabels {
+    reporter: &'static str,
+    destination_workload_namespace: String,
+    destination_workload: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LinkerdLabels {
+    namespace: String,
+    deployment: String,
+    classification: &'static str,
+    direction: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LinkerdLatencyLabels {
+    namespace: String,
+    deployment: String,
+    direction: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OsmLabels {
+    destination_namespace: String,
+    destination_kind: &'static str,
+    destination_name: String,
+    response_code: String,
+}
+
+#[allow(clippy::struct_field_names, reason = "the label names are OSM's")]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OsmLatencyLabels {
+    destination_namespace: String,
+    destination_kind: &'static str,
+    destination_name: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NginxLabels {
+    namespace: String,
+    ingress: String,
+    canary: String,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NginxLatencyLabels {
+    namespace: String,
+    ingress: String,
+    canary: String,
+}
+
+/// Envoy series; unused identity labels are empty (absent for Prometheus).
+#[derive(Debug, Clone, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EnvoyLabels {
+    envoy_cluster_name: String,
+    service: String,
+    kubernetes_namespace: String,
+    kubernetes_pod_name: String,
+    envoy_response_code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TraefikLabels {
+    service: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabels {
+    kubernetes_namespace: String,
+    kubernetes_pod_name: String,
+    status: String,
+}
+
+/// One simulated request as every exporter sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Observation<'a> {
+    pub(crate) namespace: &'a str,
+    pub(crate) deployment: &'a str,
+    pub(crate) service: &'a str,
+    pub(crate) port: i64,
+    pub(crate) pod: &'a str,
+    /// `(ingress, canary upstream or "")` for traffic through NGINX.
+    pub(crate) nginx: Option<(&'a str, &'a str)>,
+    pub(crate) code: u16,
+    pub(crate) latency_ms: f64,
+}
+
+/// All traffic metric families.
+#[derive(Debug, Clone)]
+pub(crate) struct TrafficMetrics {
+    istio_requests: Family<IstioLabels, Counter>,
+    istio_duration: Histograms<IstioLatencyLabels>,
+    linkerd_responses: Family<LinkerdLabels, Counter>,
+    linkerd_latency: Histograms<LinkerdLatencyLabels>,
+    osm_requests: Family<OsmLabels, Counter>,
+    osm_duration: Histograms<OsmLatencyLabels>,
+    nginx_requests: Family<NginxLabels, Gauge>,
+    nginx_duration: Histograms<NginxLatencyLabels>,
+    nginx_upstream_latency: Histograms<NginxLatencyLabels>,
+    envoy_requests: Family<EnvoyLabels, Gauge>,
+    envoy_time: Histograms<EnvoyLabels>,
+    traefik_duration: Histograms<TraefikLabels>,
+    app_requests: Family<AppLabels, Counter>,
+    app_duration: Histograms<AppLabels>,
+}
+
+impl Default for TrafficMetrics {
+    fn default() -> Self {
+        Self {
+            istio_requests: Family::default(),
+            istio_duration: histograms_ms(),
+            linkerd_responses: Family::default(),
+            linkerd_latency: histograms_ms(),
+            osm_requests: Family::default(),
+            osm_duration: histograms_ms(),
+            nginx_requests: Family::default(),
+            nginx_duration: histograms_seconds(),
+            nginx_upstream_latency: histograms_seconds(),
+            envoy_requests: Family::default(),
+            envoy_time: histograms_ms(),
+            traefik_duration: histograms_seconds(),
+            app_requests: Family::default(),
+            app_duration: histograms_seconds(),
+        }
+    }
+}
+
+impl TrafficMetrics {
+    /// Registers every family. Counters that real exporters publish without `_total`
+    /// (NGINX, Envoy) are gauges here so their names match exactly.
+    pub(crate) fn register(&self, registry: &mut Registry) {
+        let help = |what: &str| format!("{what} (simulated by serin-sim)");
+        let r = registry;
+        r.register(
+            "istio_requests",
+            help("Istio requests"),
+            self.istio_requests.clone(),
+        );
+        r.register(
+            "istio_request_duration_milliseconds",
+            help("Istio request duration"),
+            self.istio_duration.clone(),
+        );
+        r.register(
+            "response",
+            help("Linkerd responses"),
+            self.linkerd_responses.clone(),
+        );
+        r.register(
+            "response_latency_ms",
+            help("Linkerd response latency"),
+            self.linkerd_latency.clone(),
+        );
+        r.register(
+            "osm_request",
+            help("Open Service Mesh requests"),
+            self.osm_requests.clone(),
+        );
+        r.register(
+            "osm_request_duration_ms",
+            help("Open Service Mesh request duration"),
+            self.osm_duration.clone(),
+        );
+        r.register(
+            "nginx_ingress_controller_requests",
+            help("NGINX requests"),
+            self.nginx_requests.clone(),
+        );
+        r.register(
+            "nginx_ingress_controller_request_duration_seconds",
+            help("NGINX request duration"),
+            self.nginx_duration.clone(),
+        );
+        r.register(
+            "nginx_ingress_controller_ingress_upstream_latency_seconds",
+            help("NGINX upstream latency"),
+            self.nginx_upstream_latency.clone(),
+        );
+        r.register(
+            "envoy_cluster_upstream_rq",
+            help("Envoy upstream requests"),
+            self.envoy_requests.clone(),
+        );
+        r.register(
+            "envoy_cluster_upstream_rq_time",
+            help("Envoy upstream request time"),
+            self.envoy_time.clone(),
+        );
+        r.register(
+            "traefik_service_request_duration_seconds",
+            help("Traefik service request duration"),
+            self.traefik_duration.clone(),
+        );
+        r.register(
+            "http_requests",
+            help("Application requests"),
+            self.app_requests.clone(),
+        );
+        r.register(
+            "http_request_duration_seconds",
+            help("Application request duration"),
+            self.app_duration.clone(),
+        );
+    }
+
+    /// Records one request in every family that would see it.
+    pub(crate) fn observe(&self, o: &Observation<'_>) {
+        let code = o.code.to_string();
+        self.observe_meshes(o, &code);
+        self.observe_envoy(o, &code);
+        let traefik = TraefikLabels {
+            service: format!("{}-{}-{}@kubernetescrd", o.namespace, o.service, o.port),
+            code: code.clone(),
+        };
+        self.traefik_duration
+            .get_or_create(&traefik)
+            .observe(o.latency_ms / 1000.0);
+        let app = AppLabels {
+            kubernetes_namespace: o.namespace.to_owned(),
+            kubernetes_pod_name: o.pod.to_owned(),
+            status: code.clone(),
+        };
+        self.app_requests.get_or_create(&app).inc();
+        self.app_duration
+            .get_or_create(&app)
+            .observe(o.latency_ms / 1000.0);
+        if let Some((ingress, canary)) = o.nginx {
+            let (namespace, ingress, canary) = (
+                o.namespace.to_owned(),
+                ingress.to_owned(),
+                canary.to_owned(),
+            );
+            let latency = NginxLatencyLabels {
+                namespace: namespace.clone(),
+                ingress: ingress.clone(),
+                canary: canary.clone(),
+            };
+            self.nginx_requests
+                .get_or_create(&NginxLabels {
+                    namespace,
+                    ingress,
+                    canary,
+                    status: code,
+                })
+                .inc();
+            self.nginx_duration
+                .get_or_create(&latency)
+                .observe(o.latency_ms / 1000.0);
+            self.nginx_upstream_latency
+                .get_or_create(&latency)
+                .observe(o.latency_ms / 1000.0);
+        }
+    }
+
+    /// Istio (both reporters: the Gateway API tutorial queries `source`), Linkerd and OSM.
+    fn observe_meshes(&self, o: &Observation<'_>, code: &str) {
+        let (ns, deployment) = (o.namespace.to_owned(), o.deployment.to_owned());
+        for reporter in ["source", "destination"] {
+            let labels = IstioLabels {
+                reporter,
+                destination_workload_namespace: ns.clone(),
+                destination_workload: deployment.clone(),
+                destination_service_name: o.service.to_owned(),
+                response_code: code.to_owned(),
+            };
+            self.istio_requests.get_or_create(&labels).inc();
+            let latency = IstioLatencyLabels {
+                reporter,
+                destination_workload_namespace: ns.clone(),
+                destination_workload: deployment.clone(),
+            };
+            self.istio_duration
+                .get_or_create(&latency)
+                .observe(o.latency_ms);
+        }
+        let classification = if o.code >= 500 { "failure" } else { "success" };
+        let linkerd = LinkerdLabels {
+            namespace: ns.clone(),
+            deployment: deployment.clone(),
+            classification,
+            direction: "inbound",
+        };
+        self.linkerd_responses.get_or_create(&linkerd).inc();
+        let latency = LinkerdLatencyLabels {
+            namespace: ns.clone(),
+            deployment: deployment.clone(),
+            direction: "inbound",
+        };
+        self.linkerd_latency
+            .get_or_create(&latency)
+            .observe(o.latency_ms);
+        let osm = OsmLatencyLabels {
+            destination_namespace: ns,
+            destination_kind: "Deployment",
+            destination_name: deployment,
+        };
+        self.osm_duration.get_or_create(&osm).observe(o.latency_ms);
+        let osm = OsmLabels {
+            destination_namespace: osm.destination_namespace,
+            destination_kind: osm.destination_kind,
+            destination_name: osm.destination_name,
+            response_code: code.to_owned(),
+        };
+        self.osm_requests.get_or_create(&osm).inc();
+    }
+
+    /// Envoy clusters as Contour (`ns_svc_port`, with Kuma's `service` label), Gloo (`ns-svc-port_ns`)
+    /// and App Mesh (per pod) name them.
+    fn observe_envoy(&self, o: &Observation<'_>, code: &str) {
+        let (ns, svc, port) = (o.namespace, o.service, o.port);
+        let series = [
+            EnvoyLabels {
+                envoy_cluster_name: format!("{ns}_{svc}_{port}"),
+                service: format!("{svc}_{ns}_svc_{port}"),
+                ..EnvoyLabels::default()
+            },
+            EnvoyLabels {
+                envoy_cluster_name: format!("{ns}-{svc}-{port}_{ns}"),
+                ..EnvoyLabels::default()
+            },
+            EnvoyLabels {
+                kubernetes_namespace: ns.to_owned(),
+                kubernetes_pod_name: o.pod.to_owned(),
+                ..EnvoyLabels::default()
+            },
+        ];
+        for labels in series {
+            self.envoy_time.get_or_create(&labels).observe(o.latency_ms);
+            let counted = EnvoyLabels {
+                envoy_response_code: code.to_owned(),
+                ..labels
+            };
+            self.envoy_requests.get_or_create(&counted).inc();
+        }
+    }
+}

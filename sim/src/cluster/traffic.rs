@@ -1,0 +1,207 @@
+//! Simulated load: per tick, counts of requests flow from entry points through routing rules and
+//! Services to revisions, which answer with their configured error rate and latency.
+//!
+//! Counts are deterministic expected values (fractions carried between ticks); seeded randomness adds
+//! bounded jitter to error counts and spreads latencies around each revision's mean.
+
+use std::collections::HashMap;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use super::metrics::{Observation, TrafficMetrics};
+use super::routing::{Backend, Entry};
+use super::snapshot::{Snapshot, key_of};
+use super::workloads::Workloads;
+
+/// The load generator's state: randomness, fractional carries and pod round-robin.
+#[derive(Debug)]
+pub(crate) struct Traffic {
+    rng: StdRng,
+    /// Fractional requests carried to the next tick, per flow, so long-run splits are exact.
+    carry: HashMap<String, f64>,
+    next_pod: usize,
+}
+
+/// Load parameters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Load {
+    pub(crate) rps: f64,
+    pub(crate) header_fraction: f64,
+    pub(crate) seconds: f64,
+}
+
+struct Context<'a> {
+    snapshot: &'a Snapshot,
+    workloads: &'a Workloads,
+    metrics: &'a TrafficMetrics,
+}
+
+fn selects(selector: &Value, labels: &Value) -> bool {
+    selector
+        .as_object()
+        .is_some_and(|s| !s.is_empty() && s.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+impl Traffic {
+    /// A generator with a fixed seed.
+    pub(crate) fn new(seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            carry: HashMap::new(),
+            next_pod: 0,
+        }
+    }
+
+    fn take(&mut self, flow: String, expected: f64) -> u64 {
+        let slot = self.carry.entry(flow).or_insert(0.0);
+        let total = *slot + expected;
+        let whole = (total + 1e-9).floor();
+        *slot = total - whole;
+        // Counts per tick are small; the float is finite and non-negative.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "finite non-negative count"
+        )]
+        let count = whole.max(0.0) as u64;
+        count
+    }
+
+    /// Sends one tick of load into every entry.
+    pub(crate) fn step(
+        &mut self,
+        snapshot: &Snapshot,
+        workloads: &Workloads,
+        entries: &[Entry],
+        load: Load,
+        metrics: &TrafficMetrics,
+    ) {
+        let context = Context {
+            snapshot,
+            workloads,
+            metrics,
+        };
+        let total = load.rps * load.seconds;
+        for entry in entries {
+            let headers = total * load.header_fraction.clamp(0.0, 1.0);
+            for (amount, with_headers) in [(total - headers, false), (headers, true)] {
+                let rule = if with_headers {
+                    entry
+                        .rules
+                        .iter()
+                        .find(|r| r.needs_headers)
+                        .or_else(|| entry.rules.iter().find(|r| !r.needs_headers))
+                } else {
+                    entry.rules.iter().find(|r| !r.needs_headers)
+                };
+                let Some(rule) = rule else { continue };
+                let weights: f64 = rule.backends.iter().map(|b| b.weight.max(0.0)).sum();
+                if weights > 0.0 {
+                    for backend in &rule.backends {
+                        let share = amount * backend.weight.max(0.0) / weights;
+                        self.send(&context, entry, backend, share, with_headers);
+                    }
+                }
+                for mirror in &rule.mirrors {
+                    let copy = Backend {
+                        service: mirror.clone(),
+                        weight: 1.0,
+                        nginx_canary: String::new(),
+                    };
+                    self.send(&context, entry, &copy, amount, with_headers);
+                }
+            }
+        }
+    }
+
+    fn send(
+        &mut self,
+        context: &Context<'_>,
+        entry: &Entry,
+        backend: &Backend,
+        expected: f64,
+        with_headers: bool,
+    ) {
+        let Some(service) = context
+            .snapshot
+            .services
+            .iter()
+            .find(|s| key_of(s) == (entry.namespace.clone(), backend.service.clone()))
+        else {
+            return;
+        };
+        let port = service["spec"]["ports"][0]["port"].as_i64().unwrap_or(80);
+        let targets: Vec<(&Value, i64)> = context
+            .snapshot
+            .deployments
+            .iter()
+            .filter(|d| key_of(d).0 == entry.namespace)
+            .filter(|d| {
+                selects(
+                    &service["spec"]["selector"],
+                    &d["spec"]["template"]["metadata"]["labels"],
+                )
+            })
+            .map(|d| (d, d["spec"]["replicas"].as_i64().unwrap_or(1)))
+            .filter(|(_, replicas)| *replicas > 0)
+            .collect();
+        #[allow(clippy::cast_precision_loss, reason = "replica counts are small")]
+        let replicas: f64 = targets.iter().map(|(_, r)| *r as f64).sum();
+        for (deployment, count) in targets {
+            let (namespace, name) = key_of(deployment);
+            let Some(profile) = context.workloads.serving(&namespace, &name) else {
+                continue;
+            };
+            #[allow(clippy::cast_precision_loss, reason = "replica counts are small")]
+            let share = expected * count as f64 / replicas;
+            let flow = format!(
+                "{}/{}/{}/{name}/{with_headers}",
+                entry.namespace, entry.id, backend.service
+            );
+            let requests = self.take(flow.clone(), share);
+            let pods = profile.pod_names(&name, usize::try_from(count).unwrap_or(1));
+            let nginx = entry
+                .ingress
+                .as_deref()
+                .map(|ingress| (ingress, backend.nginx_canary.as_str()));
+            // Errors: the expected count with bounded seeded jitter, carried so the long-run rate is exact.
+            #[allow(clippy::cast_precision_loss, reason = "per-tick counts are small")]
+            let (n, rate) = (requests as f64, profile.error_rate);
+            let jitter = n * rate.min(1.0 - rate) * 0.4 * (self.rng.random::<f64>() - 0.5);
+            let expected_errors = n * rate + jitter;
+            let errors = self
+                .take(format!("{flow}/errors"), expected_errors)
+                .min(requests);
+            for i in 0..requests {
+                let failed = i < errors;
+                let latency_ms = profile.latency_ms * (0.5 + self.rng.random::<f64>());
+                self.next_pod = self.next_pod.wrapping_add(1);
+                let pod = &pods[self.next_pod % pods.len()];
+                context.metrics.observe(&Observation {
+                    namespace: &namespace,
+                    deployment: &name,
+                    service: &backend.service,
+                    port,
+                    pod,
+                    nginx,
+                    code: if failed { 500 } else { 200 },
+                    latency_ms,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carries_make_long_run_counts_exact() {
+        let mut traffic = Traffic::new(1);
+        let total: u64 = (0..100).map(|_| traffic.take("f".into(), 0.3)).sum();
+        assert_eq!(total, 30);
+    }
+}

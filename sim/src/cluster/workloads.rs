@@ -1,0 +1,266 @@
+//! Deployment and DaemonSet status: rollouts become ready after a delay, unless the template says never.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use super::revision::Profile;
+use super::snapshot::{Kind, key_of};
+
+/// The rollout state of one workload.
+#[derive(Debug, Clone)]
+struct Rollout {
+    current: Profile,
+    since: Instant,
+    /// The last revision that became ready (serves traffic while `current` is not ready).
+    ready: Option<Profile>,
+}
+
+/// Tracks rollouts and writes workload status.
+#[derive(Debug, Default)]
+pub(crate) struct Workloads {
+    rollouts: HashMap<(Kind, String, String), Rollout>,
+    /// Last status written per workload, to write only on change.
+    written: HashMap<(Kind, String, String), Value>,
+}
+
+/// Nodes a DaemonSet runs on.
+const DAEMONSET_NODES: i64 = 3;
+const DEFAULT_PROGRESS_DEADLINE: u64 = 600;
+
+fn condition(kind: &str, status: bool, reason: &str, message: &str, now: &str) -> Value {
+    json!({"type": kind, "status": if status { "True" } else { "False" }, "reason": reason,
+           "message": message, "lastUpdateTime": now, "lastTransitionTime": now})
+}
+
+/// The status fields compared to decide whether to write (timestamps excluded).
+fn essence(status: &Value) -> Value {
+    let mut essence = status.clone();
+    if let Some(conditions) = essence.get_mut("conditions").and_then(Value::as_array_mut) {
+        for c in conditions {
+            if let Some(m) = c.as_object_mut() {
+                m.remove("lastUpdateTime");
+                m.remove("lastTransitionTime");
+                m.remove("message");
+            }
+        }
+    }
+    essence
+}
+
+impl Workloads {
+    /// Advances the rollout of one workload and returns the profile serving traffic, if any.
+    fn observe(&mut self, kind: Kind, object: &Value, now: Instant) -> &Rollout {
+        let (ns, name) = key_of(object);
+        let profile = Profile::of(object);
+        let rollout = self
+            .rollouts
+            .entry((kind, ns, name))
+            .or_insert_with(|| Rollout {
+                current: profile.clone(),
+                since: now,
+                ready: None,
+            });
+        if rollout.current.hash != profile.hash {
+            rollout.current = profile;
+            rollout.since = now;
+        }
+        rollout
+    }
+
+    /// The revision serving traffic for a Deployment.
+    pub(crate) fn serving(&self, namespace: &str, name: &str) -> Option<&Profile> {
+        self.rollouts
+            .get(&(Kind::Deployment, namespace.to_owned(), name.to_owned()))?
+            .ready
+            .as_ref()
+    }
+
+    /// Computes and writes status for every Deployment and DaemonSet.
+    pub(crate) async fn step(
+        &mut self,
+        client: &kube::Client,
+        deployments: &[Value],
+        daemonsets: &[Value],
+        ready_delay: Duration,
+        now: Instant,
+    ) -> Result<(), kube::Error> {
+        let stamp = crate::ops::now();
+        let mut seen = Vec::new();
+        for (kind, objects) in [
+            (Kind::Deployment, deployments),
+            (Kind::DaemonSet, daemonsets),
+        ] {
+            for object in objects {
+                let (ns, name) = key_of(object);
+                let rollout = self.observe(kind, object, now);
+                let elapsed = now.saturating_duration_since(rollout.since);
+                let new_ready = rollout.current.becomes_ready && elapsed >= ready_delay;
+                let deadline = object["spec"]["progressDeadlineSeconds"]
+                    .as_u64()
+                    .unwrap_or(DEFAULT_PROGRESS_DEADLINE);
+                let stalled = !new_ready && elapsed >= Duration::from_secs(deadline);
+                let has_old = rollout
+                    .ready
+                    .as_ref()
+                    .is_some_and(|r| r.hash != rollout.current.hash);
+                let key = (kind, ns.clone(), name.clone());
+                if new_ready {
+                    let current = rollout.current.clone();
+                    if let Some(r) = self.rollouts.get_mut(&key) {
+                        r.ready = Some(current);
+                    }
+                }
+                let status = match kind {
+                    Kind::Deployment => {
+                        deployment_status(object, new_ready, has_old, stalled, &stamp)
+                    }
+                    _ => daemonset_status(object, new_ready, has_old),
+                };
+                seen.push(key.clone());
+                if self.written.get(&key).map(essence) == Some(essence(&status))
+                    && object["status"]["observedGeneration"] == status["observedGeneration"]
+                {
+                    continue;
+                }
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), &ns, &kind.resource());
+                match api
+                    .patch_status(
+                        &name,
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"status": status})),
+                    )
+                    .await
+                {
+                    Ok(_) => {
+                        self.written.insert(key, status);
+                    }
+                    Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        self.rollouts.retain(|k, _| seen.contains(k));
+        self.written.retain(|k, _| seen.contains(k));
+        Ok(())
+    }
+}
+
+fn deployment_status(
+    object: &Value,
+    new_ready: bool,
+    has_old: bool,
+    stalled: bool,
+    now: &str,
+) -> Value {
+    let desired = object["spec"]["replicas"].as_i64().unwrap_or(1);
+    let generation = object["metadata"]["generation"].clone();
+    let (replicas, available) = if new_ready {
+        (desired, desired)
+    } else if has_old {
+        (desired * 2, desired)
+    } else {
+        (desired, 0)
+    };
+    let available_ok = desired == 0 || available >= desired;
+    let progressing = if stalled {
+        condition(
+            "Progressing",
+            false,
+            "ProgressDeadlineExceeded",
+            "ReplicaSet has timed out progressing.",
+            now,
+        )
+    } else if new_ready || desired == 0 {
+        condition(
+            "Progressing",
+            true,
+            "NewReplicaSetAvailable",
+            "ReplicaSet has successfully progressed.",
+            now,
+        )
+    } else {
+        condition(
+            "Progressing",
+            true,
+            "ReplicaSetUpdated",
+            "ReplicaSet is progressing.",
+            now,
+        )
+    };
+    let available_condition = if available_ok {
+        condition(
+            "Available",
+            true,
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            now,
+        )
+    } else {
+        condition(
+            "Available",
+            false,
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+            now,
+        )
+    };
+    let mut status = json!({
+        "observedGeneration": generation,
+        "replicas": replicas,
+        "updatedReplicas": desired,
+        "readyReplicas": available,
+        "availableReplicas": available,
+        "conditions": [available_condition, progressing],
+    });
+    // Merge patches keep absent fields: write null to clear a stale count.
+    status["unavailableReplicas"] = if replicas > available {
+        json!(replicas - available)
+    } else {
+        Value::Null
+    };
+    status
+}
+
+fn daemonset_status(object: &Value, new_ready: bool, has_old: bool) -> Value {
+    let ready = if new_ready || has_old {
+        DAEMONSET_NODES
+    } else {
+        0
+    };
+    json!({
+        "observedGeneration": object["metadata"]["generation"],
+        "desiredNumberScheduled": DAEMONSET_NODES,
+        "currentNumberScheduled": DAEMONSET_NODES,
+        "updatedNumberScheduled": DAEMONSET_NODES,
+        "numberReady": ready,
+        "numberAvailable": ready,
+        "numberUnavailable": DAEMONSET_NODES - ready,
+        "numberMisscheduled": 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stalled_rollout_reports_progress_deadline_exceeded_and_keeps_old_pods() {
+        let object = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2}});
+        let status = deployment_status(&object, false, true, true, "t");
+        assert_eq!(status["availableReplicas"], 2);
+        assert_eq!(status["replicas"], 4);
+        assert_eq!(
+            status["conditions"][1]["reason"],
+            "ProgressDeadlineExceeded"
+        );
+        let ready = deployment_status(&object, true, true, false, "t");
+        assert_eq!(ready["conditions"][0]["status"], "True");
+        assert_eq!(ready["observedGeneration"], 2);
+        let zero = deployment_status(&json!({"spec": {"replicas": 0}}), false, false, false, "t");
+        assert_eq!(zero["conditions"][0]["status"], "True");
+    }
+}

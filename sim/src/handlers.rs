@@ -1,0 +1,356 @@
+//! HTTP handlers: turn requests into emulator operations and results into responses.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::api_metrics::ApiMetrics;
+use crate::error::{ApiError, ApiResult};
+use crate::faults::Faults;
+use crate::http_util::json_response;
+use crate::ops::{DeleteOptions, Emulator, ListOptions, PatchOptions, Target};
+use crate::patch::PatchType;
+use crate::routing::{ResourcePath, Route, parse};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::table;
+use crate::watch::{self, WatchContext, WatchParams};
+use crate::{discovery, openapi};
+
+/// Shared state of the HTTP handlers.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    pub(crate) emulator: Arc<Emulator>,
+    pub(crate) faults: Arc<Faults>,
+    pub(crate) metrics: ApiMetrics,
+    pub(crate) bookmark_interval: Duration,
+}
+
+type Params = HashMap<String, String>;
+
+/// The single entry point for every request.
+pub(crate) async fn handle(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let route = parse(uri.path());
+    let (verb, response) = match route {
+        Route::Resource(path) => {
+            let verb = verb_of(&method, &path, &params);
+            (
+                verb,
+                resource(&state, &method, &path, &params, &headers, &body).await,
+            )
+        }
+        Route::OpenApi => ("discovery", openapi_response(&state, uri.path())),
+        other => ("discovery", discovery_response(&state, &other)),
+    };
+    let response = response.unwrap_or_else(IntoResponse::into_response);
+    state.metrics.observe(verb, response.status().as_u16());
+    response
+}
+
+fn verb_of(method: &Method, path: &ResourcePath, params: &Params) -> &'static str {
+    let named = path.name.is_some();
+    match *method {
+        Method::GET if named => "get",
+        Method::GET if is_true(params.get("watch")) => "watch",
+        Method::GET => "list",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE if named => "delete",
+        Method::DELETE => "deletecollection",
+        _ => "other",
+    }
+}
+
+fn is_true(value: Option<&String>) -> bool {
+    value.is_some_and(|v| v == "true" || v == "1")
+}
+
+fn discovery_response(state: &AppState, route: &Route) -> ApiResult<Response> {
+    let registry = state.emulator.registry();
+    let body = match route {
+        Route::CoreVersions => discovery::core_versions(),
+        Route::Groups => discovery::group_list(&registry),
+        Route::Group(group) => discovery::group(&registry, group).ok_or_else(ApiError::no_route)?,
+        Route::GroupVersion(group, version) => {
+            discovery::resource_list(&registry, group, version).ok_or_else(ApiError::no_route)?
+        }
+        Route::Version => discovery::version(),
+        Route::Health => return Ok((StatusCode::OK, "ok").into_response()),
+        Route::OpenApi | Route::Unknown | Route::Resource(_) => return Err(ApiError::no_route()),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+fn openapi_response(state: &AppState, path: &str) -> ApiResult<Response> {
+    let registry = state.emulator.registry();
+    let body = match path.trim_end_matches('/') {
+        "/openapi/v3" => openapi::index(&registry),
+        other => other
+            .strip_prefix("/openapi/v3/")
+            .and_then(|gv| openapi::group_version(&registry, gv))
+            .ok_or_else(ApiError::no_route)?,
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+fn target_of(state: &AppState, path: &ResourcePath) -> ApiResult<Target> {
+    let info = state
+        .emulator
+        .registry()
+        .lookup(&path.group, &path.version, &path.resource)
+        .ok_or_else(ApiError::no_route)?;
+    if path.namespace.is_some() && !info.namespaced {
+        return Err(ApiError::no_route());
+    }
+    if info.namespaced && path.namespace.is_none() && path.name.is_some() {
+        return Err(ApiError::no_route());
+    }
+    Ok(Target {
+        info,
+        version: path.version.clone(),
+        namespace: path.namespace.clone(),
+        name: path.name.clone(),
+        subresource: path.subresource.clone(),
+        dry_run: false,
+    })
+}
+
+fn list_options(params: &Params) -> ApiResult<ListOptions> {
+    Ok(ListOptions {
+        labels: LabelSelector::parse(params.get("labelSelector").map_or("", String::as_str))?,
+        fields: FieldSelector::parse(params.get("fieldSelector").map_or("", String::as_str))?,
+        limit: params
+            .get("limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0),
+        continue_token: params.get("continue").filter(|c| !c.is_empty()).cloned(),
+    })
+}
+
+/// The request body as JSON or YAML bytes; protobuf creates of simple kinds are decoded.
+fn request_body<'a>(
+    method: &Method,
+    headers: &HeaderMap,
+    body: &'a [u8],
+) -> ApiResult<Cow<'a, [u8]>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.contains("protobuf") && *method == Method::POST {
+        let object = crate::protobuf::decode(body)?;
+        return Ok(Cow::Owned(serde_json::to_vec(&object).unwrap_or_default()));
+    }
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        return Err(ApiError::unsupported_media_type(content_type));
+    }
+    Ok(Cow::Borrowed(body))
+}
+
+fn parse_body(body: &[u8]) -> ApiResult<Value> {
+    serde_json::from_slice(body)
+        .or_else(|_| serde_yaml::from_slice(body))
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+}
+
+fn object_response(
+    code: StatusCode,
+    target: &Target,
+    object: &Value,
+    wants_table: bool,
+) -> Response {
+    if wants_table {
+        return json_response(
+            code,
+            &table::table(&target.info, std::slice::from_ref(object)),
+        );
+    }
+    let api_version = target.info.api_version(&target.version);
+    if object["apiVersion"] == api_version.as_str() {
+        json_response(code, object)
+    } else {
+        let mut copy = object.clone();
+        copy["apiVersion"] = Value::String(api_version);
+        json_response(code, &copy)
+    }
+}
+
+async fn resource(
+    state: &AppState,
+    method: &Method,
+    path: &ResourcePath,
+    params: &Params,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let mut target = target_of(state, path)?;
+    target.dry_run = params.get("dryRun").is_some_and(|v| v == "All");
+    let is_write = *method != Method::GET;
+    let latency = state.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(code) = state.faults.pick_error(is_write) {
+        return Err(ApiError::injected(code));
+    }
+    let body = &*request_body(method, headers, body)?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let wants_table = accept.contains("as=Table");
+    let emulator = &state.emulator;
+    let named = target.name.is_some();
+    match *method {
+        _ if target.subresource.as_deref() == Some("scale") => {
+            scale(emulator, method, &target, headers, body)
+        }
+        Method::GET if named => {
+            let object = emulator.get(&target)?;
+            Ok(object_response(
+                StatusCode::OK,
+                &target,
+                &object,
+                wants_table,
+            ))
+        }
+        Method::GET if is_true(params.get("watch")) => {
+            watch_response(state, target, params, wants_table)
+        }
+        Method::GET => {
+            let list = emulator.list(&target, &list_options(params)?)?;
+            if wants_table {
+                let items = list["items"].as_array().map_or(&[][..], Vec::as_slice);
+                let mut table = table::table(&target.info, items);
+                table["metadata"] = list["metadata"].clone();
+                return Ok(json_response(StatusCode::OK, &table));
+            }
+            Ok(json_response(StatusCode::OK, &list))
+        }
+        Method::POST if !named => {
+            if target.info.namespaced && target.namespace.is_none() {
+                return Err(ApiError::method_not_allowed());
+            }
+            let object = emulator.create(&target, parse_body(body)?)?;
+            Ok(object_response(
+                StatusCode::CREATED,
+                &target,
+                &object,
+                false,
+            ))
+        }
+        Method::PUT if named => {
+            let object = emulator.update(&target, parse_body(body)?)?;
+            Ok(object_response(StatusCode::OK, &target, &object, false))
+        }
+        Method::PATCH if named => {
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let options = PatchOptions {
+                field_manager: params.get("fieldManager").cloned(),
+                force: is_true(params.get("force")),
+            };
+            let object = emulator.patch(
+                &target,
+                PatchType::from_content_type(content_type)?,
+                body,
+                &options,
+            )?;
+            Ok(object_response(StatusCode::OK, &target, &object, false))
+        }
+        Method::DELETE => {
+            let mut options = DeleteOptions::from_body(body)?;
+            if let Some(policy) = params.get("propagationPolicy") {
+                options.propagation = Some(policy.clone());
+            }
+            if named {
+                let object = emulator.delete(&target, &options)?;
+                Ok(object_response(StatusCode::OK, &target, &object, false))
+            } else {
+                let list = emulator.delete_collection(&target, &list_options(params)?, &options)?;
+                Ok(json_response(StatusCode::OK, &list))
+            }
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn scale(
+    emulator: &Emulator,
+    method: &Method,
+    target: &Target,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let scale = match *method {
+        Method::GET => emulator.get_scale(target)?,
+        Method::PUT => emulator.write_scale(target, None, body)?,
+        Method::PATCH => {
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            emulator.write_scale(
+                target,
+                Some(PatchType::from_content_type(content_type)?),
+                body,
+            )?
+        }
+        _ => return Err(ApiError::method_not_allowed()),
+    };
+    Ok(json_response(StatusCode::OK, &scale))
+}
+
+fn watch_response(
+    state: &AppState,
+    target: Target,
+    params: &Params,
+    wants_table: bool,
+) -> ApiResult<Response> {
+    let since = match params.get("resourceVersion").map(String::as_str) {
+        None | Some("" | "0") => None,
+        Some(rv) => Some(
+            rv.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv}")))?,
+        ),
+    };
+    let watch_params = WatchParams {
+        since,
+        bookmarks: is_true(params.get("allowWatchBookmarks")),
+        send_initial_events: is_true(params.get("sendInitialEvents")),
+        timeout: params
+            .get("timeoutSeconds")
+            .and_then(|t| t.parse().ok())
+            .map(Duration::from_secs),
+        options: list_options(params)?,
+        table: wants_table,
+    };
+    let context = WatchContext {
+        faults: Arc::clone(&state.faults),
+        drop_all: state.faults.drop_signal(),
+        bookmark_interval: state.bookmark_interval,
+    };
+    let stream = watch::start(&state.emulator, target, watch_params, context)?;
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
