@@ -112,7 +112,7 @@ pub(super) async fn observe(
 fn readiness(deployment: &Deployment, threshold: u8) -> Readiness {
     match deployment_readiness(deployment, threshold) {
         crate::workloads::Readiness::Ready => Readiness::Ready,
-        crate::workloads::Readiness::Progressing { .. } => Readiness::NotReady { since: None },
+        crate::workloads::Readiness::Progressing { since, .. } => Readiness::NotReady { since },
         crate::workloads::Readiness::DeadlineExceeded { .. } => Readiness::DeadlineExceeded,
     }
 }

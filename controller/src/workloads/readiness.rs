@@ -1,5 +1,6 @@
 //! How ready a Deployment is, from its status alone.
 
+use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::Deployment;
 
 /// Readiness of a workload.
@@ -11,6 +12,9 @@ pub enum Readiness {
     Progressing {
         /// What is awaited, for a person.
         reason: String,
+        /// When the Deployment last made progress (its `Progressing` condition's last update),
+        /// from which a progress deadline counts.
+        since: Option<DateTime<Utc>>,
     },
     /// The Deployment controller gave up (`Progressing=False`, `ProgressDeadlineExceeded`).
     DeadlineExceeded {
@@ -26,6 +30,7 @@ pub fn deployment_readiness(deployment: &Deployment, threshold_percent: u8) -> R
     let Some(status) = &deployment.status else {
         return Readiness::Progressing {
             reason: "no status reported yet".into(),
+            since: None,
         };
     };
     let deadline = status.conditions.iter().flatten().find(|c| {
@@ -41,9 +46,26 @@ pub fn deployment_readiness(deployment: &Deployment, threshold_percent: u8) -> R
                 .unwrap_or_else(|| "progress deadline exceeded".into()),
         };
     }
+    let since = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Progressing"))
+        .and_then(|c| {
+            c.last_update_time
+                .as_ref()
+                .or(c.last_transition_time.as_ref())
+        })
+        .and_then(|t| {
+            DateTime::from_timestamp(
+                t.0.as_second(),
+                t.0.subsec_nanosecond().try_into().unwrap_or(0),
+            )
+        });
     if status.observed_generation.unwrap_or(0) < generation {
         return Readiness::Progressing {
             reason: "waiting for the Deployment controller to see the change".into(),
+            since,
         };
     }
     let wanted = deployment.spec.replicas.unwrap_or(1);
@@ -51,20 +73,17 @@ pub fn deployment_readiness(deployment: &Deployment, threshold_percent: u8) -> R
     let total = status.replicas.unwrap_or(0);
     let available = status.available_replicas.unwrap_or(0);
     if updated < wanted {
-        return Readiness::Progressing {
-            reason: format!("{updated} of {wanted} replicas updated"),
-        };
+        let reason = format!("{updated} of {wanted} replicas updated");
+        return Readiness::Progressing { reason, since };
     }
     if total > updated {
-        return Readiness::Progressing {
-            reason: format!("{} old replicas pending termination", total - updated),
-        };
+        let reason = format!("{} old replicas pending termination", total - updated);
+        return Readiness::Progressing { reason, since };
     }
     // available / updated >= threshold / 100, in integers.
     if i64::from(available) * 100 < i64::from(updated) * i64::from(threshold_percent) {
-        return Readiness::Progressing {
-            reason: format!("{available} of {updated} updated replicas available"),
-        };
+        let reason = format!("{available} of {updated} updated replicas available");
+        return Readiness::Progressing { reason, since };
     }
     Readiness::Ready
 }
@@ -98,7 +117,7 @@ mod tests {
         );
         assert_eq!(deployment_readiness(&d, 50), Readiness::Ready);
         assert!(
-            matches!(deployment_readiness(&d, 100), Readiness::Progressing { reason } if reason == "2 of 4 updated replicas available")
+            matches!(deployment_readiness(&d, 100), Readiness::Progressing { reason, .. } if reason == "2 of 4 updated replicas available")
         );
     }
 
@@ -115,7 +134,25 @@ mod tests {
             &json!({"observedGeneration": 2, "replicas": 6, "updatedReplicas": 4, "availableReplicas": 6}),
         );
         assert!(
-            matches!(deployment_readiness(&rolling, 100), Readiness::Progressing { reason } if reason.contains("2 old replicas"))
+            matches!(deployment_readiness(&rolling, 100), Readiness::Progressing { reason, .. } if reason.contains("2 old replicas"))
+        );
+    }
+
+    #[test]
+    fn progress_is_timed_from_the_progressing_conditions_last_update() {
+        let d = deployment(
+            &json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 4, "availableReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                            "lastUpdateTime": "2026-11-22T10:00:05Z", "lastTransitionTime": "2026-11-22T09:00:00Z"}]}),
+        );
+        let Readiness::Progressing { since, .. } = deployment_readiness(&d, 100) else {
+            panic!("not progressing")
+        };
+        assert_eq!(
+            since,
+            DateTime::parse_from_rfc3339("2026-11-22T10:00:05Z")
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
         );
     }
 

@@ -2,4 +2,6 @@
 //! a real Prometheus judging the simulated traffic.
 
 mod gateway_api;
+mod kubernetes;
+mod lifecycle;
 mod support;

@@ -20,6 +20,7 @@ pub(crate) struct Harness {
     pub(crate) server: Server,
     pub(crate) prometheus_url: String,
     pub(crate) client: kube::Client,
+    mesh_provider: Provider,
     _cluster: Cluster,
     _prometheus: Prometheus,
     stop: Option<oneshot::Sender<()>>,
@@ -66,30 +67,39 @@ impl Harness {
         .await
         .expect("join")
         .expect("prometheus (scripts/test installs it)");
-        let config = ControllerConfig {
+        let mut harness = Harness {
+            prometheus_url: prometheus.url(),
+            server,
+            client,
             mesh_provider,
-            metrics_server: prometheus.url(),
+            _cluster: cluster,
+            _prometheus: prometheus,
+            stop: None,
+            controller: None,
+        };
+        harness.start_controller();
+        harness
+    }
+
+    /// Starts a controller (as a fresh process would: no state but the cluster's).
+    pub(crate) fn start_controller(&mut self) {
+        let config = ControllerConfig {
+            mesh_provider: self.mesh_provider,
+            metrics_server: self.prometheus_url.clone(),
             query_timeout: Duration::from_secs(5),
             webhook_retry_delay: Duration::from_millis(50),
             ..ControllerConfig::default()
         };
         let mut registry = prometheus_client::registry::Registry::default();
         let ctx = Arc::new(
-            Context::new(client.clone(), config, Metrics::new(&mut registry)).expect("context"),
+            Context::new(self.client.clone(), config, Metrics::new(&mut registry))
+                .expect("context"),
         );
         let (stop, stopped) = oneshot::channel::<()>();
-        let controller = tokio::spawn(serin_controller::reconcile::run(ctx, async {
+        self.controller = Some(tokio::spawn(serin_controller::reconcile::run(ctx, async {
             let _ = stopped.await;
-        }));
-        Harness {
-            prometheus_url: prometheus.url(),
-            server,
-            client,
-            _cluster: cluster,
-            _prometheus: prometheus,
-            stop: Some(stop),
-            controller: Some(controller),
-        }
+        })));
+        self.stop = Some(stop);
     }
 
     /// Creates or replaces the objects in `yaml`.
@@ -111,6 +121,45 @@ impl Harness {
             .expect("patch target");
     }
 
+    /// Changes the target's pod template to a revision whose pods never become ready.
+    pub(crate) async fn release_unready(&self, name: &str, image: &str) {
+        let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(self.client.clone(), "test");
+        let patch = json!({"spec": {"template": {
+            "metadata": {"annotations": {"sim.serin.dev/ready": "false"}},
+            "spec": {"containers": [{"name": "podinfo", "image": image}]}
+        }}});
+        deployments
+            .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
+            .await
+            .expect("patch target");
+    }
+
+    /// Polls the Canary until `check` holds for it, or fails with its last status after `timeout`.
+    pub(crate) async fn wait_until(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&Canary) -> bool,
+    ) -> Canary {
+        let canaries: Api<Canary> = Api::namespaced(self.client.clone(), "test");
+        let deadline = Instant::now() + timeout;
+        loop {
+            let canary = canaries.get(name).await.expect("get canary");
+            if check(&canary) {
+                return canary;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "canary did not reach {what} within {timeout:?}; status: {}\ntraffic: {}",
+                serde_json::to_string_pretty(&canary.status).unwrap_or_default(),
+                self.traffic_summary().await
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Polls the Canary until `phase`, or fails with its last status after `timeout`.
     pub(crate) async fn wait_for_phase(
         &self,
@@ -118,21 +167,10 @@ impl Harness {
         phase: CanaryPhase,
         timeout: Duration,
     ) -> Canary {
-        let canaries: Api<Canary> = Api::namespaced(self.client.clone(), "test");
-        let deadline = Instant::now() + timeout;
-        loop {
-            let canary = canaries.get(name).await.expect("get canary");
-            if canary.status.as_ref().and_then(|s| s.phase) == Some(phase) {
-                return canary;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "canary did not reach {phase} within {timeout:?}; status: {}\ntraffic: {}",
-                serde_json::to_string_pretty(&canary.status).unwrap_or_default(),
-                self.traffic_summary().await
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        self.wait_until(name, phase.as_str(), timeout, |c| {
+            c.status.as_ref().and_then(|s| s.phase) == Some(phase)
+        })
+        .await
     }
 
     /// Requests per pod and status code as Prometheus has them, for failure messages.
@@ -148,6 +186,26 @@ impl Harness {
             Ok(r) => r.text().await.unwrap_or_default(),
             Err(e) => format!("(Prometheus did not answer: {e})"),
         }
+    }
+
+    /// Reasons of the Events recorded in the test namespace, oldest first.
+    pub(crate) async fn event_reasons(&self) -> Vec<String> {
+        let resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+            "events.k8s.io",
+            "v1",
+            "Event",
+        ));
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(self.client.clone(), "test", &resource);
+        let events = api
+            .list(&kube::api::ListParams::default())
+            .await
+            .expect("list events");
+        events
+            .items
+            .iter()
+            .filter_map(|e| e.data["reason"].as_str().map(str::to_owned))
+            .collect()
     }
 
     /// A namespaced object as JSON.
