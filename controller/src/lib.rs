@@ -3,6 +3,7 @@
 
 pub mod crds;
 pub mod decide;
+pub mod demo;
 pub mod http_client;
 pub mod lint;
 pub mod metrics;

@@ -39,6 +39,10 @@ enum Command {
     /// Prints each check's rendered query, value, accepted range and outcome. Exits 0 when all
     /// pass, 1 when any fails, 2 when any has no data or an error, or the input is unusable.
     Analyze(serin_analysis::cli::AnalyzeArgs),
+    /// Show serin at work on an emulated cluster on this machine: a healthy release promoted step
+    /// by step, then a bad one rolled back. Needs Prometheus (installed from Debian when missing).
+    /// Exits 0 when both releases ended as expected.
+    Demo(serin_controller::demo::DemoArgs),
     /// Run the controller: reconcile Canaries on the cluster of the kubeconfig (or in-cluster).
     Controller(serin_controller::run::ControllerArgs),
 }
@@ -94,6 +98,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(serin_controller::run::run(args))?;
             Ok(0)
+        }
+        Command::Demo(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let mut out = std::io::stdout();
+            let outcomes = runtime.block_on(async {
+                tokio::select! {
+                    result = serin_controller::demo::run(&args, &mut out) => result.map(Some),
+                    _ = tokio::signal::ctrl_c() => Ok(None),
+                }
+            });
+            // Leaving the runtime drops the environment: Prometheus and the servers stop.
+            drop(runtime);
+            match outcomes? {
+                Some(outcomes) => {
+                    println!("\n{}", serin_controller::demo::summary(&outcomes));
+                    Ok(if serin_controller::demo::as_expected(&outcomes) { 0 } else { 1 })
+                }
+                None => {
+                    eprintln!("serin demo: interrupted; everything it started was stopped");
+                    Ok(130)
+                }
+            }
         }
         Command::Analyze(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
