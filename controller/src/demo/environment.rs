@@ -56,7 +56,9 @@ impl Environment {
     pub async fn start(mesh_provider: Provider) -> Result<Environment, EnvironmentError> {
         let emulator = |e: &dyn std::fmt::Display| EnvironmentError::Emulator(e.to_string());
         let server = Server::start_default().await.map_err(|e| emulator(&e))?;
-        server.apply_yaml(GATEWAY_API_CRDS).map_err(|e| emulator(&e))?;
+        server
+            .apply_yaml(GATEWAY_API_CRDS)
+            .map_err(|e| emulator(&e))?;
         let crds = crate::crds::crds_yaml().map_err(|e| emulator(&e))?;
         server.apply_yaml(&crds).map_err(|e| emulator(&e))?;
         server
@@ -71,7 +73,8 @@ impl Environment {
             ..SimConfig::default()
         };
         let cluster = Cluster::start(client.clone(), sim, &registry);
-        let metrics_addr = metrics_http::serve(SocketAddr::from(([127, 0, 0, 1], 0)), registry).await?;
+        let metrics_addr =
+            metrics_http::serve(SocketAddr::from(([127, 0, 0, 1], 0)), registry).await?;
         let prometheus = tokio::task::spawn_blocking(move || {
             Prometheus::start(&PrometheusConfig {
                 targets: vec![metrics_addr],
@@ -125,8 +128,14 @@ impl Environment {
     /// Applies manifests, pointing webhooks at `http://serin-loadtester.test/` to the local load
     /// tester.
     pub fn apply(&self, yaml: &str) -> Result<(), EnvironmentError> {
-        let yaml = yaml.replace("http://serin-loadtester.test/", &format!("http://{}/", self.loadtester));
-        self.server.apply_yaml(&yaml).map(|_| ()).map_err(|e| EnvironmentError::Emulator(e.to_string()))
+        let yaml = yaml.replace(
+            "http://serin-loadtester.test/",
+            &format!("http://{}/", self.loadtester),
+        );
+        self.server
+            .apply_yaml(&yaml)
+            .map(|_| ())
+            .map_err(|e| EnvironmentError::Emulator(e.to_string()))
     }
 }
 

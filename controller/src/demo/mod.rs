@@ -19,7 +19,8 @@ use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
 
 /// The demo's manifests for the Gateway API router.
-pub const GATEWAY_API_EXAMPLE: &str = include_str!("../../../examples/demo/podinfo-gatewayapi.yaml");
+pub const GATEWAY_API_EXAMPLE: &str =
+    include_str!("../../../examples/demo/podinfo-gatewayapi.yaml");
 /// The demo's manifests for the Kubernetes router.
 pub const KUBERNETES_EXAMPLE: &str = include_str!("../../../examples/demo/podinfo-kubernetes.yaml");
 
@@ -85,24 +86,67 @@ pub enum DemoError {
 
 /// Runs the demo, writing progress to `out`. Returns the two outcomes; the caller decides the
 /// exit status (both as expected: promoted, then rolled back).
-pub async fn run(args: &DemoArgs, out: &mut (impl Write + Send)) -> Result<[ReleaseOutcome; 2], DemoError> {
+pub async fn run(
+    args: &DemoArgs,
+    out: &mut (impl Write + Send),
+) -> Result<[ReleaseOutcome; 2], DemoError> {
     let live = !args.plain && std::io::stdout().is_terminal();
     let (provider, manifests) = match args.router {
         DemoRouter::Gatewayapi => (Provider::GatewayApiV1, GATEWAY_API_EXAMPLE),
         DemoRouter::Kubernetes => (Provider::Kubernetes, KUBERNETES_EXAMPLE),
     };
-    let mut printer = Printer { live, started: Instant::now(), last_line: String::new(), events: Vec::new(), seen: BTreeSet::new() };
+    let mut printer = Printer {
+        live,
+        started: Instant::now(),
+        last_line: String::new(),
+        events: Vec::new(),
+        seen: BTreeSet::new(),
+    };
     printer.say(out, "starting the Kubernetes API emulator, the simulated cluster, Prometheus and the load tester")?;
     let mut env = Environment::start(provider).await?;
-    printer.say(out, &format!("Prometheus at {}, load tester at {}", env.prometheus.url(), env.loadtester))?;
+    printer.say(
+        out,
+        &format!(
+            "Prometheus at {}, load tester at {}",
+            env.prometheus.url(),
+            env.loadtester
+        ),
+    )?;
     env.start_controller()?;
     env.apply(manifests)?;
-    printer.say(out, "applied podinfo and its Canary; waiting for serin to initialize it")?;
+    printer.say(
+        out,
+        "applied podinfo and its Canary; waiting for serin to initialize it",
+    )?;
     let threshold = 2;
-    watch(&env, &mut printer, out, "ghcr.io/stefanprodan/podinfo:6.0.0", threshold, |p| p == CanaryPhase::Initialized).await?;
+    watch(
+        &env,
+        &mut printer,
+        out,
+        "ghcr.io/stefanprodan/podinfo:6.0.0",
+        threshold,
+        |p| p == CanaryPhase::Initialized,
+    )
+    .await?;
 
-    let healthy = release(&env, &mut printer, out, "ghcr.io/stefanprodan/podinfo:6.1.0", "0.001", threshold).await?;
-    let bad = release(&env, &mut printer, out, "ghcr.io/stefanprodan/podinfo:6.2.0", "0.2", threshold).await?;
+    let healthy = release(
+        &env,
+        &mut printer,
+        out,
+        "ghcr.io/stefanprodan/podinfo:6.1.0",
+        "0.001",
+        threshold,
+    )
+    .await?;
+    let bad = release(
+        &env,
+        &mut printer,
+        out,
+        "ghcr.io/stefanprodan/podinfo:6.2.0",
+        "0.2",
+        threshold,
+    )
+    .await?;
     env.stop_controller().await;
     Ok([healthy, bad])
 }
@@ -115,15 +159,27 @@ pub fn as_expected(outcomes: &[ReleaseOutcome; 2]) -> bool {
 /// A closing summary, one line per release.
 pub fn summary(outcomes: &[ReleaseOutcome; 2]) -> String {
     let line = |o: &ReleaseOutcome, expected: CanaryPhase| {
-        let verdict = if o.phase == expected { "as expected" } else { "NOT as expected" };
+        let verdict = if o.phase == expected {
+            "as expected"
+        } else {
+            "NOT as expected"
+        };
         let what = match o.phase {
             CanaryPhase::Succeeded => "promoted".to_owned(),
             CanaryPhase::Failed => format!("rolled back after {} failed checks", o.failed_checks),
             other => format!("ended {other}"),
         };
-        format!("{}: {what} in {:.0}s ({verdict})", o.image, o.took.as_secs_f64())
+        format!(
+            "{}: {what} in {:.0}s ({verdict})",
+            o.image,
+            o.took.as_secs_f64()
+        )
     };
-    format!("{}\n{}", line(&outcomes[0], CanaryPhase::Succeeded), line(&outcomes[1], CanaryPhase::Failed))
+    format!(
+        "{}\n{}",
+        line(&outcomes[0], CanaryPhase::Succeeded),
+        line(&outcomes[1], CanaryPhase::Failed)
+    )
 }
 
 async fn release(
@@ -134,17 +190,32 @@ async fn release(
     error_rate: &str,
     threshold: u32,
 ) -> Result<ReleaseOutcome, DemoError> {
-    printer.say(out, &format!("releasing {image} (simulated error rate {error_rate})"))?;
+    printer.say(
+        out,
+        &format!("releasing {image} (simulated error rate {error_rate})"),
+    )?;
     let deployments: Api<Deployment> = Api::namespaced(env.client.clone(), "test");
     let patch = json!({"spec": {"template": {
         "metadata": {"annotations": {"sim.serin.dev/error-rate": error_rate}},
         "spec": {"containers": [{"name": "podinfo", "image": image}]}
     }}});
-    deployments.patch("podinfo", &PatchParams::default(), &Patch::Strategic(&patch)).await?;
+    deployments
+        .patch(
+            "podinfo",
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
+        .await?;
     let started = Instant::now();
     // Wait for the release to start, then for it to end.
-    watch(env, printer, out, image, threshold, |p| matches!(p, CanaryPhase::Progressing | CanaryPhase::Failed)).await?;
-    let canary = watch(env, printer, out, image, threshold, |p| matches!(p, CanaryPhase::Succeeded | CanaryPhase::Failed)).await?;
+    watch(env, printer, out, image, threshold, |p| {
+        matches!(p, CanaryPhase::Progressing | CanaryPhase::Failed)
+    })
+    .await?;
+    let canary = watch(env, printer, out, image, threshold, |p| {
+        matches!(p, CanaryPhase::Succeeded | CanaryPhase::Failed)
+    })
+    .await?;
     let status = canary.status.unwrap_or_default();
     Ok(ReleaseOutcome {
         image: image.to_owned(),
@@ -163,8 +234,13 @@ async fn watch(
     done: impl Fn(CanaryPhase) -> bool,
 ) -> Result<Canary, DemoError> {
     let canaries: Api<Canary> = Api::namespaced(env.client.clone(), "test");
-    let events_resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("events.k8s.io", "v1", "Event"));
-    let events: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), "test", &events_resource);
+    let events_resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+        "events.k8s.io",
+        "v1",
+        "Event",
+    ));
+    let events: Api<DynamicObject> =
+        Api::namespaced_with(env.client.clone(), "test", &events_resource);
     let deadline = Instant::now() + RELEASE_TIMEOUT;
     loop {
         let canary = canaries.get("podinfo").await?;
@@ -177,12 +253,20 @@ async fn watch(
             }
         }
         printer.status(out, image, &status_line(&canary, threshold))?;
-        let phase = canary.status.as_ref().and_then(|s| s.phase).unwrap_or_default();
+        let phase = canary
+            .status
+            .as_ref()
+            .and_then(|s| s.phase)
+            .unwrap_or_default();
         if done(phase) {
             return Ok(canary);
         }
         if Instant::now() > deadline {
-            return Err(DemoError::Timeout { image: image.to_owned(), timeout: RELEASE_TIMEOUT, phase });
+            return Err(DemoError::Timeout {
+                image: image.to_owned(),
+                timeout: RELEASE_TIMEOUT,
+                phase,
+            });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -204,7 +288,11 @@ impl Printer {
 
     fn say(&mut self, out: &mut impl Write, message: &str) -> std::io::Result<()> {
         self.events.push(format!("{} {message}", self.stamp()));
-        if self.live { Ok(()) } else { writeln!(out, "{} {message}", self.stamp()) }
+        if self.live {
+            Ok(())
+        } else {
+            writeln!(out, "{} {message}", self.stamp())
+        }
     }
 
     fn event(&mut self, out: &mut impl Write, message: &str) -> std::io::Result<()> {

@@ -7,21 +7,33 @@ use serin_crds::canary::MetricOutcome;
 /// The Canary's state in one line, e.g.
 /// `Progressing  weight 40%  failed checks 0/2  request-success-rate 99.9 (>= 99) pass`.
 pub fn status_line(canary: &Canary, threshold: u32) -> String {
-    let Some(status) = &canary.status else { return "waiting for the controller".into() };
-    let phase = status.phase.map_or("-", |p| if p.as_str().is_empty() { "-" } else { p.as_str() });
+    let Some(status) = &canary.status else {
+        return "waiting for the controller".into();
+    };
+    let phase = status.phase.map_or("-", |p| {
+        if p.as_str().is_empty() {
+            "-"
+        } else {
+            p.as_str()
+        }
+    });
     let mut line = format!(
         "{phase:<16} weight {:>3}%  failed checks {}/{threshold}",
         status.canary_weight.unwrap_or(0),
         status.failed_checks.unwrap_or(0)
     );
     for m in status.analysis.iter().flat_map(|a| a.metrics.iter()) {
-        let value = m.value.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1}"));
-        let range = m.threshold_range.map_or_else(String::new, |r| match (r.min, r.max) {
-            (Some(min), Some(max)) => format!(" ({min}..{max})"),
-            (Some(min), None) => format!(" (>= {min})"),
-            (None, Some(max)) => format!(" (<= {max})"),
-            (None, None) => String::new(),
-        });
+        let value = m
+            .value
+            .map_or_else(|| "no data".to_owned(), |v| format!("{v:.1}"));
+        let range = m
+            .threshold_range
+            .map_or_else(String::new, |r| match (r.min, r.max) {
+                (Some(min), Some(max)) => format!(" ({min}..{max})"),
+                (Some(min), None) => format!(" (>= {min})"),
+                (None, Some(max)) => format!(" (<= {max})"),
+                (None, None) => String::new(),
+            });
         let outcome = match m.outcome {
             MetricOutcome::Pass => "pass",
             MetricOutcome::Fail => "FAIL",

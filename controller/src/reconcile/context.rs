@@ -1,7 +1,11 @@
 //! What every reconcile shares: the client, settings, metrics, and the HTTP callers.
 
+use std::sync::OnceLock;
+
+use k8s_openapi::api::apps::v1::Deployment;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::Store;
 use serin_analysis::{ProviderCache, ProviderOptions};
 
 use super::config::ControllerConfig;
@@ -28,6 +32,8 @@ pub struct Context {
     pub providers: ProviderCache,
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
+    /// Deployments as last seen by the controller's watch; set when the controller starts.
+    pub deployments: OnceLock<Store<Deployment>>,
 }
 
 impl Context {
@@ -52,6 +58,7 @@ impl Context {
             client,
             config,
             metrics,
+            deployments: OnceLock::new(),
         })
     }
 }

@@ -21,10 +21,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, reflector};
+use kube::runtime::{WatchStreamExt, watcher};
 use serin_crds::Canary;
 use serin_crds::validation::{ValidCanary, validate_canary};
 
@@ -36,17 +38,37 @@ use crate::routers::{RouteContext, ServiceNames, router_for};
 const INVALID_RECHECK: Duration = Duration::from_secs(300);
 
 /// Runs the controller until `shutdown` resolves.
+///
+/// Canaries are watched untyped, so that one malformed object cannot stop the list; Deployments
+/// are watched into a cache that the observe step reads, and a change to a target or its primary
+/// wakes the Canaries that use it at once.
 pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let resource = ApiResource::erase::<Canary>(&());
-    let api: Api<DynamicObject> = match &ctx.config.namespace {
-        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
-        None => Api::all_with(ctx.client.clone(), &resource),
+    let (api, deployments): (Api<DynamicObject>, Api<Deployment>) = match &ctx.config.namespace {
+        Some(ns) => (
+            Api::namespaced_with(ctx.client.clone(), ns, &resource),
+            Api::namespaced(ctx.client.clone(), ns),
+        ),
+        None => (
+            Api::all_with(ctx.client.clone(), &resource),
+            Api::all(ctx.client.clone()),
+        ),
     };
+    let (deployment_store, writer) = reflector::store();
+    let _ = ctx.deployments.set(deployment_store);
+    let deployment_events = reflector(writer, watcher(deployments, watcher::Config::default()))
+        .default_backoff()
+        .applied_objects();
     let concurrency = ctx.config.concurrency;
-    Controller::new_with(api, watcher::Config::default(), resource)
+    let controller = Controller::new_with(api, watcher::Config::default(), resource.clone());
+    let canaries = controller.store();
+    controller
+        .watches_stream(deployment_events, move |deployment: Deployment| {
+            canaries_using(&canaries, &resource, &deployment)
+        })
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
@@ -56,6 +78,27 @@ pub async fn run(
             }
         })
         .await;
+}
+
+/// The Canaries whose target is `deployment` or whose primary it is.
+fn canaries_using(
+    canaries: &reflector::Store<DynamicObject>,
+    resource: &ApiResource,
+    deployment: &Deployment,
+) -> Vec<ObjectRef<DynamicObject>> {
+    let name = deployment.metadata.name.as_deref().unwrap_or_default();
+    let target = name.strip_suffix("-primary").unwrap_or(name);
+    canaries
+        .state()
+        .iter()
+        .filter(|c| c.metadata.namespace == deployment.metadata.namespace)
+        .filter(|c| {
+            let target_ref = &c.data["spec"]["targetRef"];
+            target_ref["kind"] == "Deployment"
+                && (target_ref["name"] == target || target_ref["name"] == name)
+        })
+        .map(|c| ObjectRef::from_obj_with(c.as_ref(), resource.clone()))
+        .collect()
 }
 
 /// One reconcile of one Canary. Steps that need the client: observe, checks, act, status.
@@ -116,6 +159,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
         router.as_ref(),
         &route_ctx,
         ctx.config.config_tracking,
+        ctx.deployments.get(),
     )
     .await
     {

@@ -1,10 +1,12 @@
 //! The observe step (I/O, reads only): the target, the primary, the tracked configs and the
 //! routing objects, turned into the decision core's [`Observations`].
 
+use futures::FutureExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::Value;
 use serin_crds::Canary;
 use serin_crds::validation::{TargetKindPlan, ValidCanary};
@@ -47,6 +49,7 @@ pub(super) async fn observe(
     router: &dyn Router,
     route_ctx: &RouteContext<'_>,
     config_tracking: bool,
+    cache: Option<&Store<Deployment>>,
 ) -> Result<Observed> {
     let namespace = route_ctx.namespace;
     if valid.target.kind != TargetKindPlan::Deployment {
@@ -54,17 +57,19 @@ pub(super) async fn observe(
             crate::workloads::WorkloadError::UnsupportedTarget(format!("{:?}", valid.target.kind)),
         ));
     }
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let target = deployments
-        .get_opt(&valid.target.name)
+    let target = deployment(client, cache, namespace, &valid.target.name)
         .await?
         .ok_or_else(|| Error::TargetMissing {
             kind: "Deployment",
             name: valid.target.name.clone(),
         })?;
-    let primary = deployments
-        .get_opt(&format!("{}-primary", valid.target.name))
-        .await?;
+    let primary = deployment(
+        client,
+        cache,
+        namespace,
+        &format!("{}-primary", valid.target.name),
+    )
+    .await?;
 
     let configs = if config_tracking {
         tracked_configs(client, namespace, &target).await?
@@ -107,6 +112,27 @@ pub(super) async fn observe(
         configs,
         observations,
     })
+}
+
+/// A Deployment from the watch cache once it has synced, from the API before that.
+async fn deployment(
+    client: &kube::Client,
+    cache: Option<&Store<Deployment>>,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Deployment>> {
+    let synced = |s: &&Store<Deployment>| {
+        s.wait_until_ready()
+            .now_or_never()
+            .is_some_and(|r| r.is_ok())
+    };
+    if let Some(store) = cache.filter(synced) {
+        let key = ObjectRef::new(name).within(namespace);
+        return Ok(store.get(&key).map(|d| (*d).clone()));
+    }
+    Ok(Api::<Deployment>::namespaced(client.clone(), namespace)
+        .get_opt(name)
+        .await?)
 }
 
 fn readiness(deployment: &Deployment, threshold: u8) -> Readiness {
