@@ -75,15 +75,6 @@ pub struct CategoryLabels {
     pub category: String,
 }
 
-/// `verb` and `result` of Kubernetes API calls.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ApiCallLabels {
-    /// `get`, `list`, `apply`, `patch_status`, `delete`, ...
-    pub verb: String,
-    /// `ok` or an error category.
-    pub result: String,
-}
-
 /// `router` and `result` of routing object writes.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouterCallLabels {
@@ -116,8 +107,6 @@ pub struct Metrics {
     pub reconcile_duration: Histogram,
     /// `serin_reconcile_errors_total{category}`.
     pub reconcile_errors: Family<CategoryLabels, Counter>,
-    /// `serin_api_requests_total{verb,result}`.
-    pub api_requests: Family<ApiCallLabels, Counter>,
     /// `serin_router_calls_total{router,result}`.
     pub router_calls: Family<RouterCallLabels, Counter>,
 }
@@ -141,7 +130,6 @@ impl Metrics {
             failures: Family::default(),
             reconcile_duration: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             reconcile_errors: Family::default(),
-            api_requests: Family::default(),
             router_calls: Family::default(),
         };
         let flagger = registry.sub_registry_with_prefix("flagger");
@@ -195,11 +183,6 @@ impl Metrics {
             "reconcile_errors",
             "Reconciles that failed, by error category",
             m.reconcile_errors.clone(),
-        );
-        serin.register(
-            "api_requests",
-            "Kubernetes API requests, by verb and result",
-            m.api_requests.clone(),
         );
         serin.register(
             "router_calls",

@@ -312,7 +312,7 @@ impl Printer {
         } else if line != self.last_line {
             writeln!(out, "{} canary {line}", self.stamp())?;
         }
-        self.last_line = line.to_owned();
+        line.clone_into(&mut self.last_line);
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! What the demo shows: one line per Canary state (phase, weights, checks, each metric against
 //! its range), and the Events as they happen. Pure formatting; the caller decides where it goes.
 
+use std::fmt::Write as _;
+
 use serin_crds::Canary;
 use serin_crds::canary::MetricOutcome;
 
@@ -40,7 +42,7 @@ pub fn status_line(canary: &Canary, threshold: u32) -> String {
             MetricOutcome::NoData => "no data",
             MetricOutcome::Error => "error",
         };
-        line.push_str(&format!("  {} {value}{range} {outcome}", m.name));
+        let _ = write!(line, "  {} {value}{range} {outcome}", m.name);
     }
     line
 }

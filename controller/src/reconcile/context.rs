@@ -1,6 +1,8 @@
 //! What every reconcile shares: the client, settings, metrics, and the HTTP callers.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Client;
@@ -34,6 +36,11 @@ pub struct Context {
     pub recorder: Recorder,
     /// Deployments as last seen by the controller's watch; set when the controller starts.
     pub deployments: OnceLock<Store<Deployment>>,
+    /// Canaries as last seen by the controller's watch; set when the controller starts.
+    pub canaries: OnceLock<Store<kube::api::DynamicObject>>,
+    /// When each release in progress started (by `namespace/name`), for
+    /// `flagger_canary_duration_seconds`.
+    pub release_started: Mutex<HashMap<String, Instant>>,
 }
 
 impl Context {
@@ -59,6 +66,8 @@ impl Context {
             config,
             metrics,
             deployments: OnceLock::new(),
+            canaries: OnceLock::new(),
+            release_started: Mutex::new(HashMap::new()),
         })
     }
 }

@@ -28,7 +28,8 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
 use serin_crds::Canary;
-use serin_crds::validation::{ValidCanary, validate_canary};
+use serin_crds::canary::{CanaryPhase, CanaryStatus};
+use serin_crds::validation::{Strategy, ValidCanary, validate_canary};
 
 use crate::decide::{Decision, decide};
 use crate::routers::{RouteContext, ServiceNames, router_for};
@@ -65,6 +66,7 @@ pub async fn run(
     let concurrency = ctx.config.concurrency;
     let controller = Controller::new_with(api, watcher::Config::default(), resource.clone());
     let canaries = controller.store();
+    let _ = ctx.canaries.set(canaries.clone());
     controller
         .watches_stream(deployment_events, move |deployment: Deployment| {
             canaries_using(&canaries, &resource, &deployment)
@@ -195,7 +197,12 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
     // act (I/O), then write status once (I/O)
     act::act(ctx, &subject, &mut plan).await?;
     status::write(ctx, &canary, &plan.status).await?;
-    record(ctx, &valid, &namespace, &plan.status);
+    let previous = canary
+        .status
+        .as_ref()
+        .and_then(|s| s.phase)
+        .unwrap_or_default();
+    record(ctx, &valid, &namespace, &name, previous, &plan.status);
     Ok(Action::requeue(plan.requeue_after))
 }
 
@@ -209,12 +216,72 @@ fn validate(canary: &Canary) -> Result<ValidCanary> {
     Ok(validate_canary(&canary.spec)?)
 }
 
-fn record(ctx: &Context, valid: &ValidCanary, namespace: &str, status: &serin_crds::CanaryStatus) {
-    ctx.metrics.set_status(
-        &valid.target.name,
-        namespace,
-        status.phase.unwrap_or_default(),
-    );
+fn record(
+    ctx: &Context,
+    valid: &ValidCanary,
+    namespace: &str,
+    name: &str,
+    previous: CanaryPhase,
+    status: &CanaryStatus,
+) {
+    use crate::metrics::{NamespaceLabels, OutcomeLabels};
+    let phase = status.phase.unwrap_or_default();
+    let m = &ctx.metrics;
+    m.set_status(&valid.target.name, namespace, phase);
+    if let Some(store) = ctx.canaries.get() {
+        let total = store
+            .state()
+            .iter()
+            .filter(|c| c.metadata.namespace.as_deref() == Some(namespace))
+            .count();
+        m.canary_total
+            .get_or_create(&NamespaceLabels {
+                namespace: namespace.to_owned(),
+            })
+            .set(i64::try_from(total).unwrap_or(i64::MAX));
+    }
+    let key = format!("{namespace}/{name}");
+    let mut started = ctx
+        .release_started
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if matches!(phase, CanaryPhase::Progressing | CanaryPhase::Waiting) {
+        started.entry(key.clone()).or_insert_with(Instant::now);
+    }
+    if phase == previous || !matches!(phase, CanaryPhase::Succeeded | CanaryPhase::Failed) {
+        return;
+    }
+    let labels = crate::metrics::CanaryLabels {
+        name: valid.target.name.clone(),
+        namespace: namespace.to_owned(),
+    };
+    if let Some(start) = started.remove(&key) {
+        m.canary_duration
+            .get_or_create(&labels)
+            .observe(start.elapsed().as_secs_f64());
+    }
+    let strategy = match valid.strategy {
+        Strategy::Progressive { .. } => "canary",
+        Strategy::BlueGreen { .. } => "blue-green",
+        Strategy::ABTesting { .. } => "ab-testing",
+    };
+    let outcome = OutcomeLabels {
+        name: valid.target.name.clone(),
+        namespace: namespace.to_owned(),
+        deployment_strategy: strategy.to_owned(),
+        analysis_status: if valid.skip_analysis {
+            "skipped"
+        } else {
+            "completed"
+        }
+        .to_owned(),
+    };
+    let counter = if phase == CanaryPhase::Succeeded {
+        &m.successes
+    } else {
+        &m.failures
+    };
+    counter.get_or_create(&outcome).inc();
 }
 
 /// Transient errors retry with a short backoff; the next successful reconcile resets it.
