@@ -113,11 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             match outcomes? {
                 Some(outcomes) => {
                     println!("\n{}", serin_controller::demo::summary(&outcomes));
-                    Ok(if serin_controller::demo::as_expected(&outcomes) {
-                        0
-                    } else {
-                        1
-                    })
+                    Ok(u8::from(!serin_controller::demo::as_expected(&outcomes)))
                 }
                 None => {
                     eprintln!("serin demo: interrupted; everything it started was stopped");
