@@ -55,10 +55,9 @@ pub(super) async fn act(ctx: &Context, s: &Subject<'_>, plan: &mut Plan) -> Resu
                 notify::event_hooks(ctx, s, kind, &message, &plan.status).await;
             }
             Action::Alert { severity, message } => notify::alert(ctx, s, severity, &message).await,
-            Action::RevertTarget | Action::FinalizeDeletion => {
-                // Deletion handling (revertOnDeletion, finalizers) is not wired yet; owner
-                // references remove the generated objects with the Canary.
-            }
+            Action::RevertTarget => revert_target(ctx, s).await?,
+            // Done by the caller after the status is written: the object may go away with it.
+            Action::FinalizeDeletion => {}
         }
     }
     Ok(())
@@ -196,6 +195,94 @@ async fn initialize(ctx: &Context, s: &Subject<'_>) -> Result<()> {
     if primary_ready && s.observed.observations.routes.is_none() {
         apply_routes(ctx, s, &TrafficSplit::default()).await?;
     }
+    Ok(())
+}
+
+/// The finalizer serin (like Flagger) puts on Canaries with `revertOnDeletion`, so that the
+/// target is restored before the Canary and its generated objects go away.
+pub(super) const FINALIZER: &str = "finalizer.flagger.app";
+
+/// Puts the finalizer on a Canary that asks for `revertOnDeletion` and does not have it yet.
+pub(super) async fn ensure_finalizer(ctx: &Context, canary: &Canary) -> Result<()> {
+    let finalizers = canary.metadata.finalizers.clone().unwrap_or_default();
+    if finalizers.iter().any(|f| f == FINALIZER) {
+        return Ok(());
+    }
+    let mut updated = finalizers;
+    updated.push(FINALIZER.to_owned());
+    patch_finalizers(ctx, canary, updated).await
+}
+
+/// Removes the finalizer, letting the API server delete the Canary.
+pub(super) async fn remove_finalizer(ctx: &Context, canary: &Canary) -> Result<()> {
+    let finalizers = canary.metadata.finalizers.clone().unwrap_or_default();
+    if !finalizers.iter().any(|f| f == FINALIZER) {
+        return Ok(());
+    }
+    let remaining = finalizers.into_iter().filter(|f| f != FINALIZER).collect();
+    patch_finalizers(ctx, canary, remaining).await
+}
+
+async fn patch_finalizers(ctx: &Context, canary: &Canary, finalizers: Vec<String>) -> Result<()> {
+    // The resourceVersion makes this a compare-and-swap: another writer's change is not lost.
+    let patch = json!({ "metadata": {
+        "finalizers": finalizers,
+        "resourceVersion": canary.metadata.resource_version,
+    }});
+    let name = canary.metadata.name.clone().unwrap_or_default();
+    let namespace = canary.metadata.namespace.clone().unwrap_or_default();
+    Api::<Canary>::namespaced(ctx.client.clone(), &namespace)
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok(())
+}
+
+/// Gives the target its traffic back: scaled up again, and the apex Service selecting its pods
+/// and no longer owned by the Canary, so that it outlives it.
+async fn revert_target(ctx: &Context, s: &Subject<'_>) -> Result<()> {
+    scale_canary(ctx, s, true).await?;
+    let labels = s
+        .observed
+        .target
+        .spec
+        .selector
+        .match_labels
+        .clone()
+        .unwrap_or_default();
+    let keys: Vec<&str> = ctx
+        .config
+        .selector_labels
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let Some((key, app)) = selector_label(&labels, &keys) else {
+        return Ok(());
+    };
+    let Some(spec) = s.canary.spec.service.as_ref() else {
+        return Ok(());
+    };
+    let inputs = ServiceInputs {
+        canary: (s.route_ctx.canary, s.route_ctx.canary_uid),
+        namespace: s.route_ctx.namespace,
+        names: s.route_ctx.names,
+        spec,
+        app_label: (key, app),
+        pod_spec: s.observed.target.spec.template.spec.as_ref(),
+    };
+    // The canary Service's shape (it selects the target's pods) under the apex name. Applying
+    // it whole, without owner references, keeps every field and drops the ownership.
+    let mut apex = service(ServiceRole::Canary, &inputs);
+    apex.metadata.name = Some(s.route_ctx.names.apex.clone());
+    apex.metadata.owner_references = None;
+    if let Some(labels) = apex.metadata.labels.as_mut() {
+        labels.insert(key.to_owned(), s.route_ctx.names.apex.clone());
+    }
+    let mut object = serde_json::to_value(&apex)?;
+    object["apiVersion"] = json!("v1");
+    object["kind"] = json!("Service");
+    Api::<Service>::namespaced(ctx.client.clone(), s.route_ctx.namespace)
+        .patch(&s.route_ctx.names.apex, &params(), &Patch::Apply(&object))
+        .await?;
     Ok(())
 }
 

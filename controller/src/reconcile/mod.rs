@@ -195,8 +195,18 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
     };
 
     // act (I/O), then write status once (I/O)
+    if valid.revert_on_deletion && canary.metadata.deletion_timestamp.is_none() {
+        act::ensure_finalizer(ctx, &canary).await?;
+    }
     act::act(ctx, &subject, &mut plan).await?;
     status::write(ctx, &canary, &plan.status).await?;
+    if plan
+        .actions
+        .contains(&crate::decide::Action::FinalizeDeletion)
+    {
+        act::remove_finalizer(ctx, &canary).await?;
+        return Ok(Action::await_change());
+    }
     let previous = canary
         .status
         .as_ref()
