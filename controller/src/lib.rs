@@ -5,6 +5,7 @@ pub mod crds;
 pub mod decide;
 pub mod demo;
 pub mod http_client;
+pub mod leader;
 pub mod lint;
 pub mod metrics;
 pub mod notifiers;

@@ -19,7 +19,12 @@ struct Cli {
 enum Command {
     /// Print the CustomResourceDefinitions serin serves (Canary, MetricTemplate, AlertProvider)
     /// as multi-document YAML, ready for `kubectl apply -f -`.
-    Crds,
+    Crds {
+        /// Print the API reference (every field with its type and documentation) as Markdown
+        /// instead.
+        #[arg(long)]
+        reference: bool,
+    },
     /// Check manifests for Canary, MetricTemplate and AlertProvider objects without a cluster.
     ///
     /// Reads files, directories (recursively, *.yaml and *.yml) or `-` for standard input, each
@@ -75,9 +80,13 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Crds => {
-            let yaml = serin_controller::crds::crds_yaml().context("rendering the CRDs")?;
-            stdout.write_all(yaml.as_bytes())?;
+        Command::Crds { reference } => {
+            let text = if reference {
+                serin_controller::crds::api_reference().context("rendering the API reference")?
+            } else {
+                serin_controller::crds::crds_yaml().context("rendering the CRDs")?
+            };
+            stdout.write_all(text.as_bytes())?;
             Ok(0)
         }
         Command::Lint { paths, output } => {

@@ -12,6 +12,7 @@ use axum::routing::get;
 use prometheus_client::registry::Registry;
 use serin_crds::canary::Provider;
 
+use crate::leader::{LeaderElectionConfig, LeaderElector};
 use crate::metrics::{InfoLabels, Metrics};
 use crate::reconcile::{Context, ControllerConfig};
 
@@ -56,6 +57,13 @@ pub struct ControllerArgs {
     /// Canaries reconciled at the same time.
     #[arg(long, env = "SERIN_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u16,
+    /// Elect a leader among replicas with a `coordination.k8s.io/v1` Lease; only the leader
+    /// reconciles and writes.
+    #[arg(long, env = "SERIN_ENABLE_LEADER_ELECTION", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub enable_leader_election: bool,
+    /// Namespace of the leader election Lease (default: `$POD_NAMESPACE`, or `default`).
+    #[arg(long, env = "SERIN_LEADER_ELECTION_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
     /// Longest time one metric query may take, such as `10s`.
     #[arg(long, env = "SERIN_QUERY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub query_timeout: Duration,
@@ -141,8 +149,48 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
             tracing::error!(error = %e, "metrics server stopped");
         }
     });
-    tracing::info!("reconciling Canaries");
-    crate::reconcile::run(ctx, shutdown_signal()).await;
+    if args.enable_leader_election {
+        let namespace = args
+            .leader_election_namespace
+            .clone()
+            .or_else(|| std::env::var("POD_NAMESPACE").ok())
+            .unwrap_or_else(|| "default".into());
+        run_as_leader(ctx, LeaderElectionConfig::new(namespace)).await?;
+    } else {
+        tracing::info!("reconciling Canaries");
+        crate::reconcile::run(ctx, shutdown_signal()).await;
+    }
+    Ok(())
+}
+
+/// Reconciles only while this replica holds the Lease. Losing it drops the controller at once,
+/// which cancels every reconcile in flight, so no new write starts; the Lease is released after
+/// the controller has stopped.
+async fn run_as_leader(ctx: Arc<Context>, config: LeaderElectionConfig) -> anyhow::Result<()> {
+    let elector =
+        LeaderElector::new(ctx.client.clone(), config).context("leader election settings")?;
+    tracing::info!(identity = %elector.config().identity, "waiting to become the leader");
+    let mut leadership = elector.leadership();
+    let (release, may_release) = tokio::sync::oneshot::channel::<()>();
+    let elector = tokio::spawn(elector.run(async {
+        let _ = may_release.await;
+    }));
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            won = leadership.wait_for_leadership() => won.context("leader election stopped")?,
+        }
+        tracing::info!("leading: reconciling Canaries");
+        tokio::select! {
+            () = crate::reconcile::run(Arc::clone(&ctx), std::future::pending()) => break,
+            () = leadership.lost() => tracing::warn!("leadership lost: reconciles cancelled, waiting to lead again"),
+            () = &mut shutdown => break,
+        }
+    }
+    let _ = release.send(());
+    let _ = elector.await;
     Ok(())
 }
 

@@ -190,6 +190,24 @@ fn committed_crds_match_the_types() {
 }
 
 #[test]
+fn the_committed_api_reference_matches_the_crds() {
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api-reference.md"),
+    )
+    .expect("docs/api-reference.md is committed");
+    let generated = serin_controller::crds::api_reference().expect("render reference");
+    assert!(
+        committed == generated,
+        "docs/api-reference.md is out of date; regenerate it with `cargo run -p serin-controller -- crds --reference > docs/api-reference.md`"
+    );
+    assert!(
+        generated.contains("| `spec.analysis.stepWeights` | []number |"),
+        "{generated}"
+    );
+    assert!(generated.contains("`spec.targetRef.name` (required)"));
+}
+
+#[test]
 fn bundled_examples_lint_clean() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let report = lint(&[Input::Path(examples)]);

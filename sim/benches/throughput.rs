@@ -214,6 +214,15 @@ fn main() {
         let received = open_watches(&deployments, &canaries, 50).await;
         populate(&deployments, &canaries, objects).await;
         measure_gets(&deployments, objects).await;
+        // Let the watchers drain what is still in flight (bounded wait).
+        let expected = u64::try_from(100 * objects).unwrap_or(u64::MAX);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while received.load(Ordering::Relaxed) < expected
+            && CLOSED_WATCHES.load(Ordering::Relaxed) == 0
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         println!(
             "watch events delivered to 100 watches: {} ({} watches closed for falling behind)",
             received.load(Ordering::Relaxed),

@@ -17,9 +17,9 @@ use crate::faults::Faults;
 use crate::http_util::json_response;
 use crate::ops::{DeleteOptions, Emulator, ListOptions, PatchOptions, Target};
 use crate::patch::PatchType;
+use crate::render::Render;
 use crate::routing::{ResourcePath, Route, parse};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::table;
 use crate::watch::{self, WatchContext, WatchParams};
 use crate::{discovery, openapi};
 
@@ -119,6 +119,15 @@ fn target_of(state: &AppState, path: &ResourcePath) -> ApiResult<Target> {
     if info.namespaced && path.namespace.is_none() && path.name.is_some() {
         return Err(ApiError::no_route());
     }
+    let subresource_served = match path.subresource.as_deref() {
+        None => true,
+        Some("status") => info.status_subresource,
+        Some("scale") => info.group == "apps",
+        Some(_) => false,
+    };
+    if !subresource_served {
+        return Err(ApiError::no_route());
+    }
     Ok(Target {
         info,
         version: path.version.clone(),
@@ -167,26 +176,12 @@ fn parse_body(body: &[u8]) -> ApiResult<Value> {
         .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
-fn object_response(
-    code: StatusCode,
-    target: &Target,
-    object: &Value,
-    wants_table: bool,
-) -> Response {
-    if wants_table {
-        return json_response(
-            code,
-            &table::table(&target.info, std::slice::from_ref(object)),
-        );
-    }
+fn object_response(code: StatusCode, target: &Target, object: &Value, render: Render) -> Response {
     let api_version = target.info.api_version(&target.version);
-    if object["apiVersion"] == api_version.as_str() {
-        json_response(code, object)
-    } else {
-        let mut copy = object.clone();
-        copy["apiVersion"] = Value::String(api_version);
-        json_response(code, &copy)
+    if render == Render::Full && object["apiVersion"] == api_version.as_str() {
+        return json_response(code, object);
     }
+    json_response(code, &render.object(&target.info, &api_version, object))
 }
 
 async fn resource(
@@ -212,7 +207,7 @@ async fn resource(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let wants_table = accept.contains("as=Table");
+    let render = Render::from_accept(accept);
     let emulator = &state.emulator;
     let named = target.name.is_some();
     match *method {
@@ -221,25 +216,17 @@ async fn resource(
         }
         Method::GET if named => {
             let object = emulator.get(&target)?;
-            Ok(object_response(
-                StatusCode::OK,
-                &target,
-                &object,
-                wants_table,
-            ))
+            Ok(object_response(StatusCode::OK, &target, &object, render))
         }
         Method::GET if is_true(params.get("watch")) => {
-            watch_response(state, target, params, wants_table)
+            watch_response(state, target, params, render)
         }
         Method::GET => {
             let list = emulator.list(&target, &list_options(params)?)?;
-            if wants_table {
-                let items = list["items"].as_array().map_or(&[][..], Vec::as_slice);
-                let mut table = table::table(&target.info, items);
-                table["metadata"] = list["metadata"].clone();
-                return Ok(json_response(StatusCode::OK, &table));
-            }
-            Ok(json_response(StatusCode::OK, &list))
+            Ok(json_response(
+                StatusCode::OK,
+                &render.list(&target.info, list),
+            ))
         }
         Method::POST if !named => {
             if target.info.namespaced && target.namespace.is_none() {
@@ -250,29 +237,26 @@ async fn resource(
                 StatusCode::CREATED,
                 &target,
                 &object,
-                false,
+                Render::Full,
             ))
         }
         Method::PUT if named => {
             let object = emulator.update(&target, parse_body(body)?)?;
-            Ok(object_response(StatusCode::OK, &target, &object, false))
+            Ok(object_response(
+                StatusCode::OK,
+                &target,
+                &object,
+                Render::Full,
+            ))
         }
         Method::PATCH if named => {
-            let content_type = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            let options = PatchOptions {
-                field_manager: params.get("fieldManager").cloned(),
-                force: is_true(params.get("force")),
-            };
-            let object = emulator.patch(
+            let object = patch(emulator, &target, params, headers, body)?;
+            Ok(object_response(
+                StatusCode::OK,
                 &target,
-                PatchType::from_content_type(content_type)?,
-                body,
-                &options,
-            )?;
-            Ok(object_response(StatusCode::OK, &target, &object, false))
+                &object,
+                Render::Full,
+            ))
         }
         Method::DELETE => {
             let mut options = DeleteOptions::from_body(body)?;
@@ -281,7 +265,12 @@ async fn resource(
             }
             if named {
                 let object = emulator.delete(&target, &options)?;
-                Ok(object_response(StatusCode::OK, &target, &object, false))
+                Ok(object_response(
+                    StatusCode::OK,
+                    &target,
+                    &object,
+                    Render::Full,
+                ))
             } else {
                 let list = emulator.delete_collection(&target, &list_options(params)?, &options)?;
                 Ok(json_response(StatusCode::OK, &list))
@@ -289,6 +278,29 @@ async fn resource(
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+fn patch(
+    emulator: &Emulator,
+    target: &Target,
+    params: &Params,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<std::sync::Arc<Value>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let options = PatchOptions {
+        field_manager: params.get("fieldManager").cloned(),
+        force: is_true(params.get("force")),
+    };
+    emulator.patch(
+        target,
+        PatchType::from_content_type(content_type)?,
+        body,
+        &options,
+    )
 }
 
 fn scale(
@@ -321,7 +333,7 @@ fn watch_response(
     state: &AppState,
     target: Target,
     params: &Params,
-    wants_table: bool,
+    render: Render,
 ) -> ApiResult<Response> {
     let since = match params.get("resourceVersion").map(String::as_str) {
         None | Some("" | "0") => None,
@@ -339,7 +351,7 @@ fn watch_response(
             .and_then(|t| t.parse().ok())
             .map(Duration::from_secs),
         options: list_options(params)?,
-        table: wants_table,
+        render,
     };
     let context = WatchContext {
         faults: Arc::clone(&state.faults),

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod patch;
 pub mod prometheus;
 pub mod protobuf;
+pub mod render;
 pub mod resources;
 pub mod routing;
 pub mod selector;

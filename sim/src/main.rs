@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use serin_sim::cluster::{Cluster, SimConfig};
+use serin_sim::cluster::{Cluster, Exporters, SimConfig};
 use serin_sim::{FaultConfig, Server, ServerConfig, metrics_http};
 
 #[derive(Debug, Parser)]
@@ -92,6 +92,12 @@ struct SimArgs {
     /// Fraction of requests carrying headers that match header-based routing rules.
     #[arg(long, default_value_t = 0.1)]
     header_fraction: f64,
+    /// Do not create `ReplicaSets` and `Pods` for Deployment revisions.
+    #[arg(long)]
+    no_pods: bool,
+    /// Exporters whose metrics to produce: `all` or a list of istio, linkerd, osm, nginx, envoy, traefik, app.
+    #[arg(long, default_value = "all", value_parser = Exporters::parse)]
+    exporters: Exporters,
 }
 
 impl SimArgs {
@@ -102,6 +108,8 @@ impl SimArgs {
             ready_delay: Duration::from_millis(self.ready_delay_ms),
             tick: Duration::from_millis(self.tick_ms.max(1)),
             seed: self.seed,
+            pods: !self.no_pods,
+            exporters: self.exporters,
         }
     }
 }

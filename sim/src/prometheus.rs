@@ -180,6 +180,13 @@ impl Prometheus {
         Ok(prometheus)
     }
 
+    /// [`Prometheus::start`] on a blocking thread, for async callers.
+    pub async fn start_async(config: PrometheusConfig) -> Result<Self, PrometheusError> {
+        tokio::task::spawn_blocking(move || Self::start(&config))
+            .await
+            .map_err(|e| PrometheusError::Io(std::io::Error::other(e.to_string())))?
+    }
+
     /// `http://127.0.0.1:PORT`, the base URL for the query API.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

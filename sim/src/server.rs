@@ -103,7 +103,11 @@ impl Server {
             metrics,
             bookmark_interval: config.bookmark_interval,
         };
-        let app = Router::new().fallback(handle).with_state(state);
+        // Kubernetes accepts request bodies up to 3 MiB (large CRDs with last-applied annotations).
+        let app = Router::new()
+            .fallback(handle)
+            .layer(axum::extract::DefaultBodyLimit::max(3 * 1024 * 1024))
+            .with_state(state);
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let serving = axum::serve(listener, app).with_graceful_shutdown(async {

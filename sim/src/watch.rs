@@ -27,8 +27,8 @@ pub struct WatchParams {
     pub timeout: Option<Duration>,
     /// Selectors.
     pub options: ListOptions,
-    /// Whether event objects are rendered as `Table`s (`kubectl get -w`).
-    pub table: bool,
+    /// How event objects are rendered (`Table` for `kubectl get -w`, metadata only, or whole).
+    pub render: crate::render::Render,
 }
 
 /// What a watch task needs besides its parameters.
@@ -136,17 +136,11 @@ impl Pump {
             _ => return true,
         };
         let event_type = event_type.as_str();
-        let sent = if self.params.table {
-            let mut table = crate::table::table(&self.target.info, std::slice::from_ref(&**object));
-            table["metadata"]["resourceVersion"] = object["metadata"]["resourceVersion"].clone();
-            self.send(event_type, &table).await
-        } else if object["apiVersion"] == self.api_version.as_str() {
-            self.send(event_type, object).await
-        } else {
-            let mut copy = (**object).clone();
-            copy["apiVersion"] = json!(self.api_version);
-            self.send(event_type, &copy).await
-        };
+        let rendered = self
+            .params
+            .render
+            .object(&self.target.info, &self.api_version, object);
+        let sent = self.send(event_type, &rendered).await;
         sent && !self.context.faults.should_drop_watch()
     }
 

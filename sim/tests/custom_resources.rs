@@ -116,4 +116,9 @@ async fn cluster_scoped_crd_kinds_have_no_namespace() {
         stored.data["status"]["open"], true,
         "no status subresource: status is kept"
     );
+    let err = gates.get_status("g").await.unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 404),
+        "no /status: {err:?}"
+    );
 }

@@ -73,6 +73,14 @@ impl Kubectl {
         .expect("join")
     }
 
+    /// Names of the pods matching a label selector.
+    async fn pods(&self, selector: &str) -> Vec<String> {
+        let names = self
+            .ok(&["get", "pods", "-l", selector, "-o", "name"], None)
+            .await;
+        names.lines().map(str::to_owned).collect()
+    }
+
     /// Runs a command given as whitespace-separated words and returns its stdout.
     async fn words(&self, line: &str) -> String {
         let args: Vec<&str> = line.split_whitespace().collect();
@@ -173,6 +181,12 @@ async fn kubectl_rollout_workflow() {
         .await;
     assert_eq!(ready, "2");
 
+    kubectl
+        .words("wait --for=condition=Ready pod -l app=podinfo --timeout=10s")
+        .await;
+    let before = kubectl.pods("app=podinfo").await;
+    assert_eq!(before.len(), 2, "{before:?}");
+
     // `kubectl get -w` prints the current image, then the change made while it watches.
     let image = r#"jsonpath={.spec.template.spec.containers[0].image}{"\n"}"#;
     let mut watch =
@@ -200,6 +214,19 @@ async fn kubectl_rollout_workflow() {
     kubectl
         .words("wait --for=condition=Available deployment/podinfo --timeout=10s")
         .await;
+    // The new revision's pods replace the old ones.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let after = kubectl.pods("app=podinfo").await;
+        if after.len() == 2 && after.iter().all(|p| !before.contains(p)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pods not replaced: {after:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,15 +123,12 @@ async fn httproute_split_reaches_prometheus_with_per_revision_error_rates() {
     let metrics = metrics_http::serve("127.0.0.1:0".parse().unwrap(), registry)
         .await
         .unwrap();
-    let prometheus = tokio::task::spawn_blocking(move || {
-        Prometheus::start(&PrometheusConfig {
-            targets: vec![metrics],
-            scrape_interval: Duration::from_millis(500),
-            ..PrometheusConfig::default()
-        })
+    let prometheus = Prometheus::start_async(PrometheusConfig {
+        targets: vec![metrics],
+        scrape_interval: Duration::from_millis(500),
+        ..PrometheusConfig::default()
     })
     .await
-    .unwrap()
     .unwrap();
 
     assert_route_accepted(&server).await;

@@ -1,7 +1,7 @@
 //! What every reconcile shares: the client, settings, metrics, and the HTTP callers.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -34,10 +34,10 @@ pub struct Context {
     pub providers: ProviderCache,
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
-    /// Deployments as last seen by the controller's watch; set when the controller starts.
-    pub deployments: OnceLock<Store<Deployment>>,
-    /// Canaries as last seen by the controller's watch; set when the controller starts.
-    pub canaries: OnceLock<Store<kube::api::DynamicObject>>,
+    /// Deployments as last seen by the controller's watch; set each time the controller starts.
+    pub deployments: RwLock<Option<Store<Deployment>>>,
+    /// Canaries as last seen by the controller's watch; set each time the controller starts.
+    pub canaries: RwLock<Option<Store<kube::api::DynamicObject>>>,
     /// When each release in progress started (by `namespace/name`), for
     /// `flagger_canary_duration_seconds`.
     pub release_started: Mutex<HashMap<String, Instant>>,
@@ -65,9 +65,27 @@ impl Context {
             client,
             config,
             metrics,
-            deployments: OnceLock::new(),
-            canaries: OnceLock::new(),
+            deployments: RwLock::new(None),
+            canaries: RwLock::new(None),
             release_started: Mutex::new(HashMap::new()),
         })
+    }
+}
+
+impl Context {
+    /// The Deployment cache of the running controller, if any.
+    pub fn deployment_cache(&self) -> Option<Store<Deployment>> {
+        self.deployments
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The Canary cache of the running controller, if any.
+    pub fn canary_cache(&self) -> Option<Store<kube::api::DynamicObject>> {
+        self.canaries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }

@@ -59,14 +59,18 @@ pub async fn run(
         ),
     };
     let (deployment_store, writer) = reflector::store();
-    let _ = ctx.deployments.set(deployment_store);
+    *ctx.deployments
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(deployment_store);
     let deployment_events = reflector(writer, watcher(deployments, watcher::Config::default()))
         .default_backoff()
         .applied_objects();
     let concurrency = ctx.config.concurrency;
     let controller = Controller::new_with(api, watcher::Config::default(), resource.clone());
     let canaries = controller.store();
-    let _ = ctx.canaries.set(canaries.clone());
+    *ctx.canaries
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(canaries.clone());
     controller
         .watches_stream(deployment_events, move |deployment: Deployment| {
             canaries_using(&canaries, &resource, &deployment)
@@ -161,7 +165,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
         router.as_ref(),
         &route_ctx,
         ctx.config.config_tracking,
-        ctx.deployments.get(),
+        ctx.deployment_cache().as_ref(),
     )
     .await
     {
@@ -238,7 +242,7 @@ fn record(
     let phase = status.phase.unwrap_or_default();
     let m = &ctx.metrics;
     m.set_status(&valid.target.name, namespace, phase);
-    if let Some(store) = ctx.canaries.get() {
+    if let Some(store) = ctx.canary_cache() {
         let total = store
             .state()
             .iter()

@@ -79,7 +79,8 @@ impl Gateway {
         client: &kube::Client,
         snapshot: &Snapshot,
     ) -> Result<(), kube::Error> {
-        let services: HashSet<(String, String)> = snapshot.services.iter().map(key_of).collect();
+        let services: HashSet<(String, String)> =
+            snapshot.services.iter().map(|s| key_of(s)).collect();
         let now = crate::ops::now();
         let resource = Kind::HttpRoute.resource();
         for route in &snapshot.httproutes {

@@ -119,7 +119,7 @@ struct AppLabels {
     status: String,
 }
 
-/// One simulated request as every exporter sees it.
+/// Where a batch of simulated requests went, as every exporter labels it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Observation<'a> {
     pub(crate) namespace: &'a str,
@@ -129,13 +129,96 @@ pub(crate) struct Observation<'a> {
     pub(crate) pod: &'a str,
     /// `(ingress, canary upstream or "")` for traffic through NGINX.
     pub(crate) nginx: Option<(&'a str, &'a str)>,
-    pub(crate) code: u16,
-    pub(crate) latency_ms: f64,
+}
+
+/// Which exporters' metrics the simulation produces (all by default; fewer keep `/metrics` small
+/// in scale runs). NGINX metrics only ever appear for Ingress traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools, reason = "one switch per exporter")]
+pub struct Exporters {
+    /// `istio_*`.
+    pub istio: bool,
+    /// Linkerd `response_*`.
+    pub linkerd: bool,
+    /// Open Service Mesh `osm_*`.
+    pub osm: bool,
+    /// `nginx_ingress_controller_*`.
+    pub nginx: bool,
+    /// `envoy_cluster_*` (Contour, Gloo, Kuma, App Mesh naming).
+    pub envoy: bool,
+    /// `traefik_*`.
+    pub traefik: bool,
+    /// Application-level `http_*`.
+    pub app: bool,
+}
+
+impl Default for Exporters {
+    fn default() -> Self {
+        Self {
+            istio: true,
+            linkerd: true,
+            osm: true,
+            nginx: true,
+            envoy: true,
+            traefik: true,
+            app: true,
+        }
+    }
+}
+
+impl Exporters {
+    /// Parses a comma-separated list (`istio,app`); `all` enables everything.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut exporters = Self {
+            istio: false,
+            linkerd: false,
+            osm: false,
+            nginx: false,
+            envoy: false,
+            traefik: false,
+            app: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "all" => exporters = Self::default(),
+                "istio" => exporters.istio = true,
+                "linkerd" => exporters.linkerd = true,
+                "osm" => exporters.osm = true,
+                "nginx" => exporters.nginx = true,
+                "envoy" => exporters.envoy = true,
+                "traefik" => exporters.traefik = true,
+                "app" => exporters.app = true,
+                other => return Err(format!("unknown exporter {other:?}")),
+            }
+        }
+        Ok(exporters)
+    }
+}
+
+/// Requests of one batch grouped by status code: `(code, latencies in ms)`.
+fn by_code(requests: &[(u16, f64)]) -> Vec<(u16, Vec<f64>)> {
+    let mut groups: Vec<(u16, Vec<f64>)> = Vec::new();
+    for &(code, latency) in requests {
+        match groups.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, latencies)) => latencies.push(latency),
+            None => groups.push((code, vec![latency])),
+        }
+    }
+    groups
+}
+
+fn count(latencies: &[f64]) -> u64 {
+    u64::try_from(latencies.len()).unwrap_or(u64::MAX)
+}
+
+fn gauge_count(latencies: &[f64]) -> i64 {
+    i64::try_from(latencies.len()).unwrap_or(i64::MAX)
 }
 
 /// All traffic metric families.
 #[derive(Debug, Clone)]
 pub(crate) struct TrafficMetrics {
+    exporters: Exporters,
     istio_requests: Family<IstioLabels, Counter>,
     istio_duration: Histograms<IstioLatencyLabels>,
     linkerd_responses: Family<LinkerdLabels, Counter>,
@@ -152,9 +235,11 @@ pub(crate) struct TrafficMetrics {
     app_duration: Histograms<AppLabels>,
 }
 
-impl Default for TrafficMetrics {
-    fn default() -> Self {
+impl TrafficMetrics {
+    /// Families for the enabled exporters.
+    pub(crate) fn new(exporters: Exporters) -> Self {
         Self {
+            exporters,
             istio_requests: Family::default(),
             istio_duration: histograms_ms(),
             linkerd_responses: Family::default(),
@@ -251,110 +336,143 @@ impl TrafficMetrics {
         );
     }
 
-    /// Records one request in every family that would see it.
-    pub(crate) fn observe(&self, o: &Observation<'_>) {
-        let code = o.code.to_string();
-        self.observe_meshes(o, &code);
-        self.observe_envoy(o, &code);
-        let traefik = TraefikLabels {
-            service: format!("{}-{}-{}@kubernetescrd", o.namespace, o.service, o.port),
-            code: code.clone(),
-        };
-        self.traefik_duration
-            .get_or_create(&traefik)
-            .observe(o.latency_ms / 1000.0);
-        let app = AppLabels {
-            kubernetes_namespace: o.namespace.to_owned(),
-            kubernetes_pod_name: o.pod.to_owned(),
-            status: code.clone(),
-        };
-        self.app_requests.get_or_create(&app).inc();
-        self.app_duration
-            .get_or_create(&app)
-            .observe(o.latency_ms / 1000.0);
-        if let Some((ingress, canary)) = o.nginx {
-            let (namespace, ingress, canary) = (
-                o.namespace.to_owned(),
-                ingress.to_owned(),
-                canary.to_owned(),
-            );
-            let latency = NginxLatencyLabels {
-                namespace: namespace.clone(),
-                ingress: ingress.clone(),
-                canary: canary.clone(),
-            };
-            self.nginx_requests
-                .get_or_create(&NginxLabels {
-                    namespace,
-                    ingress,
-                    canary,
+    /// Records a batch of requests served by one pod in every family that would see them.
+    pub(crate) fn observe(&self, o: &Observation<'_>, requests: &[(u16, f64)]) {
+        let groups = by_code(requests);
+        let on = self.exporters;
+        if on.istio || on.linkerd || on.osm {
+            self.observe_meshes(o, &groups);
+        }
+        if on.envoy {
+            self.observe_envoy(o, &groups);
+        }
+        for (code, latencies) in &groups {
+            let code = code.to_string();
+            if on.traefik {
+                let service = format!("{}-{}-{}@kubernetescrd", o.namespace, o.service, o.port);
+                let histogram = self.traefik_duration.get_or_create(&TraefikLabels {
+                    service,
+                    code: code.clone(),
+                });
+                for ms in latencies {
+                    histogram.observe(ms / 1000.0);
+                }
+            }
+            if on.app {
+                let app = AppLabels {
+                    kubernetes_namespace: o.namespace.to_owned(),
+                    kubernetes_pod_name: o.pod.to_owned(),
+                    status: code.clone(),
+                };
+                self.app_requests
+                    .get_or_create(&app)
+                    .inc_by(count(latencies));
+                let histogram = self.app_duration.get_or_create(&app);
+                for ms in latencies {
+                    histogram.observe(ms / 1000.0);
+                }
+            }
+            if let Some((ingress, canary)) = o.nginx.filter(|_| on.nginx) {
+                let labels = NginxLatencyLabels {
+                    namespace: o.namespace.to_owned(),
+                    ingress: ingress.to_owned(),
+                    canary: canary.to_owned(),
+                };
+                let duration = self.nginx_duration.get_or_create(&labels);
+                let upstream = self.nginx_upstream_latency.get_or_create(&labels);
+                for ms in latencies {
+                    duration.observe(ms / 1000.0);
+                    upstream.observe(ms / 1000.0);
+                }
+                let counted = NginxLabels {
+                    namespace: labels.namespace,
+                    ingress: labels.ingress,
+                    canary: labels.canary,
                     status: code,
-                })
-                .inc();
-            self.nginx_duration
-                .get_or_create(&latency)
-                .observe(o.latency_ms / 1000.0);
-            self.nginx_upstream_latency
-                .get_or_create(&latency)
-                .observe(o.latency_ms / 1000.0);
+                };
+                self.nginx_requests
+                    .get_or_create(&counted)
+                    .inc_by(gauge_count(latencies));
+            }
         }
     }
 
     /// Istio (both reporters: the Gateway API tutorial queries `source`), Linkerd and OSM.
-    fn observe_meshes(&self, o: &Observation<'_>, code: &str) {
+    fn observe_meshes(&self, o: &Observation<'_>, groups: &[(u16, Vec<f64>)]) {
         let (ns, deployment) = (o.namespace.to_owned(), o.deployment.to_owned());
-        for reporter in ["source", "destination"] {
-            let labels = IstioLabels {
-                reporter,
-                destination_workload_namespace: ns.clone(),
-                destination_workload: deployment.clone(),
-                destination_service_name: o.service.to_owned(),
-                response_code: code.to_owned(),
-            };
-            self.istio_requests.get_or_create(&labels).inc();
-            let latency = IstioLatencyLabels {
-                reporter,
-                destination_workload_namespace: ns.clone(),
-                destination_workload: deployment.clone(),
-            };
-            self.istio_duration
-                .get_or_create(&latency)
-                .observe(o.latency_ms);
+        let on = self.exporters;
+        for (code, latencies) in groups {
+            let response_code = code.to_string();
+            if on.istio {
+                for reporter in ["source", "destination"] {
+                    let labels = IstioLabels {
+                        reporter,
+                        destination_workload_namespace: ns.clone(),
+                        destination_workload: deployment.clone(),
+                        destination_service_name: o.service.to_owned(),
+                        response_code: response_code.clone(),
+                    };
+                    self.istio_requests
+                        .get_or_create(&labels)
+                        .inc_by(count(latencies));
+                    let latency = IstioLatencyLabels {
+                        reporter,
+                        destination_workload_namespace: ns.clone(),
+                        destination_workload: deployment.clone(),
+                    };
+                    let histogram = self.istio_duration.get_or_create(&latency);
+                    for ms in latencies {
+                        histogram.observe(*ms);
+                    }
+                }
+            }
+            if on.linkerd {
+                let classification = if *code >= 500 { "failure" } else { "success" };
+                let linkerd = LinkerdLabels {
+                    namespace: ns.clone(),
+                    deployment: deployment.clone(),
+                    classification,
+                    direction: "inbound",
+                };
+                self.linkerd_responses
+                    .get_or_create(&linkerd)
+                    .inc_by(count(latencies));
+                let latency = LinkerdLatencyLabels {
+                    namespace: ns.clone(),
+                    deployment: deployment.clone(),
+                    direction: "inbound",
+                };
+                let histogram = self.linkerd_latency.get_or_create(&latency);
+                for ms in latencies {
+                    histogram.observe(*ms);
+                }
+            }
+            if on.osm {
+                let osm = OsmLabels {
+                    destination_namespace: ns.clone(),
+                    destination_kind: "Deployment",
+                    destination_name: deployment.clone(),
+                    response_code,
+                };
+                self.osm_requests
+                    .get_or_create(&osm)
+                    .inc_by(count(latencies));
+                let latency = OsmLatencyLabels {
+                    destination_namespace: osm.destination_namespace,
+                    destination_kind: osm.destination_kind,
+                    destination_name: osm.destination_name,
+                };
+                let histogram = self.osm_duration.get_or_create(&latency);
+                for ms in latencies {
+                    histogram.observe(*ms);
+                }
+            }
         }
-        let classification = if o.code >= 500 { "failure" } else { "success" };
-        let linkerd = LinkerdLabels {
-            namespace: ns.clone(),
-            deployment: deployment.clone(),
-            classification,
-            direction: "inbound",
-        };
-        self.linkerd_responses.get_or_create(&linkerd).inc();
-        let latency = LinkerdLatencyLabels {
-            namespace: ns.clone(),
-            deployment: deployment.clone(),
-            direction: "inbound",
-        };
-        self.linkerd_latency
-            .get_or_create(&latency)
-            .observe(o.latency_ms);
-        let osm = OsmLatencyLabels {
-            destination_namespace: ns,
-            destination_kind: "Deployment",
-            destination_name: deployment,
-        };
-        self.osm_duration.get_or_create(&osm).observe(o.latency_ms);
-        let osm = OsmLabels {
-            destination_namespace: osm.destination_namespace,
-            destination_kind: osm.destination_kind,
-            destination_name: osm.destination_name,
-            response_code: code.to_owned(),
-        };
-        self.osm_requests.get_or_create(&osm).inc();
     }
 
     /// Envoy clusters as Contour (`ns_svc_port`, with Kuma's `service` label), Gloo (`ns-svc-port_ns`)
     /// and App Mesh (per pod) name them.
-    fn observe_envoy(&self, o: &Observation<'_>, code: &str) {
+    fn observe_envoy(&self, o: &Observation<'_>, groups: &[(u16, Vec<f64>)]) {
         let (ns, svc, port) = (o.namespace, o.service, o.port);
         let series = [
             EnvoyLabels {
@@ -373,12 +491,19 @@ impl TrafficMetrics {
             },
         ];
         for labels in series {
-            self.envoy_time.get_or_create(&labels).observe(o.latency_ms);
-            let counted = EnvoyLabels {
-                envoy_response_code: code.to_owned(),
-                ..labels
-            };
-            self.envoy_requests.get_or_create(&counted).inc();
+            let histogram = self.envoy_time.get_or_create(&labels);
+            for (code, latencies) in groups {
+                for ms in latencies {
+                    histogram.observe(*ms);
+                }
+                let counted = EnvoyLabels {
+                    envoy_response_code: code.to_string(),
+                    ..labels.clone()
+                };
+                self.envoy_requests
+                    .get_or_create(&counted)
+                    .inc_by(gauge_count(latencies));
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod gateway;
 mod metrics;
+mod pods;
 pub mod revision;
 mod routing;
 mod snapshot;
@@ -10,6 +11,7 @@ mod traffic;
 mod workloads;
 
 pub use gateway::CONTROLLER_NAME;
+pub use metrics::Exporters;
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::metrics_http::SharedRegistry;
 use metrics::TrafficMetrics;
-use snapshot::Snapshot;
+use snapshot::Informers;
 use traffic::{Load, Traffic};
 use workloads::Workloads;
 
@@ -34,6 +36,10 @@ pub struct SimConfig {
     pub tick: Duration,
     /// Seed of the traffic randomness.
     pub seed: u64,
+    /// Whether to create `ReplicaSets` and `Pods` for Deployment revisions.
+    pub pods: bool,
+    /// Which exporters' metrics to produce.
+    pub exporters: Exporters,
 }
 
 impl Default for SimConfig {
@@ -44,6 +50,8 @@ impl Default for SimConfig {
             ready_delay: Duration::from_secs(1),
             tick: Duration::from_millis(200),
             seed: 1,
+            pods: true,
+            exporters: Exporters::default(),
         }
     }
 }
@@ -57,7 +65,7 @@ pub struct Cluster {
 impl Cluster {
     /// Starts the simulation against the API server behind `client`, registering its metrics in `registry`.
     pub fn start(client: kube::Client, config: SimConfig, registry: &SharedRegistry) -> Self {
-        let metrics = TrafficMetrics::default();
+        let metrics = TrafficMetrics::new(config.exporters);
         metrics.register(
             &mut registry
                 .lock()
@@ -79,6 +87,8 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
     let mut workloads = Workloads::default();
     let mut gateway = gateway::Gateway::default();
     let mut traffic = Traffic::new(config.seed);
+    let mut pods = pods::Pods::default();
+    let mut informers = Informers::start(&client, Duration::from_secs(1).min(config.tick * 5));
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last = Instant::now();
@@ -87,13 +97,7 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
         let now = Instant::now();
         let seconds = now.duration_since(last).as_secs_f64();
         last = now;
-        let snapshot = match Snapshot::read(&client).await {
-            Ok(snapshot) => snapshot,
-            Err(e) => {
-                tracing::warn!(error = %e, "simulated cluster: reading objects failed");
-                continue;
-            }
-        };
+        let snapshot = informers.snapshot();
         if let Err(e) = workloads
             .step(
                 &client,
@@ -105,6 +109,11 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
             .await
         {
             tracing::warn!(error = %e, "simulated cluster: writing workload status failed");
+        }
+        if config.pods
+            && let Err(e) = pods.step(&client, &snapshot.deployments, &workloads).await
+        {
+            tracing::warn!(error = %e, "simulated cluster: writing pods failed");
         }
         if let Err(e) = gateway.step(&client, &snapshot).await {
             tracing::warn!(error = %e, "simulated cluster: writing route status failed");

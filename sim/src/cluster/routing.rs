@@ -2,6 +2,7 @@
 //! `TrafficSplits` and NGINX canary Ingresses.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -207,7 +208,7 @@ fn ingress_backend(ingress: &Value) -> String {
 type IngressGroup<'a> = (Option<&'a Value>, Vec<&'a Value>);
 
 /// Groups Ingresses by namespace and host: one primary, optional NGINX canary ingresses.
-fn ingress_entries(ingresses: &[Value]) -> Vec<(Entry, Vec<String>)> {
+fn ingress_entries(ingresses: &[Arc<Value>]) -> Vec<(Entry, Vec<String>)> {
     let annotation = |i: &Value, k: &str| {
         i["metadata"]["annotations"][format!("nginx.ingress.kubernetes.io/{k}")]
             .as_str()
@@ -276,9 +277,14 @@ fn ingress_entries(ingresses: &[Value]) -> Vec<(Entry, Vec<String>)> {
 /// Every entry point of the snapshot: routing objects, then Services nothing routes to.
 pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
     let mut routed = Vec::new();
-    routed.extend(snapshot.httproutes.iter().map(httproute_entry));
-    routed.extend(snapshot.virtualservices.iter().map(virtualservice_entry));
-    routed.extend(snapshot.trafficsplits.iter().map(trafficsplit_entry));
+    routed.extend(snapshot.httproutes.iter().map(|o| httproute_entry(o)));
+    routed.extend(
+        snapshot
+            .virtualservices
+            .iter()
+            .map(|o| virtualservice_entry(o)),
+    );
+    routed.extend(snapshot.trafficsplits.iter().map(|o| trafficsplit_entry(o)));
     routed.extend(ingress_entries(&snapshot.ingresses));
     let referenced: BTreeSet<(String, String)> = routed
         .iter()
@@ -324,12 +330,12 @@ mod tests {
             {"backendRefs": [{"name": "podinfo-primary", "weight": 90}, {"name": "podinfo-canary", "weight": 10}],
              "filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "podinfo-canary"}}}]}]}});
         let snapshot = Snapshot {
-            httproutes: vec![route],
+            httproutes: vec![route.into()],
             services: vec![
-                service("podinfo", "podinfo-primary"),
-                service("podinfo-primary", "podinfo-primary"),
-                service("podinfo-canary", "podinfo"),
-                service("other", "other"),
+                service("podinfo", "podinfo-primary").into(),
+                service("podinfo-primary", "podinfo-primary").into(),
+                service("podinfo-canary", "podinfo").into(),
+                service("other", "other").into(),
             ],
             ..Snapshot::default()
         };
@@ -354,8 +360,8 @@ mod tests {
         };
         let snapshot = Snapshot {
             ingresses: vec![
-                ingress("podinfo", "podinfo-primary", None),
-                ingress("podinfo-canary", "podinfo-canary", Some("30")),
+                ingress("podinfo", "podinfo-primary", None).into(),
+                ingress("podinfo-canary", "podinfo-canary", Some("30")).into(),
             ],
             ..Snapshot::default()
         };

@@ -1,7 +1,17 @@
-//! Reads the objects the simulated cluster acts on, once per tick, through the Kubernetes API.
+//! Watch-based caches of the objects the simulated cluster acts on, read through the Kubernetes API.
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::reflector::Store;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::utils::Backoff;
+use kube::runtime::{WatchStreamExt, reflector as reflect, watcher};
 use serde_json::Value;
+use tokio::task::JoinHandle;
 
 /// The kinds read each tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,35 +63,83 @@ impl Kind {
 /// All objects of the watched kinds, as JSON.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Snapshot {
-    pub(crate) deployments: Vec<Value>,
-    pub(crate) daemonsets: Vec<Value>,
-    pub(crate) services: Vec<Value>,
-    pub(crate) ingresses: Vec<Value>,
-    pub(crate) httproutes: Vec<Value>,
-    pub(crate) virtualservices: Vec<Value>,
-    pub(crate) trafficsplits: Vec<Value>,
+    pub(crate) deployments: Vec<Arc<Value>>,
+    pub(crate) daemonsets: Vec<Arc<Value>>,
+    pub(crate) services: Vec<Arc<Value>>,
+    pub(crate) ingresses: Vec<Arc<Value>>,
+    pub(crate) httproutes: Vec<Arc<Value>>,
+    pub(crate) virtualservices: Vec<Arc<Value>>,
+    pub(crate) trafficsplits: Vec<Arc<Value>>,
 }
 
-async fn list(client: &kube::Client, kind: Kind) -> Result<Vec<Value>, kube::Error> {
-    let api: Api<DynamicObject> = Api::all_with(client.clone(), &kind.resource());
-    match api.list(&ListParams::default()).await {
-        Ok(list) => Ok(list
-            .items
-            .into_iter()
-            .filter_map(|o| serde_json::to_value(o).ok())
-            .collect()),
-        // The kind's CRD is not installed: nothing to simulate.
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
-        Err(e) => Err(e),
+/// Retries a failing watch (typically: the kind's CRD is not installed yet) at a fixed pace.
+#[derive(Debug, Clone)]
+struct Retry(Duration);
+
+impl Iterator for Retry {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        Some(self.0)
     }
 }
 
-impl Snapshot {
-    /// Lists every kind; a kind whose CRD is missing is empty.
-    pub(crate) async fn read(client: &kube::Client) -> Result<Self, kube::Error> {
-        let mut snapshot = Self::default();
+impl Backoff for Retry {
+    fn reset(&mut self) {}
+}
+
+/// Watch-based caches (kube-runtime reflectors) of every kind the simulation reads.
+#[derive(Debug)]
+pub(crate) struct Informers {
+    stores: Vec<(Kind, Store<DynamicObject>)>,
+    tasks: Vec<JoinHandle<()>>,
+    /// JSON of each cached object by uid and resourceVersion, converted once per change.
+    converted: HashMap<String, (String, Arc<Value>)>,
+}
+
+impl Informers {
+    /// Starts one reflector per kind; kinds whose CRD is missing are retried every `retry`.
+    pub(crate) fn start(client: &kube::Client, retry: Duration) -> Self {
+        let mut stores = Vec::new();
+        let mut tasks = Vec::new();
         for kind in Kind::ALL {
-            let items = list(client, kind).await?;
+            let resource = kind.resource();
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+            let writer = Writer::new(resource);
+            stores.push((kind, writer.as_reader()));
+            let events =
+                reflect(writer, watcher(api, watcher::Config::default())).backoff(Retry(retry));
+            tasks.push(tokio::spawn(events.for_each(|_| std::future::ready(()))));
+        }
+        Self {
+            stores,
+            tasks,
+            converted: HashMap::new(),
+        }
+    }
+
+    /// The cached objects of every kind, as JSON (converted again only when they change).
+    pub(crate) fn snapshot(&mut self) -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        let mut seen = HashSet::new();
+        for (kind, store) in &self.stores {
+            let mut items = Vec::new();
+            for object in store.state() {
+                let uid = object.metadata.uid.clone().unwrap_or_default();
+                let rv = object.metadata.resource_version.clone().unwrap_or_default();
+                seen.insert(uid.clone());
+                match self.converted.get(&uid) {
+                    Some((cached_rv, value)) if *cached_rv == rv => items.push(Arc::clone(value)),
+                    _ => {
+                        let Ok(value) = serde_json::to_value(&*object) else {
+                            continue;
+                        };
+                        let value = Arc::new(value);
+                        self.converted.insert(uid, (rv, Arc::clone(&value)));
+                        items.push(value);
+                    }
+                }
+            }
             let slot = match kind {
                 Kind::Deployment => &mut snapshot.deployments,
                 Kind::DaemonSet => &mut snapshot.daemonsets,
@@ -93,7 +151,16 @@ impl Snapshot {
             };
             *slot = items;
         }
-        Ok(snapshot)
+        self.converted.retain(|uid, _| seen.contains(uid));
+        snapshot
+    }
+}
+
+impl Drop for Informers {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 

@@ -33,9 +33,49 @@ pub(crate) struct Load {
 }
 
 struct Context<'a> {
-    snapshot: &'a Snapshot,
+    /// Services by (namespace, name).
+    services: HashMap<(&'a str, &'a str), &'a Value>,
+    /// Deployments by namespace and pod template label (`key=value`).
+    deployments: HashMap<(&'a str, String), Vec<&'a Value>>,
     workloads: &'a Workloads,
     metrics: &'a TrafficMetrics,
+}
+
+fn namespace_and_name(object: &Value) -> (&str, &str) {
+    let meta = &object["metadata"];
+    (
+        meta["namespace"].as_str().unwrap_or_default(),
+        meta["name"].as_str().unwrap_or_default(),
+    )
+}
+
+impl<'a> Context<'a> {
+    /// Indexes the snapshot once per tick, so routing a flow does not scan every object.
+    fn new(snapshot: &'a Snapshot, workloads: &'a Workloads, metrics: &'a TrafficMetrics) -> Self {
+        let services = snapshot
+            .services
+            .iter()
+            .map(|s| (namespace_and_name(s), &**s))
+            .collect();
+        let mut deployments: HashMap<(&str, String), Vec<&Value>> = HashMap::new();
+        for deployment in &snapshot.deployments {
+            let namespace = namespace_and_name(deployment).0;
+            let labels = deployment["spec"]["template"]["metadata"]["labels"].as_object();
+            for (key, value) in labels.into_iter().flatten() {
+                let label = format!("{key}={}", value.as_str().unwrap_or_default());
+                deployments
+                    .entry((namespace, label))
+                    .or_default()
+                    .push(deployment);
+            }
+        }
+        Self {
+            services,
+            deployments,
+            workloads,
+            metrics,
+        }
+    }
 }
 
 fn selects(selector: &Value, labels: &Value) -> bool {
@@ -78,11 +118,7 @@ impl Traffic {
         load: Load,
         metrics: &TrafficMetrics,
     ) {
-        let context = Context {
-            snapshot,
-            workloads,
-            metrics,
-        };
+        let context = Context::new(snapshot, workloads, metrics);
         let total = load.rps * load.seconds;
         for entry in entries {
             let headers = total * load.header_fraction.clamp(0.0, 1.0);
@@ -125,26 +161,31 @@ impl Traffic {
         with_headers: bool,
     ) {
         let Some(service) = context
-            .snapshot
             .services
-            .iter()
-            .find(|s| key_of(s) == (entry.namespace.clone(), backend.service.clone()))
+            .get(&(entry.namespace.as_str(), backend.service.as_str()))
         else {
             return;
         };
         let port = service["spec"]["ports"][0]["port"].as_i64().unwrap_or(80);
-        let targets: Vec<(&Value, i64)> = context
-            .snapshot
+        // Candidates carry the selector's first label; the full selector is checked below.
+        let selector = &service["spec"]["selector"];
+        let Some((key, value)) = selector.as_object().and_then(|s| s.iter().next()) else {
+            return;
+        };
+        let first = format!("{key}={}", value.as_str().unwrap_or_default());
+        let candidates = context
             .deployments
+            .get(&(entry.namespace.as_str(), first))
+            .map_or(&[][..], Vec::as_slice);
+        let targets: Vec<(&Value, i64)> = candidates
             .iter()
-            .filter(|d| key_of(d).0 == entry.namespace)
             .filter(|d| {
                 selects(
                     &service["spec"]["selector"],
                     &d["spec"]["template"]["metadata"]["labels"],
                 )
             })
-            .map(|d| (d, d["spec"]["replicas"].as_i64().unwrap_or(1)))
+            .map(|d| (*d, d["spec"]["replicas"].as_i64().unwrap_or(1)))
             .filter(|(_, replicas)| *replicas > 0)
             .collect();
         #[allow(clippy::cast_precision_loss, reason = "replica counts are small")]
@@ -174,21 +215,24 @@ impl Traffic {
             let errors = self
                 .take(format!("{flow}/errors"), expected_errors)
                 .min(requests);
+            // Requests round-robin over the revision's pods; each pod's batch is recorded at once.
+            let mut batches: Vec<Vec<(u16, f64)>> = vec![Vec::new(); pods.len()];
             for i in 0..requests {
-                let failed = i < errors;
+                let code = if i < errors { 500 } else { 200 };
                 let latency_ms = profile.latency_ms * (0.5 + self.rng.random::<f64>());
                 self.next_pod = self.next_pod.wrapping_add(1);
-                let pod = &pods[self.next_pod % pods.len()];
-                context.metrics.observe(&Observation {
+                batches[self.next_pod % pods.len()].push((code, latency_ms));
+            }
+            for (pod, batch) in pods.iter().zip(&batches).filter(|(_, b)| !b.is_empty()) {
+                let observation = Observation {
                     namespace: &namespace,
                     deployment: &name,
                     service: &backend.service,
                     port,
                     pod,
                     nginx,
-                    code: if failed { 500 } else { 200 },
-                    latency_ms,
-                });
+                };
+                context.metrics.observe(&observation, batch);
             }
         }
     }

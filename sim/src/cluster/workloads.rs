@@ -1,6 +1,7 @@
 //! Deployment and DaemonSet status: rollouts become ready after a delay, unless the template says never.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -12,11 +13,16 @@ use super::snapshot::{Kind, key_of};
 /// The rollout state of one workload.
 #[derive(Debug, Clone)]
 struct Rollout {
+    /// `metadata.generation` the profile was read at (the template only changes with it).
+    generation: i64,
     current: Profile,
     since: Instant,
     /// The last revision that became ready (serves traffic while `current` is not ready).
     ready: Option<Profile>,
 }
+
+/// Generation, replicas, new revision ready, stalled, old revision serving.
+type Signature = (i64, i64, bool, bool, bool);
 
 /// Tracks rollouts and writes workload status.
 #[derive(Debug, Default)]
@@ -24,6 +30,9 @@ pub(crate) struct Workloads {
     rollouts: HashMap<(Kind, String, String), Rollout>,
     /// Last status written per workload, to write only on change.
     written: HashMap<(Kind, String, String), Value>,
+    /// What the last written status was computed from: generation, replicas, new revision ready,
+    /// stalled, old revision serving.
+    signatures: HashMap<(Kind, String, String), Signature>,
 }
 
 /// Nodes a DaemonSet runs on.
@@ -54,20 +63,27 @@ impl Workloads {
     /// Advances the rollout of one workload and returns the profile serving traffic, if any.
     fn observe(&mut self, kind: Kind, object: &Value, now: Instant) -> &Rollout {
         let (ns, name) = key_of(object);
-        let profile = Profile::of(object);
-        let rollout = self
+        let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
+        let key = (kind, ns, name);
+        let known = self
             .rollouts
-            .entry((kind, ns, name))
-            .or_insert_with(|| Rollout {
+            .get(&key)
+            .is_some_and(|r| r.generation == generation);
+        if !known {
+            let profile = Profile::of(object);
+            let rollout = self.rollouts.entry(key.clone()).or_insert_with(|| Rollout {
+                generation,
                 current: profile.clone(),
                 since: now,
                 ready: None,
             });
-        if rollout.current.hash != profile.hash {
-            rollout.current = profile;
-            rollout.since = now;
+            rollout.generation = generation;
+            if rollout.current.hash != profile.hash {
+                rollout.current = profile;
+                rollout.since = now;
+            }
         }
-        rollout
+        &self.rollouts[&key]
     }
 
     /// The revision serving traffic for a Deployment.
@@ -78,17 +94,33 @@ impl Workloads {
             .as_ref()
     }
 
+    /// A Deployment's live revisions with their readiness: the current one, and the previous ready
+    /// one while the current one is not ready.
+    pub(crate) fn revisions(&self, namespace: &str, name: &str) -> Vec<(&Profile, bool)> {
+        let Some(rollout) =
+            self.rollouts
+                .get(&(Kind::Deployment, namespace.to_owned(), name.to_owned()))
+        else {
+            return Vec::new();
+        };
+        match &rollout.ready {
+            Some(ready) if ready.hash == rollout.current.hash => vec![(&rollout.current, true)],
+            Some(ready) => vec![(&rollout.current, false), (ready, true)],
+            None => vec![(&rollout.current, false)],
+        }
+    }
+
     /// Computes and writes status for every Deployment and DaemonSet.
     pub(crate) async fn step(
         &mut self,
         client: &kube::Client,
-        deployments: &[Value],
-        daemonsets: &[Value],
+        deployments: &[Arc<Value>],
+        daemonsets: &[Arc<Value>],
         ready_delay: Duration,
         now: Instant,
     ) -> Result<(), kube::Error> {
         let stamp = crate::ops::now();
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         for (kind, objects) in [
             (Kind::Deployment, deployments),
             (Kind::DaemonSet, daemonsets),
@@ -113,16 +145,24 @@ impl Workloads {
                         r.ready = Some(current);
                     }
                 }
+                seen.insert(key.clone());
+                let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+                let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
+                let signature = (generation, replicas, new_ready, stalled, has_old);
+                if self.signatures.get(&key) == Some(&signature) {
+                    // Nothing that shapes the status changed since it was written.
+                    continue;
+                }
                 let status = match kind {
                     Kind::Deployment => {
                         deployment_status(object, new_ready, has_old, stalled, &stamp)
                     }
                     _ => daemonset_status(object, new_ready, has_old),
                 };
-                seen.push(key.clone());
                 if self.written.get(&key).map(essence) == Some(essence(&status))
                     && object["status"]["observedGeneration"] == status["observedGeneration"]
                 {
+                    self.signatures.insert(key, signature);
                     continue;
                 }
                 let api: Api<DynamicObject> =
@@ -136,7 +176,8 @@ impl Workloads {
                     .await
                 {
                     Ok(_) => {
-                        self.written.insert(key, status);
+                        self.written.insert(key.clone(), status);
+                        self.signatures.insert(key, signature);
                     }
                     Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
                     Err(e) => return Err(e),
@@ -145,6 +186,7 @@ impl Workloads {
         }
         self.rollouts.retain(|k, _| seen.contains(k));
         self.written.retain(|k, _| seen.contains(k));
+        self.signatures.retain(|k, _| seen.contains(k));
         Ok(())
     }
 }
