@@ -2,6 +2,7 @@
 //! a real Prometheus judging the simulated traffic.
 
 mod deletion;
+mod examples;
 mod gateway_api;
 mod kubernetes;
 mod lifecycle;

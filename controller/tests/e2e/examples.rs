@@ -1,0 +1,54 @@
+//! The bundled examples work as shipped: applied to the emulated cluster (with a podinfo
+//! Deployment for them to release), each Canary is initialized by the controller.
+
+use std::time::Duration;
+
+use serin_crds::canary::{CanaryPhase, Provider};
+
+use crate::support::Harness;
+
+const PODINFO: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: podinfo, namespace: test}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: podinfo}}
+  template:
+    metadata: {labels: {app: podinfo}}
+    spec: {containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]}
+"#;
+
+fn example(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR")))
+        .expect("example exists")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_api_example_with_its_metric_template_and_alert_providers_initializes() {
+    let mut h = Harness::start(Provider::Kubernetes).await;
+    h.apply(PODINFO);
+    h.apply(&example("alerts/alert-providers.yaml"));
+    h.apply(&example("gatewayapi/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let route = h
+        .get("gateway.networking.k8s.io/v1", "HTTPRoute", "podinfo")
+        .await;
+    assert_eq!(route["spec"]["hostnames"][0], "podinfo.example.com");
+    assert_eq!(route["spec"]["parentRefs"][0]["name"], "public");
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blue_green_example_initializes() {
+    let mut h = Harness::start(Provider::Kubernetes).await;
+    h.apply(PODINFO);
+    h.apply(&example("kubernetes/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let apex = h.get("v1", "Service", "podinfo").await;
+    assert_eq!(apex["spec"]["ports"][0]["port"], 80);
+    assert_eq!(apex["spec"]["ports"][0]["targetPort"], "http");
+    h.stop_controller().await;
+}
