@@ -1,0 +1,166 @@
+//! Steady-state cost of the controller: API requests per Canary per analysis tick and the
+//! controller's memory with many Canaries, against the Kubernetes API emulator.
+//!
+//! `cargo bench -p serin-controller --bench scale [-- CANARIES]` (default 1,000). The emulator
+//! runs in this process; `serin controller` runs as its own process so that its memory can be
+//! read from `/proc`. The simulated cluster marks the workloads ready and is then stopped, so
+//! that every request counted afterwards is the controller's.
+
+use std::fmt::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, ListParams};
+use serin_crds::Canary;
+use serin_crds::canary::CanaryPhase;
+use serin_sim::Server;
+use serin_sim::cluster::{Cluster, SimConfig};
+
+/// The analysis interval of every Canary: one tick.
+const INTERVAL_SECONDS: u64 = 5;
+/// Ticks measured in steady state.
+const TICKS: u64 = 4;
+
+fn manifests(count: usize) -> String {
+    let mut yaml = String::new();
+    for i in 0..count {
+        let _ = write!(
+            yaml,
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app{i}, namespace: bench}}\n\
+             spec:\n  replicas: 1\n  selector: {{matchLabels: {{app: app{i}}}}}\n  template:\n    metadata: {{labels: {{app: app{i}}}}}\n    spec: {{containers: [{{name: app, image: 'app:1'}}]}}\n\
+             ---\napiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {{name: app{i}, namespace: bench}}\n\
+             spec:\n  targetRef: {{apiVersion: apps/v1, kind: Deployment, name: app{i}}}\n  service: {{port: 80}}\n  analysis: {{interval: {INTERVAL_SECONDS}s, threshold: 1, iterations: 1}}\n"
+        );
+    }
+    yaml
+}
+
+/// Requests the emulator served so far, split into reads and writes.
+fn requests(server: &Server) -> (f64, f64) {
+    let mut text = String::new();
+    let registry = server.metrics_registry();
+    let guard = registry
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    prometheus_client::encoding::text::encode(&mut text, &guard).expect("encode metrics");
+    let (mut reads, mut writes) = (0.0, 0.0);
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("serin_sim_apiserver_requests_total{"))
+    {
+        let value: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        if ["verb=\"get\"", "verb=\"list\"", "verb=\"watch\""]
+            .iter()
+            .any(|v| line.contains(v))
+        {
+            reads += value;
+        } else {
+            writes += value;
+        }
+    }
+    (reads, writes)
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let count: usize = std::env::args()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let server = Server::start_default().await.expect("emulator");
+    server
+        .apply_yaml(&serin_controller::crds::crds_yaml().expect("crds"))
+        .expect("CRDs");
+    server
+        .apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: bench}\n")
+        .expect("namespace");
+    server.apply_yaml(&manifests(count)).expect("workloads");
+    let client = server.client().expect("client");
+    let sim = SimConfig {
+        rps: 1.0,
+        pods: false,
+        ready_delay: Duration::from_millis(10),
+        ..SimConfig::default()
+    };
+    let cluster = Cluster::start(client.clone(), sim, &server.metrics_registry());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let mut controller = Command::new(env!("CARGO_BIN_EXE_serin"))
+        .args([
+            "controller",
+            "--listen",
+            "127.0.0.1:0",
+            "--concurrency",
+            "32",
+        ])
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serin controller");
+
+    let started = Instant::now();
+    let canaries: Api<Canary> = Api::namespaced(client.clone(), "bench");
+    loop {
+        let list = canaries
+            .list(&ListParams::default())
+            .await
+            .expect("list canaries");
+        let initialized = list
+            .items
+            .iter()
+            .filter(|c| c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Initialized))
+            .count();
+        if initialized == count {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "only {initialized} of {count} initialized"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let initialization = started.elapsed();
+    drop(cluster);
+    // Let in-flight work from initialization settle before measuring.
+    tokio::time::sleep(Duration::from_secs(INTERVAL_SECONDS)).await;
+    let (reads_before, writes_before) = requests(&server);
+    tokio::time::sleep(Duration::from_secs(INTERVAL_SECONDS * TICKS)).await;
+    let (reads_after, writes_after) = requests(&server);
+    let rss = rss_mib(controller.id());
+    let _ = controller.kill();
+    let _ = controller.wait();
+
+    #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let per_tick = (count as f64) * (TICKS as f64);
+    println!("canaries                                   {count}");
+    println!(
+        "time to initialize all                     {:.1} s",
+        initialization.as_secs_f64()
+    );
+    println!("steady state, over {TICKS} ticks of {INTERVAL_SECONDS} s:");
+    println!(
+        "  API reads per canary per tick            {:.3}",
+        (reads_after - reads_before) / per_tick
+    );
+    println!(
+        "  API writes per canary per tick           {:.3}",
+        (writes_after - writes_before) / per_tick
+    );
+    println!("controller resident memory                 {rss:.0} MiB");
+}
