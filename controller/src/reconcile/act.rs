@@ -136,10 +136,8 @@ async fn apply_primary(ctx: &Context, s: &Subject<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn initialize(ctx: &Context, s: &Subject<'_>) -> Result<()> {
-    if s.observed.primary.is_none() {
-        apply_primary(ctx, s).await?;
-    }
+/// The target's app label (`app: podinfo`), found by the configured selector label keys.
+fn app_label(ctx: &Context, s: &Subject<'_>) -> Result<(String, String)> {
     let labels = s
         .observed
         .target
@@ -157,17 +155,33 @@ async fn initialize(ctx: &Context, s: &Subject<'_>) -> Result<()> {
     let (key, app) = selector_label(&labels, &keys).ok_or_else(|| {
         crate::workloads::WorkloadError::NoSelectorLabel(ctx.config.selector_labels.join(", "))
     })?;
-    let Some(spec) = s.canary.spec.service.as_ref() else {
-        return Ok(());
-    };
-    let inputs = ServiceInputs {
+    Ok((key.to_owned(), app.to_owned()))
+}
+
+fn service_inputs<'a>(
+    s: &'a Subject<'a>,
+    spec: &'a serin_crds::canary::CanaryService,
+    app_label: (&'a str, &'a str),
+) -> ServiceInputs<'a> {
+    ServiceInputs {
         canary: (s.route_ctx.canary, s.route_ctx.canary_uid),
         namespace: s.route_ctx.namespace,
         names: s.route_ctx.names,
         spec,
-        app_label: (key, app),
+        app_label,
         pod_spec: s.observed.target.spec.template.spec.as_ref(),
+    }
+}
+
+async fn initialize(ctx: &Context, s: &Subject<'_>) -> Result<()> {
+    if s.observed.primary.is_none() {
+        apply_primary(ctx, s).await?;
+    }
+    let (key, app) = app_label(ctx, s)?;
+    let Some(spec) = s.canary.spec.service.as_ref() else {
+        return Ok(());
     };
+    let inputs = service_inputs(s, spec, (&key, &app));
     let services: Api<Service> = Api::namespaced(ctx.client.clone(), s.route_ctx.namespace);
     // The apex Service moves to the primary only once the primary can serve, so that taking
     // over an existing Service causes no downtime.
@@ -241,41 +255,20 @@ async fn patch_finalizers(ctx: &Context, canary: &Canary, finalizers: Vec<String
 /// and no longer owned by the Canary, so that it outlives it.
 async fn revert_target(ctx: &Context, s: &Subject<'_>) -> Result<()> {
     scale_canary(ctx, s, true).await?;
-    let labels = s
-        .observed
-        .target
-        .spec
-        .selector
-        .match_labels
-        .clone()
-        .unwrap_or_default();
-    let keys: Vec<&str> = ctx
-        .config
-        .selector_labels
-        .iter()
-        .map(String::as_str)
-        .collect();
-    let Some((key, app)) = selector_label(&labels, &keys) else {
+    let Ok((key, app)) = app_label(ctx, s) else {
         return Ok(());
     };
     let Some(spec) = s.canary.spec.service.as_ref() else {
         return Ok(());
     };
-    let inputs = ServiceInputs {
-        canary: (s.route_ctx.canary, s.route_ctx.canary_uid),
-        namespace: s.route_ctx.namespace,
-        names: s.route_ctx.names,
-        spec,
-        app_label: (key, app),
-        pod_spec: s.observed.target.spec.template.spec.as_ref(),
-    };
+    let inputs = service_inputs(s, spec, (&key, &app));
     // The canary Service's shape (it selects the target's pods) under the apex name. Applying
     // it whole, without owner references, keeps every field and drops the ownership.
     let mut apex = service(ServiceRole::Canary, &inputs);
     apex.metadata.name = Some(s.route_ctx.names.apex.clone());
     apex.metadata.owner_references = None;
     if let Some(labels) = apex.metadata.labels.as_mut() {
-        labels.insert(key.to_owned(), s.route_ctx.names.apex.clone());
+        labels.insert(key.clone(), s.route_ctx.names.apex.clone());
     }
     let mut object = serde_json::to_value(&apex)?;
     object["apiVersion"] = json!("v1");

@@ -1,110 +1,40 @@
 //! The end-to-end harness: the Kubernetes API emulator with its simulated cluster, a real
 //! Prometheus scraping the simulated traffic, and serin's controller, all on 127.0.0.1.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
-use serin_controller::metrics::Metrics;
-use serin_controller::reconcile::{Context, ControllerConfig};
+use serin_controller::demo::Environment;
 use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
-use serin_sim::cluster::{Cluster, SimConfig};
-use serin_sim::prometheus::{Prometheus, PrometheusConfig};
-use serin_sim::{Server, metrics_http};
-use tokio::sync::oneshot;
 
-/// A running emulated cluster with Prometheus and the controller.
+/// A running emulated cluster with Prometheus and the controller: the demo's environment, with
+/// the helpers tests need.
 pub(crate) struct Harness {
-    pub(crate) server: Server,
-    pub(crate) prometheus_url: String,
+    env: Environment,
     pub(crate) client: kube::Client,
-    mesh_provider: Provider,
-    _cluster: Cluster,
-    _prometheus: Prometheus,
-    stop: Option<oneshot::Sender<()>>,
-    controller: Option<tokio::task::JoinHandle<()>>,
-}
-
-fn shared(path: &str) -> String {
-    let base = std::env::var("SERIN_SHARED")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared").into());
-    std::fs::read_to_string(format!("{base}/{path}")).expect("shared/ is beside the repository")
 }
 
 impl Harness {
     /// Starts everything; Canaries without `spec.provider` use `mesh_provider`.
     pub(crate) async fn start(mesh_provider: Provider) -> Harness {
-        let server = Server::start_default().await.expect("emulator");
-        server
-            .apply_yaml(&shared("gateway-api/httproutes.yaml"))
-            .expect("Gateway API CRDs");
-        let crds = serin_controller::crds::crds_yaml().expect("CRDs");
-        server.apply_yaml(&crds).expect("serin CRDs");
-        server
-            .apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: test}\n")
-            .expect("namespace");
-        let client = server.client().expect("client");
-        let registry = server.metrics_registry();
-        let sim = SimConfig {
-            rps: 200.0,
-            ready_delay: Duration::from_millis(300),
-            tick: Duration::from_millis(100),
-            ..SimConfig::default()
-        };
-        let cluster = Cluster::start(client.clone(), sim, &registry);
-        let metrics_addr = metrics_http::serve("127.0.0.1:0".parse().expect("addr"), registry)
+        let mut env = Environment::start(mesh_provider)
             .await
-            .expect("metrics");
-        let prometheus = tokio::task::spawn_blocking(move || {
-            Prometheus::start(&PrometheusConfig {
-                targets: vec![metrics_addr],
-                scrape_interval: Duration::from_millis(500),
-                ..PrometheusConfig::default()
-            })
-        })
-        .await
-        .expect("join")
-        .expect("prometheus (scripts/test installs it)");
-        let mut harness = Harness {
-            prometheus_url: prometheus.url(),
-            server,
-            client,
-            mesh_provider,
-            _cluster: cluster,
-            _prometheus: prometheus,
-            stop: None,
-            controller: None,
-        };
-        harness.start_controller();
-        harness
+            .expect("environment (scripts/test installs Prometheus)");
+        env.start_controller().expect("controller");
+        let client = env.client.clone();
+        Harness { env, client }
     }
 
     /// Starts a controller (as a fresh process would: no state but the cluster's).
     pub(crate) fn start_controller(&mut self) {
-        let config = ControllerConfig {
-            mesh_provider: self.mesh_provider,
-            metrics_server: self.prometheus_url.clone(),
-            query_timeout: Duration::from_secs(5),
-            webhook_retry_delay: Duration::from_millis(50),
-            ..ControllerConfig::default()
-        };
-        let mut registry = prometheus_client::registry::Registry::default();
-        let ctx = Arc::new(
-            Context::new(self.client.clone(), config, Metrics::new(&mut registry))
-                .expect("context"),
-        );
-        let (stop, stopped) = oneshot::channel::<()>();
-        self.controller = Some(tokio::spawn(serin_controller::reconcile::run(ctx, async {
-            let _ = stopped.await;
-        })));
-        self.stop = Some(stop);
+        self.env.start_controller().expect("controller");
     }
 
     /// Creates or replaces the objects in `yaml`.
     pub(crate) fn apply(&self, yaml: &str) {
-        self.server.apply_yaml(yaml).expect("apply manifests");
+        self.env.apply(yaml).expect("apply manifests");
     }
 
     /// Changes the target's pod template: a new image and new simulated behaviour.
@@ -176,7 +106,7 @@ impl Harness {
     /// Requests per pod and status code as Prometheus has them, for failure messages.
     pub(crate) async fn traffic_summary(&self) -> String {
         let query = r#"sum by (kubernetes_pod_name, status) (http_request_duration_seconds_count{kubernetes_namespace="test"})"#;
-        let url = format!("{}/api/v1/query", self.prometheus_url);
+        let url = format!("{}/api/v1/query", self.env.prometheus.url());
         let response = reqwest::Client::new()
             .post(url)
             .form(&[("query", query)])
@@ -221,11 +151,6 @@ impl Harness {
 
     /// Stops the controller and waits for it.
     pub(crate) async fn stop_controller(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.controller.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
+        self.env.stop_controller().await;
     }
 }
