@@ -65,6 +65,16 @@ fn requests(server: &Server) -> (f64, f64) {
     (reads, writes)
 }
 
+/// The controller process, killed when dropped so that a failed run leaves nothing behind.
+struct ControllerProcess(std::process::Child);
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -98,7 +108,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
     server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let mut controller = Command::new(env!("CARGO_BIN_EXE_serin"))
+    let controller = Command::new(env!("CARGO_BIN_EXE_serin"))
         .args([
             "controller",
             "--listen",
@@ -113,6 +123,7 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .expect("serin controller");
+    let controller = ControllerProcess(controller);
 
     let started = Instant::now();
     let canaries: Api<Canary> = Api::namespaced(client.clone(), "bench");
@@ -142,9 +153,8 @@ async fn main() {
     let (reads_before, writes_before) = requests(&server);
     tokio::time::sleep(Duration::from_secs(INTERVAL_SECONDS * TICKS)).await;
     let (reads_after, writes_after) = requests(&server);
-    let rss = rss_mib(controller.id());
-    let _ = controller.kill();
-    let _ = controller.wait();
+    let rss = rss_mib(controller.0.id());
+    drop(controller);
 
     #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     let per_tick = (count as f64) * (TICKS as f64);
