@@ -133,6 +133,38 @@ async fn apply_primary(ctx: &Context, s: &Subject<'_>) -> Result<()> {
     Api::<Deployment>::namespaced(ctx.client.clone(), &ns)
         .patch(&name, &params(), &Patch::Apply(&object))
         .await?;
+    apply_primary_autoscaler(ctx, s, &name).await
+}
+
+/// Copies the target's autoscaler (`autoscalerRef`) for the primary. A missing autoscaler is
+/// logged and skipped: the primary then keeps the target's replica count.
+async fn apply_primary_autoscaler(ctx: &Context, s: &Subject<'_>, primary: &str) -> Result<()> {
+    let Some(reference) = &s.valid.autoscaler else {
+        return Ok(());
+    };
+    let kind = match reference.kind {
+        serin_crds::canary::AutoscalerKind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
+        serin_crds::canary::AutoscalerKind::ScaledObject => "ScaledObject",
+    };
+    let api = dynamic_api(
+        &ctx.client,
+        s.route_ctx.namespace,
+        &reference.api_version,
+        kind,
+    );
+    let Some(target) = api.get_opt(&reference.name).await? else {
+        tracing::warn!(autoscaler = %reference.name, kind, "the target's autoscaler was not found; the primary is not autoscaled");
+        return Ok(());
+    };
+    let copy = crate::workloads::primary_autoscaler(
+        reference,
+        &serde_json::to_value(&target)?,
+        &s.valid.target.name,
+        primary,
+        (s.route_ctx.canary, s.route_ctx.canary_uid),
+    );
+    let name = format!("{}-primary", reference.name);
+    api.patch(&name, &params(), &Patch::Apply(&copy)).await?;
     Ok(())
 }
 

@@ -2,11 +2,13 @@
 //! observed (the `<target>-primary` copy, the three Services, the `-primary` copies of tracked
 //! ConfigMaps and Secrets), and how ready a Deployment is.
 
+mod autoscaler;
 mod configs;
 mod primary;
 mod readiness;
 mod services;
 
+pub use autoscaler::primary_autoscaler;
 pub use configs::{ConfigKind, ConfigRef, TRACKING_ANNOTATION, config_refs, rename_configs};
 pub use primary::{PrimaryOptions, primary_deployment, selector_label};
 pub use readiness::{Readiness, deployment_readiness};
