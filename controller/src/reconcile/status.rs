@@ -75,11 +75,20 @@ pub(super) async fn report_invalid(
     if already {
         return Ok(());
     }
-    let conditions = vec![
+    // Keep the conditions of other types (Flagger's Promoted above all, which
+    // `kubectl wait --for=condition=promoted` reads) and replace serin's three.
+    let ours = [STALLED, READY, RECONCILING];
+    let mut conditions: Vec<CanaryCondition> = existing
+        .and_then(|c| serde_json::from_value::<Vec<CanaryCondition>>(c).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| !ours.contains(&c.type_.as_str()))
+        .collect();
+    conditions.extend([
         condition(STALLED, TRUE),
         condition(READY, FALSE),
         condition(RECONCILING, FALSE),
-    ];
+    ]);
     let patch = json!({
         "apiVersion": "flagger.app/v1beta1",
         "kind": "Canary",

@@ -5,6 +5,7 @@ mod autoscaler;
 mod deletion;
 mod examples;
 mod gateway_api;
+mod invalid;
 mod kubernetes;
 mod lifecycle;
 mod support;

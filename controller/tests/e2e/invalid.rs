@@ -1,0 +1,91 @@
+//! Canaries serin cannot act on get `Stalled=True` with the reason and the path-qualified
+//! problem, and nothing is routed: an invalid spec, a router serin does not implement, a kind of
+//! target it does not release yet.
+
+use std::time::Duration;
+
+use serin_crds::Canary;
+use serin_crds::canary::Provider;
+
+use crate::support::Harness;
+
+const CANARIES: &str = r#"
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: bad-step, namespace: test}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  service: {port: 9898}
+  analysis: {interval: 1s, threshold: 2, stepWeight: 0}
+---
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: on-istio, namespace: test}
+spec:
+  provider: istio
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  service: {port: 9898}
+  analysis: {interval: 1s, threshold: 2, stepWeight: 10}
+---
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: daemonset, namespace: test}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: DaemonSet, name: agent}
+  service: {port: 9898}
+  analysis: {interval: 1s, threshold: 2, iterations: 2}
+"#;
+
+fn stalled(c: &Canary) -> Option<(String, String)> {
+    let condition = c
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Stalled" && c.status == "True")?;
+    Some((
+        condition.reason.clone(),
+        condition.message.clone().unwrap_or_default(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canaries_serin_cannot_act_on_are_stalled_with_the_reason() {
+    let mut h = Harness::start(Provider::Kubernetes).await;
+    h.apply(CANARIES);
+    let cases = [
+        (
+            "bad-step",
+            "InvalidSpec",
+            "spec.analysis.stepWeight: must be between 1 and 100",
+        ),
+        (
+            "on-istio",
+            "UnsupportedProvider",
+            "provider istio is not supported by serin",
+        ),
+        (
+            "daemonset",
+            "UnsupportedTarget",
+            "DaemonSet targets are not supported yet",
+        ),
+    ];
+    for (name, reason, message) in cases {
+        let canary = h
+            .wait_until(name, "Stalled", Duration::from_secs(30), |c| {
+                stalled(c).is_some()
+            })
+            .await;
+        let (got_reason, got_message) = stalled(&canary).expect("stalled");
+        assert_eq!(got_reason, reason, "{name}");
+        assert!(got_message.contains(message), "{name}: {got_message}");
+        let ready = canary
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready").cloned());
+        assert_eq!(ready.map(|c| c.status), Some("False".to_owned()), "{name}");
+    }
+    h.stop_controller().await;
+}
