@@ -9,7 +9,7 @@ use serin_crds::canary::Provider;
 
 use crate::support::Harness;
 
-const CANARIES: &str = r#"
+const CANARIES: &str = r"
 apiVersion: flagger.app/v1beta1
 kind: Canary
 metadata: {name: bad-step, namespace: test}
@@ -34,7 +34,7 @@ spec:
   targetRef: {apiVersion: apps/v1, kind: DaemonSet, name: agent}
   service: {port: 9898}
   analysis: {interval: 1s, threshold: 2, iterations: 2}
-"#;
+";
 
 fn stalled(c: &Canary) -> Option<(String, String)> {
     let condition = c
