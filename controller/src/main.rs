@@ -49,7 +49,7 @@ enum Command {
     /// Exits 0 when both releases ended as expected.
     Demo(serin_controller::demo::DemoArgs),
     /// Run the controller: reconcile Canaries on the cluster of the kubeconfig (or in-cluster).
-    Controller(serin_controller::run::ControllerArgs),
+    Controller(Box<serin_controller::run::ControllerArgs>),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -105,7 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Controller(args) => {
             init_tracing();
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(serin_controller::run::run(args))?;
+            runtime.block_on(serin_controller::run::run(*args))?;
             Ok(0)
         }
         Command::Demo(args) => {

@@ -10,10 +10,12 @@ use anyhow::Context as _;
 use axum::http::StatusCode;
 use axum::routing::get;
 use prometheus_client::registry::Registry;
+use serin_crds::AlertProviderType;
 use serin_crds::canary::Provider;
 
 use crate::leader::{LeaderElectionConfig, LeaderElector};
 use crate::metrics::{InfoLabels, Metrics};
+use crate::notifiers::ResolvedProvider;
 use crate::reconcile::{Context, ControllerConfig};
 
 /// Flags of `serin controller` (each also read from the environment variable named).
@@ -64,6 +66,24 @@ pub struct ControllerArgs {
     /// Namespace of the leader election Lease (default: `$POD_NAMESPACE`, or `default`).
     #[arg(long, env = "SERIN_LEADER_ELECTION_NAMESPACE")]
     pub leader_election_namespace: Option<String>,
+    /// Slack incoming webhook for alerts of Canaries that name no alert provider.
+    #[arg(long, env = "SERIN_SLACK_URL")]
+    pub slack_url: Option<url::Url>,
+    /// Name the default Slack alerts are sent under.
+    #[arg(long, env = "SERIN_SLACK_USER", default_value = "serin")]
+    pub slack_user: String,
+    /// Channel of the default Slack alerts.
+    #[arg(long, env = "SERIN_SLACK_CHANNEL")]
+    pub slack_channel: Option<String>,
+    /// HTTP(S) proxy for the default Slack alerts.
+    #[arg(long, env = "SERIN_SLACK_PROXY_URL")]
+    pub slack_proxy_url: Option<url::Url>,
+    /// Microsoft Teams webhook for alerts of Canaries that name no alert provider.
+    #[arg(long, env = "SERIN_MSTEAMS_URL")]
+    pub msteams_url: Option<url::Url>,
+    /// Send every Event of every Canary to this URL, as to an `event` webhook.
+    #[arg(long, env = "SERIN_EVENT_WEBHOOK")]
+    pub event_webhook: Option<url::Url>,
     /// Longest time one metric query may take, such as `10s`.
     #[arg(long, env = "SERIN_QUERY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub query_timeout: Duration,
@@ -92,8 +112,37 @@ impl ControllerArgs {
             cluster_name: self.cluster_name.clone(),
             query_timeout: self.query_timeout,
             concurrency: self.concurrency,
+            default_alerts: self.default_alerts(),
+            event_webhook: self.event_webhook.clone(),
             ..ControllerConfig::default()
         })
+    }
+}
+
+impl ControllerArgs {
+    fn default_alerts(&self) -> Vec<ResolvedProvider> {
+        let mut providers = Vec::new();
+        if let Some(url) = &self.slack_url {
+            providers.push(ResolvedProvider {
+                kind: AlertProviderType::Slack,
+                url: url.clone(),
+                token: None,
+                channel: self.slack_channel.clone(),
+                username: Some(self.slack_user.clone()),
+                proxy: self.slack_proxy_url.clone(),
+            });
+        }
+        if let Some(url) = &self.msteams_url {
+            providers.push(ResolvedProvider {
+                kind: AlertProviderType::Msteams,
+                url: url.clone(),
+                token: None,
+                channel: None,
+                username: None,
+                proxy: None,
+            });
+        }
+        providers
     }
 }
 

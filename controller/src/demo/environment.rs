@@ -99,13 +99,22 @@ impl Environment {
 
     /// Starts the controller, as a new process would: it knows only what the cluster holds.
     pub fn start_controller(&mut self) -> Result<(), EnvironmentError> {
-        let config = ControllerConfig {
+        self.start_controller_with(|_| {})
+    }
+
+    /// Starts the controller with settings changed by `adjust`.
+    pub fn start_controller_with(
+        &mut self,
+        adjust: impl FnOnce(&mut ControllerConfig),
+    ) -> Result<(), EnvironmentError> {
+        let mut config = ControllerConfig {
             mesh_provider: self.mesh_provider,
             metrics_server: self.prometheus.url(),
             query_timeout: Duration::from_secs(5),
             webhook_retry_delay: Duration::from_millis(50),
             ..ControllerConfig::default()
         };
+        adjust(&mut config);
         let mut registry = prometheus_client::registry::Registry::default();
         let ctx = Context::new(self.client.clone(), config, Metrics::new(&mut registry))
             .map_err(|e| EnvironmentError::Controller(e.to_string()))?;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serin_crds::canary::Provider;
 
+use crate::notifiers::ResolvedProvider;
+
 /// How the controller runs.
 #[derive(Clone, Debug)]
 pub struct ControllerConfig {
@@ -27,6 +29,11 @@ pub struct ControllerConfig {
     pub concurrency: u16,
     /// First delay between webhook retries.
     pub webhook_retry_delay: Duration,
+    /// Where alerts go for Canaries that name no alert provider (`--slack-url`,
+    /// `--msteams-url`), as Flagger's global notifier.
+    pub default_alerts: Vec<ResolvedProvider>,
+    /// Every Event is also sent here, as to an `event` webhook (`--event-webhook`).
+    pub event_webhook: Option<url::Url>,
 }
 
 impl Default for ControllerConfig {
@@ -45,6 +52,8 @@ impl Default for ControllerConfig {
             query_timeout: Duration::from_secs(10),
             concurrency: 16,
             webhook_retry_delay: Duration::from_millis(500),
+            default_alerts: Vec::new(),
+            event_webhook: None,
         }
     }
 }

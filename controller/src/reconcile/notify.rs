@@ -58,7 +58,10 @@ pub(super) async fn call_hooks(
     }
 }
 
-/// Sends an event to every `event` hook.
+/// How long the controller-wide event webhook may take, as in Flagger.
+const EVENT_WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sends an event to every `event` hook, and to the controller's `--event-webhook`.
 pub(super) async fn event_hooks(
     ctx: &Context,
     s: &Subject<'_>,
@@ -74,11 +77,22 @@ pub(super) async fn event_hooks(
         },
         time: Utc::now(),
     };
+    let global = ctx.config.event_webhook.as_ref().map(|url| WebhookPlan {
+        name: "event-webhook".into(),
+        kind: HookKind::Event,
+        url: url.clone(),
+        timeout: EVENT_WEBHOOK_TIMEOUT,
+        retries: 0,
+        disable_tls: false,
+        mute_alert: false,
+        metadata: std::collections::BTreeMap::new(),
+    });
     for hook in s
         .valid
         .webhooks
         .iter()
         .filter(|h| h.kind == HookKind::Event)
+        .chain(global.as_ref())
     {
         if let Err(e) = ctx
             .hooks
@@ -126,6 +140,13 @@ pub(super) async fn alert(ctx: &Context, s: &Subject<'_>, severity: AlertSeverit
             }
             Err(reason) => {
                 tracing::warn!(provider = %subscription.provider_ref.name, %reason, "alert provider unusable");
+            }
+        }
+    }
+    if s.valid.alerts.is_empty() {
+        for provider in &ctx.config.default_alerts {
+            if let Err(e) = ctx.alerts.send(provider, &alert).await {
+                tracing::warn!(url = %provider.url, error = %e, "default alert not delivered");
             }
         }
     }

@@ -19,10 +19,18 @@ pub(crate) struct Harness {
 impl Harness {
     /// Starts everything; Canaries without `spec.provider` use `mesh_provider`.
     pub(crate) async fn start(mesh_provider: Provider) -> Harness {
+        Harness::start_with(mesh_provider, |_| {}).await
+    }
+
+    /// Starts everything, with controller settings changed by `adjust`.
+    pub(crate) async fn start_with(
+        mesh_provider: Provider,
+        adjust: impl FnOnce(&mut serin_controller::reconcile::ControllerConfig),
+    ) -> Harness {
         let mut env = Environment::start(mesh_provider)
             .await
             .expect("environment (scripts/test installs Prometheus)");
-        env.start_controller().expect("controller");
+        env.start_controller_with(adjust).expect("controller");
         let client = env.client.clone();
         Harness { env, client }
     }
