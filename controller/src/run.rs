@@ -44,6 +44,9 @@ pub struct ControllerArgs {
         default_value = "app,name,app.kubernetes.io/name"
     )]
     pub selector_labels: String,
+    /// Comma-separated prefixes of the target's labels copied to the primary (`*` copies all).
+    #[arg(long, env = "SERIN_INCLUDE_LABEL_PREFIX", default_value = "")]
+    pub include_label_prefix: String,
     /// Track the ConfigMaps and Secrets targets use and give primaries `-primary` copies.
     #[arg(long, env = "SERIN_ENABLE_CONFIG_TRACKING", default_value_t = true, action = clap::ArgAction::Set)]
     pub enable_config_tracking: bool,
@@ -106,6 +109,12 @@ impl ControllerArgs {
                 .split(',')
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
+                .collect(),
+            include_label_prefixes: self
+                .include_label_prefix
+                .split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
                 .collect(),
             config_tracking: self.enable_config_tracking,
             no_cross_namespace_refs: self.no_cross_namespace_refs,

@@ -124,6 +124,7 @@ async fn apply_primary(ctx: &Context, s: &Subject<'_>) -> Result<()> {
         selector_labels: &selector_labels,
         tracked: &tracked,
         replicas: replicas.or(s.observed.target.spec.replicas),
+        include_label_prefixes: &ctx.config.include_label_prefixes,
     };
     let primary = primary_deployment(&s.observed.target, &options)?;
     let mut object = serde_json::to_value(&primary)?;

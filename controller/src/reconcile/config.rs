@@ -17,6 +17,8 @@ pub struct ControllerConfig {
     pub namespace: Option<String>,
     /// Label keys that name the app in selectors, in order of preference.
     pub selector_labels: Vec<String>,
+    /// Prefixes of the target's labels copied to the primary (`*` copies all).
+    pub include_label_prefixes: Vec<String>,
     /// Track ConfigMaps and Secrets the target uses, and give the primary `-primary` copies.
     pub config_tracking: bool,
     /// Refuse MetricTemplates and AlertProviders from other namespaces.
@@ -46,6 +48,7 @@ impl Default for ControllerConfig {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
+            include_label_prefixes: Vec::new(),
             config_tracking: true,
             no_cross_namespace_refs: false,
             cluster_name: None,

@@ -21,6 +21,9 @@ pub struct PrimaryOptions<'a> {
     pub tracked: &'a [ConfigRef],
     /// Replicas for the primary (the target's, or the autoscaler's current count).
     pub replicas: Option<i32>,
+    /// Prefixes of the target's own labels copied to the primary (`*` copies all); Flagger's
+    /// `-include-label-prefix`. The pod template's labels are always copied.
+    pub include_label_prefixes: &'a [String],
 }
 
 /// The first selector label key present in `labels`, and its value.
@@ -61,7 +64,18 @@ pub fn primary_deployment(
         rename_configs(pod_spec, o.tracked);
     }
 
-    let mut labels = target.metadata.labels.clone().unwrap_or_default();
+    let mut labels: BTreeMap<String, String> = target
+        .metadata
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| {
+            o.include_label_prefixes
+                .iter()
+                .any(|p| p == "*" || k.starts_with(p.as_str()))
+        })
+        .collect();
     labels.insert(key.clone(), primary_value.clone());
     Ok(Deployment {
         metadata: ObjectMeta {
@@ -130,7 +144,37 @@ mod tests {
             selector_labels: &DEFAULT_SELECTOR_LABELS,
             tracked,
             replicas: None,
+            include_label_prefixes: &[],
         }
+    }
+
+    #[test]
+    fn labels_with_an_included_prefix_are_copied() {
+        let prefixes = ["te".to_owned()];
+        let o = PrimaryOptions {
+            include_label_prefixes: &prefixes,
+            ..options(&[])
+        };
+        let labels = primary_deployment(&podinfo(), &o)
+            .unwrap()
+            .metadata
+            .labels
+            .unwrap();
+        assert_eq!(labels.get("team").map(String::as_str), Some("web"));
+        let all = ["*".to_owned()];
+        let o = PrimaryOptions {
+            include_label_prefixes: &all,
+            ..options(&[])
+        };
+        assert_eq!(
+            primary_deployment(&podinfo(), &o)
+                .unwrap()
+                .metadata
+                .labels
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -140,7 +184,8 @@ mod tests {
         assert_eq!(v["metadata"]["name"], "podinfo-primary");
         assert_eq!(
             v["metadata"]["labels"],
-            json!({"app": "podinfo-primary", "team": "web"})
+            json!({"app": "podinfo-primary"}),
+            "without include prefixes only the selector label is set"
         );
         assert_eq!(v["metadata"]["annotations"], json!({"owner": "web"}));
         assert_eq!(
