@@ -1,5 +1,7 @@
-//! Errors of one reconcile, classified for `error_policy`: an invalid spec waits for a change,
-//! anything else is retried with backoff. A failed metric check is a decision, not an error.
+//! Errors of one reconcile. Problems only the user can fix (an unreadable or invalid spec, an
+//! unsupported router or target, a missing target) are reported as a `Stalled` condition by the
+//! reconcile itself; what reaches `error_policy` is transient and retried, counted by
+//! `category()`. A failed metric check is a decision, not an error.
 
 use crate::routers::RouterError;
 use crate::workloads::WorkloadError;
@@ -47,14 +49,6 @@ impl Error {
             Error::Kube(_) => "kube_api",
             Error::Serde(_) => "serialization",
         }
-    }
-
-    /// Whether waiting for the user to change something is the only remedy.
-    pub fn needs_spec_change(&self) -> bool {
-        matches!(
-            self,
-            Error::Malformed(_) | Error::InvalidSpec(_) | Error::Workload(_) | Error::Router(_)
-        )
     }
 }
 
