@@ -1,7 +1,7 @@
 //! The act step (I/O, writes; leader only): executes a plan's actions in order with
 //! server-side apply under serin's field manager.
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Secret, Service};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType};
@@ -17,8 +17,8 @@ use super::observe::{Observed, dynamic_api};
 use crate::decide::{Action, EventKind, Plan, Routes};
 use crate::routers::{RouteContext, Router, TrafficSplit};
 use crate::workloads::{
-    ConfigKind, PrimaryOptions, ServiceInputs, ServiceRole, primary_deployment, selector_label,
-    service,
+    ConfigKind, PrimaryOptions, SCALE_TO_ZERO_NODE_SELECTOR, ServiceInputs, ServiceRole, Target,
+    primary_workload, selector_label, service, service_copy,
 };
 
 /// What the executor works on.
@@ -110,6 +110,10 @@ async fn apply_primary(ctx: &Context, s: &Subject<'_>) -> Result<()> {
             }
         }
     }
+    if let Target::Service(target) = &s.observed.target {
+        let name = format!("{}-primary", s.valid.target.name);
+        return apply_service_copy(ctx, s, target, &name).await;
+    }
     let selector_labels: Vec<&str> = ctx
         .config
         .selector_labels
@@ -117,24 +121,60 @@ async fn apply_primary(ctx: &Context, s: &Subject<'_>) -> Result<()> {
         .map(String::as_str)
         .collect();
     let tracked = tracked(s);
-    let replicas = s.observed.primary.as_ref().and_then(|p| p.spec.replicas);
+    let primary_replicas = match &s.observed.primary {
+        Some(Target::Deployment(p)) => p.spec.replicas,
+        _ => None,
+    };
     let options = PrimaryOptions {
         canary: s.route_ctx.canary,
         canary_uid: s.route_ctx.canary_uid,
         selector_labels: &selector_labels,
         tracked: &tracked,
-        replicas: replicas.or(s.observed.target.spec.replicas),
+        replicas: primary_replicas,
         include_label_prefixes: &ctx.config.include_label_prefixes,
     };
-    let primary = primary_deployment(&s.observed.target, &options)?;
-    let mut object = serde_json::to_value(&primary)?;
-    object["apiVersion"] = json!("apps/v1");
-    object["kind"] = json!("Deployment");
-    let name = primary.metadata.name.clone().unwrap_or_default();
-    Api::<Deployment>::namespaced(ctx.client.clone(), &ns)
-        .patch(&name, &params(), &Patch::Apply(&object))
+    match primary_workload(&s.observed.target, &options)? {
+        Target::Deployment(primary) => {
+            let name = primary.metadata.name.clone().unwrap_or_default();
+            let mut object = serde_json::to_value(&primary)?;
+            object["apiVersion"] = json!("apps/v1");
+            object["kind"] = json!("Deployment");
+            Api::<Deployment>::namespaced(ctx.client.clone(), &ns)
+                .patch(&name, &params(), &Patch::Apply(&object))
+                .await?;
+            apply_primary_autoscaler(ctx, s, &name).await
+        }
+        Target::DaemonSet(primary) => {
+            let name = primary.metadata.name.clone().unwrap_or_default();
+            let mut object = serde_json::to_value(&primary)?;
+            object["apiVersion"] = json!("apps/v1");
+            object["kind"] = json!("DaemonSet");
+            Api::<DaemonSet>::namespaced(ctx.client.clone(), &ns)
+                .patch(&name, &params(), &Patch::Apply(&object))
+                .await?;
+            Ok(())
+        }
+        Target::Service(_) => Ok(()),
+    }
+}
+
+/// Applies a copy of a Service target as its `-primary` or `-canary` Service.
+async fn apply_service_copy(
+    ctx: &Context,
+    s: &Subject<'_>,
+    target: &Service,
+    name: &str,
+) -> Result<()> {
+    let copy = service_copy(
+        target,
+        name,
+        (s.route_ctx.canary, s.route_ctx.canary_uid),
+        &ctx.config.include_label_prefixes,
+    )?;
+    Api::<Service>::namespaced(ctx.client.clone(), s.route_ctx.namespace)
+        .patch(name, &params(), &Patch::Apply(&copy))
         .await?;
-    apply_primary_autoscaler(ctx, s, &name).await
+    Ok(())
 }
 
 /// Copies the target's autoscaler (`autoscalerRef`) for the primary. A missing autoscaler is
@@ -171,14 +211,7 @@ async fn apply_primary_autoscaler(ctx: &Context, s: &Subject<'_>, primary: &str)
 
 /// The target's app label (`app: podinfo`), found by the configured selector label keys.
 fn app_label(ctx: &Context, s: &Subject<'_>) -> Result<(String, String)> {
-    let labels = s
-        .observed
-        .target
-        .spec
-        .selector
-        .match_labels
-        .clone()
-        .unwrap_or_default();
+    let labels = s.observed.target.selector();
     let keys: Vec<&str> = ctx
         .config
         .selector_labels
@@ -202,13 +235,23 @@ fn service_inputs<'a>(
         names: s.route_ctx.names,
         spec,
         app_label,
-        pod_spec: s.observed.target.spec.template.spec.as_ref(),
+        pod_spec: s.observed.target.pod_spec(),
     }
 }
 
 async fn initialize(ctx: &Context, s: &Subject<'_>) -> Result<()> {
     if s.observed.primary.is_none() {
         apply_primary(ctx, s).await?;
+    }
+    if let Target::Service(target) = &s.observed.target {
+        // A Service target is its own apex: serin adds only its `-canary` copy (the `-primary`
+        // one is made above) and the routes between the two.
+        let canary = format!("{}-canary", s.valid.target.name);
+        apply_service_copy(ctx, s, target, &canary).await?;
+        if s.observed.primary.is_some() && s.observed.observations.routes.is_none() {
+            apply_routes(ctx, s, &TrafficSplit::default()).await?;
+        }
+        return Ok(());
     }
     let (key, app) = app_label(ctx, s)?;
     let Some(spec) = s.canary.spec.service.as_ref() else {
@@ -287,6 +330,10 @@ async fn patch_finalizers(ctx: &Context, canary: &Canary, finalizers: Vec<String
 /// Gives the target its traffic back: scaled up again, and the apex Service selecting its pods
 /// and no longer owned by the Canary, so that it outlives it.
 async fn revert_target(ctx: &Context, s: &Subject<'_>) -> Result<()> {
+    if matches!(s.observed.target, Target::Service(_)) {
+        // Never changed by serin: it keeps serving as it is.
+        return Ok(());
+    }
     scale_canary(ctx, s, true).await?;
     let Ok((key, app)) = app_label(ctx, s) else {
         return Ok(());
@@ -312,29 +359,49 @@ async fn revert_target(ctx: &Context, s: &Subject<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Scales the canary up for a release, or down to zero after one. A DaemonSet is taken off
+/// every node with the scale-to-zero node selector; a Service target is not scaled, but its
+/// `-canary` copy follows the target when a release starts.
 async fn scale_canary(ctx: &Context, s: &Subject<'_>, up: bool) -> Result<()> {
-    let replicas = if up {
-        let current = s.observed.target.spec.replicas.unwrap_or(1);
-        if current > 0 {
-            return Ok(());
+    let ns = s.route_ctx.namespace;
+    let name = &s.valid.target.name;
+    match &s.observed.target {
+        Target::Deployment(target) => {
+            let replicas = if up {
+                if target.spec.replicas.unwrap_or(1) > 0 {
+                    return Ok(());
+                }
+                match &s.observed.primary {
+                    Some(Target::Deployment(p)) => p.spec.replicas.filter(|r| *r > 0),
+                    _ => None,
+                }
+                .unwrap_or(1)
+            } else {
+                0
+            };
+            let patch = json!({ "spec": { "replicas": replicas } });
+            Api::<Deployment>::namespaced(ctx.client.clone(), ns)
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
         }
-        s.observed
-            .primary
-            .as_ref()
-            .and_then(|p| p.spec.replicas)
-            .filter(|r| *r > 0)
-            .unwrap_or(1)
-    } else {
-        0
-    };
-    let patch = json!({ "spec": { "replicas": replicas } });
-    Api::<Deployment>::namespaced(ctx.client.clone(), s.route_ctx.namespace)
-        .patch(
-            &s.valid.target.name,
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await?;
+        Target::DaemonSet(_) => {
+            if up != s.observed.target.scaled_to_zero() {
+                return Ok(());
+            }
+            let value = if up { json!(null) } else { json!("true") };
+            let patch = json!({ "spec": { "template": { "spec": {
+                "nodeSelector": { SCALE_TO_ZERO_NODE_SELECTOR: value },
+            }}}});
+            Api::<DaemonSet>::namespaced(ctx.client.clone(), ns)
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        Target::Service(target) => {
+            if up {
+                apply_service_copy(ctx, s, target, &format!("{name}-canary")).await?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
@@ -36,6 +36,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Deployments as last seen by the controller's watch; set each time the controller starts.
     pub deployments: RwLock<Option<Store<Deployment>>>,
+    /// DaemonSets as last seen by the controller's watch; set each time the controller starts.
+    pub daemonsets: RwLock<Option<Store<DaemonSet>>>,
     /// Canaries as last seen by the controller's watch; set each time the controller starts.
     pub canaries: RwLock<Option<Store<kube::api::DynamicObject>>>,
     /// When each release in progress started (by `namespace/name`), for
@@ -66,6 +68,7 @@ impl Context {
             config,
             metrics,
             deployments: RwLock::new(None),
+            daemonsets: RwLock::new(None),
             canaries: RwLock::new(None),
             release_started: Mutex::new(HashMap::new()),
         })
@@ -76,6 +79,14 @@ impl Context {
     /// The Deployment cache of the running controller, if any.
     pub fn deployment_cache(&self) -> Option<Store<Deployment>> {
         self.deployments
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The DaemonSet cache of the running controller, if any.
+    pub fn daemonset_cache(&self) -> Option<Store<DaemonSet>> {
+        self.daemonsets
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()

@@ -21,18 +21,18 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
 use serin_crds::Canary;
-use serin_crds::canary::{CanaryPhase, CanaryStatus};
-use serin_crds::validation::{Strategy, ValidCanary, validate_canary};
+use serin_crds::canary::{CanaryPhase, CanaryStatus, Provider};
+use serin_crds::validation::{Strategy, TargetKindPlan, ValidCanary, validate_canary};
 
 use crate::decide::{Decision, decide};
-use crate::routers::{RouteContext, ServiceNames, router_for};
+use crate::routers::{RouteContext, Router, ServiceNames, router_for};
 
 /// How long to wait before looking again at a Canary whose spec needs fixing, in case the
 /// problem is outside it (a missing target appears).
@@ -41,28 +41,29 @@ const INVALID_RECHECK: Duration = Duration::from_secs(300);
 /// Runs the controller until `shutdown` resolves.
 ///
 /// Canaries are watched untyped, so that one malformed object cannot stop the list; Deployments
-/// are watched into a cache that the observe step reads, and a change to a target or its primary
-/// wakes the Canaries that use it at once.
+/// and DaemonSets are watched into caches that the observe step reads, and a change to a target
+/// or its primary wakes the Canaries that use it at once.
 pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let resource = ApiResource::erase::<Canary>(&());
-    let (api, deployments): (Api<DynamicObject>, Api<Deployment>) = match &ctx.config.namespace {
-        Some(ns) => (
-            Api::namespaced_with(ctx.client.clone(), ns, &resource),
-            Api::namespaced(ctx.client.clone(), ns),
-        ),
-        None => (
-            Api::all_with(ctx.client.clone(), &resource),
-            Api::all(ctx.client.clone()),
-        ),
+    let api: Api<DynamicObject> = match &ctx.config.namespace {
+        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
+        None => Api::all_with(ctx.client.clone(), &resource),
     };
     let (deployment_store, writer) = reflector::store();
     *ctx.deployments
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(deployment_store);
-    let deployment_events = reflector(writer, watcher(deployments, watcher::Config::default()))
+    let deployment_events = reflector(writer, watcher(scoped(&ctx), watcher::Config::default()))
+        .default_backoff()
+        .applied_objects();
+    let (daemonset_store, writer) = reflector::store();
+    *ctx.daemonsets
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(daemonset_store);
+    let daemonset_events = reflector(writer, watcher(scoped(&ctx), watcher::Config::default()))
         .default_backoff()
         .applied_objects();
     let concurrency = ctx.config.concurrency;
@@ -71,9 +72,14 @@ pub async fn run(
     *ctx.canaries
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(canaries.clone());
+    let (by_deployment, by_daemonset) = (canaries.clone(), canaries);
+    let (deployment_resource, daemonset_resource) = (resource.clone(), resource);
     controller
         .watches_stream(deployment_events, move |deployment: Deployment| {
-            canaries_using(&canaries, &resource, &deployment)
+            canaries_using(&by_deployment, &deployment_resource, &deployment)
+        })
+        .watches_stream(daemonset_events, move |daemonset: DaemonSet| {
+            canaries_using(&by_daemonset, &daemonset_resource, &daemonset)
         })
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
@@ -86,21 +92,37 @@ pub async fn run(
         .await;
 }
 
-/// The Canaries whose target is `deployment` or whose primary it is.
-fn canaries_using(
+/// An API for `K` in the watched namespace, or in all of them.
+fn scoped<K>(ctx: &Context) -> Api<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+{
+    match &ctx.config.namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    }
+}
+
+/// The Canaries whose target is `workload` (a Deployment or DaemonSet) or whose primary it is.
+fn canaries_using<K>(
     canaries: &reflector::Store<DynamicObject>,
     resource: &ApiResource,
-    deployment: &Deployment,
-) -> Vec<ObjectRef<DynamicObject>> {
-    let name = deployment.metadata.name.as_deref().unwrap_or_default();
+    workload: &K,
+) -> Vec<ObjectRef<DynamicObject>>
+where
+    K: kube::Resource<DynamicType = ()>,
+{
+    let kind = K::kind(&());
+    let meta = workload.meta();
+    let name = meta.name.as_deref().unwrap_or_default();
     let target = name.strip_suffix("-primary").unwrap_or(name);
     canaries
         .state()
         .iter()
-        .filter(|c| c.metadata.namespace == deployment.metadata.namespace)
+        .filter(|c| c.metadata.namespace == meta.namespace)
         .filter(|c| {
             let target_ref = &c.data["spec"]["targetRef"];
-            target_ref["kind"] == "Deployment"
+            target_ref["kind"] == kind.as_ref()
                 && (target_ref["name"] == target || target_ref["name"] == name)
         })
         .map(|c| ObjectRef::from_obj_with(c.as_ref(), resource.clone()))
@@ -118,26 +140,10 @@ pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<
 }
 
 async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action> {
-    // parse and validate (pure)
-    let canary = match parse(object) {
-        Ok(canary) => canary,
+    // parse, validate, pick the router (pure)
+    let (canary, valid, router) = match prepare(object, ctx.config.mesh_provider) {
+        Ok(prepared) => prepared,
         Err(e) => {
-            status::report_invalid(ctx, object, &e).await?;
-            return Ok(Action::requeue(INVALID_RECHECK));
-        }
-    };
-    let valid = match validate(&canary) {
-        Ok(valid) => valid,
-        Err(e) => {
-            status::report_invalid(ctx, object, &e).await?;
-            return Ok(Action::requeue(INVALID_RECHECK));
-        }
-    };
-    let provider = canary.spec.provider.unwrap_or(ctx.config.mesh_provider);
-    let router = match router_for(provider) {
-        Ok(router) => router,
-        Err(e) => {
-            let e = Error::Router(e);
             status::report_invalid(ctx, object, &e).await?;
             return Ok(Action::requeue(INVALID_RECHECK));
         }
@@ -165,7 +171,10 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
         router.as_ref(),
         &route_ctx,
         ctx.config.config_tracking,
-        ctx.deployment_cache().as_ref(),
+        &observe::Caches {
+            deployments: ctx.deployment_cache(),
+            daemonsets: ctx.daemonset_cache(),
+        },
     )
     .await
     {
@@ -218,6 +227,23 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
         .unwrap_or_default();
     record(ctx, &valid, &namespace, &name, previous, &plan.status);
     Ok(Action::requeue(plan.requeue_after))
+}
+
+/// What depends on the Canary alone: its typed form, its validated spec, and its router. An
+/// error here is a problem of the spec, reported on the Canary.
+fn prepare(
+    object: &DynamicObject,
+    mesh_provider: Provider,
+) -> Result<(Canary, ValidCanary, Box<dyn Router>)> {
+    let canary = parse(object)?;
+    let valid = validate(&canary)?;
+    if valid.target.kind == TargetKindPlan::KnativeService {
+        return Err(Error::Workload(
+            crate::workloads::WorkloadError::UnsupportedTarget("Knative Service".into()),
+        ));
+    }
+    let router = router_for(canary.spec.provider.unwrap_or(mesh_provider))?;
+    Ok((canary, valid, router))
 }
 
 fn parse(object: &DynamicObject) -> Result<Canary> {

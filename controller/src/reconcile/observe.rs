@@ -1,9 +1,10 @@
-//! The observe step (I/O, reads only): the target, the primary, the tracked configs and the
+//! The observe step (I/O, reads only): the target (a Deployment, DaemonSet or Service), the
+//! primary, the tracked configs and the
 //! routing objects, turned into the decision core's [`Observations`].
 
 use futures::FutureExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, Secret, Service};
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -15,9 +16,7 @@ use super::error::{Error, Result};
 use crate::decide::revision::{config_checksum, template_hash};
 use crate::decide::{ManualControls, Observations, Readiness, Routes, TargetRevision};
 use crate::routers::{RouteContext, RouteState, Router, TrafficSplit};
-use crate::workloads::{
-    ConfigKind, ConfigRef, TRACKING_ANNOTATION, config_refs, deployment_readiness,
-};
+use crate::workloads::{ConfigKind, ConfigRef, TRACKING_ANNOTATION, Target, config_refs};
 
 /// A tracked config as read: what it is and its content.
 #[derive(Clone, Debug)]
@@ -31,14 +30,24 @@ pub(super) struct TrackedConfig {
 /// Everything observed this tick.
 #[derive(Clone, Debug)]
 pub(super) struct Observed {
-    /// The target Deployment.
-    pub(super) target: Deployment,
-    /// The primary Deployment, once created.
-    pub(super) primary: Option<Deployment>,
+    /// The target.
+    pub(super) target: Target,
+    /// The primary (a workload of the target's kind, or the `-primary` Service of a Service
+    /// target), once created.
+    pub(super) primary: Option<Target>,
     /// Tracked ConfigMaps and Secrets.
     pub(super) configs: Vec<TrackedConfig>,
     /// What the decision core needs.
     pub(super) observations: Observations,
+}
+
+/// The watch caches the observe step reads from, when the controller runs them.
+#[derive(Clone, Default)]
+pub(super) struct Caches {
+    /// Deployments.
+    pub(super) deployments: Option<Store<Deployment>>,
+    /// DaemonSets.
+    pub(super) daemonsets: Option<Store<DaemonSet>>,
 }
 
 /// Reads the world for `canary`.
@@ -49,36 +58,61 @@ pub(super) async fn observe(
     router: &dyn Router,
     route_ctx: &RouteContext<'_>,
     config_tracking: bool,
-    cache: Option<&Store<Deployment>>,
+    caches: &Caches,
 ) -> Result<Observed> {
     let namespace = route_ctx.namespace;
-    if valid.target.kind != TargetKindPlan::Deployment {
-        return Err(Error::Workload(
-            crate::workloads::WorkloadError::UnsupportedTarget(format!("{:?}", valid.target.kind)),
-        ));
-    }
-    let target = deployment(client, cache, namespace, &valid.target.name)
-        .await?
-        .ok_or_else(|| Error::TargetMissing {
-            kind: "Deployment",
-            name: valid.target.name.clone(),
-        })?;
-    let primary = deployment(
-        client,
-        cache,
-        namespace,
-        &format!("{}-primary", valid.target.name),
-    )
-    .await?;
-
-    let configs = if config_tracking {
-        tracked_configs(client, namespace, &target).await?
-    } else {
-        Vec::new()
+    let name = &valid.target.name;
+    let primary_name = format!("{name}-primary");
+    let (target, primary) = match valid.target.kind {
+        TargetKindPlan::Deployment => (
+            cached(client, caches.deployments.as_ref(), namespace, name)
+                .await?
+                .map(Target::Deployment),
+            cached(
+                client,
+                caches.deployments.as_ref(),
+                namespace,
+                &primary_name,
+            )
+            .await?
+            .map(Target::Deployment),
+        ),
+        TargetKindPlan::DaemonSet => (
+            cached(client, caches.daemonsets.as_ref(), namespace, name)
+                .await?
+                .map(Target::DaemonSet),
+            cached(client, caches.daemonsets.as_ref(), namespace, &primary_name)
+                .await?
+                .map(Target::DaemonSet),
+        ),
+        TargetKindPlan::Service => {
+            let api: Api<Service> = Api::namespaced(client.clone(), namespace);
+            (
+                api.get_opt(name).await?.map(Target::Service),
+                api.get_opt(&primary_name).await?.map(Target::Service),
+            )
+        }
+        TargetKindPlan::KnativeService => {
+            return Err(Error::Workload(
+                crate::workloads::WorkloadError::UnsupportedTarget("Knative Service".into()),
+            ));
+        }
     };
-    let template = serde_json::to_value(&target.spec.template)?;
+    let target = target.ok_or_else(|| Error::TargetMissing {
+        kind: match valid.target.kind {
+            TargetKindPlan::Deployment => "Deployment",
+            TargetKindPlan::DaemonSet => "DaemonSet",
+            TargetKindPlan::Service | TargetKindPlan::KnativeService => "Service",
+        },
+        name: name.clone(),
+    })?;
+
+    let configs = match target.pod_spec() {
+        Some(pod_spec) if config_tracking => tracked_configs(client, namespace, pod_spec).await?,
+        _ => Vec::new(),
+    };
     let revision = TargetRevision {
-        template: template_hash(&template),
+        template: template_hash(&target.revision_source()?),
         configs: configs
             .iter()
             .map(|c| {
@@ -92,6 +126,16 @@ pub(super) async fn observe(
 
     let live_routes = observe_routes(client, router, route_ctx).await?;
     let annotations = canary.metadata.annotations.clone().unwrap_or_default();
+    // DaemonSets report no time of progress; as in Flagger, their deadline counts from the
+    // Canary's last transition.
+    let last_transition = canary.status.as_ref().and_then(|s| s.last_transition_time);
+    let readiness = |t: &Target, threshold: u8| match t.readiness(threshold) {
+        crate::workloads::Readiness::Ready => Readiness::Ready,
+        crate::workloads::Readiness::Progressing { since, .. } => Readiness::NotReady {
+            since: since.or(last_transition),
+        },
+        crate::workloads::Readiness::DeadlineExceeded { .. } => Readiness::DeadlineExceeded,
+    };
     let observations = Observations {
         generation: canary.metadata.generation,
         target: revision,
@@ -114,14 +158,20 @@ pub(super) async fn observe(
     })
 }
 
-/// A Deployment from the watch cache once it has synced, from the API before that.
-async fn deployment(
+/// An object from its watch cache once that has synced, from the API before that.
+async fn cached<K>(
     client: &kube::Client,
-    cache: Option<&Store<Deployment>>,
+    cache: Option<&Store<K>>,
     namespace: &str,
     name: &str,
-) -> Result<Option<Deployment>> {
-    let synced = |s: &&Store<Deployment>| {
+) -> Result<Option<K>>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let synced = |s: &&Store<K>| {
         s.wait_until_ready()
             .now_or_never()
             .is_some_and(|r| r.is_ok())
@@ -130,17 +180,9 @@ async fn deployment(
         let key = ObjectRef::new(name).within(namespace);
         return Ok(store.get(&key).map(|d| (*d).clone()));
     }
-    Ok(Api::<Deployment>::namespaced(client.clone(), namespace)
+    Ok(Api::<K>::namespaced(client.clone(), namespace)
         .get_opt(name)
         .await?)
-}
-
-fn readiness(deployment: &Deployment, threshold: u8) -> Readiness {
-    match deployment_readiness(deployment, threshold) {
-        crate::workloads::Readiness::Ready => Readiness::Ready,
-        crate::workloads::Readiness::Progressing { since, .. } => Readiness::NotReady { since },
-        crate::workloads::Readiness::DeadlineExceeded { .. } => Readiness::DeadlineExceeded,
-    }
 }
 
 /// `data` and `binaryData` of a ConfigMap or Secret, the part whose change starts a release.
@@ -151,11 +193,8 @@ fn config_data(object: &Value) -> Value {
 async fn tracked_configs(
     client: &kube::Client,
     namespace: &str,
-    target: &Deployment,
+    pod_spec: &PodSpec,
 ) -> Result<Vec<TrackedConfig>> {
-    let Some(pod_spec) = target.spec.template.spec.as_ref() else {
-        return Ok(Vec::new());
-    };
     let mut out = Vec::new();
     for reference in config_refs(pod_spec) {
         let object = match reference.kind {

@@ -1,18 +1,22 @@
 //! Workloads: the objects serin derives from a Canary's target, as pure functions of what was
 //! observed (the `<target>-primary` copy, the three Services, the `-primary` copies of tracked
-//! ConfigMaps and Secrets), and how ready a Deployment is.
+//! ConfigMaps and Secrets), and how ready a target is.
 
 mod autoscaler;
 mod configs;
 mod primary;
 mod readiness;
 mod services;
+mod target;
 
 pub use autoscaler::primary_autoscaler;
 pub use configs::{ConfigKind, ConfigRef, TRACKING_ANNOTATION, config_refs, rename_configs};
-pub use primary::{PrimaryOptions, primary_deployment, selector_label};
-pub use readiness::{Readiness, deployment_readiness};
-pub use services::{ServiceInputs, ServiceRole, service};
+pub use primary::{
+    PrimaryOptions, primary_daemonset, primary_deployment, primary_workload, selector_label,
+};
+pub use readiness::{Readiness, daemonset_readiness, deployment_readiness};
+pub use services::{ServiceInputs, ServiceRole, service, service_copy};
+pub use target::{SCALE_TO_ZERO_NODE_SELECTOR, Target, strip_allocated};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
@@ -45,7 +49,7 @@ pub enum WorkloadError {
     #[error("the target has no pod template")]
     NoTemplate,
     /// A kind of target the controller does not release yet.
-    #[error("{0} targets are not supported yet; use a Deployment")]
+    #[error("{0} targets are not supported yet; use a Deployment, DaemonSet or Service")]
     UnsupportedTarget(String),
 }
 

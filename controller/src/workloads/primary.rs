@@ -1,11 +1,13 @@
-//! The primary workload: a copy of the target Deployment named `<target>-primary`, selecting its
-//! own pods, and using `-primary` copies of the tracked ConfigMaps and Secrets.
+//! The primary workload: a copy of the target Deployment or DaemonSet named `<target>-primary`,
+//! selecting its own pods, and using `-primary` copies of the tracked ConfigMaps and Secrets.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
+use super::target::{SCALE_TO_ZERO_NODE_SELECTOR, Target};
 use super::{ConfigRef, WorkloadError, canary_owner, rename_configs};
 
 /// How to derive the primary.
@@ -43,18 +45,87 @@ pub fn primary_deployment(
     target: &Deployment,
     o: &PrimaryOptions<'_>,
 ) -> Result<Deployment, WorkloadError> {
-    let name = format!(
-        "{}-primary",
-        target.metadata.name.as_deref().unwrap_or_default()
-    );
     let spec = &target.spec;
-    let match_labels = spec.selector.match_labels.clone().unwrap_or_default();
+    let parts = primary_parts(&target.metadata, &spec.selector, &spec.template, o)?;
+    Ok(Deployment {
+        metadata: parts.metadata,
+        spec: DeploymentSpec {
+            replicas: o.replicas.or(spec.replicas),
+            selector: parts.selector,
+            template: parts.template,
+            min_ready_seconds: spec.min_ready_seconds,
+            progress_deadline_seconds: spec.progress_deadline_seconds,
+            revision_history_limit: spec.revision_history_limit,
+            strategy: spec.strategy.clone(),
+            paused: None,
+        },
+        status: None,
+    })
+}
+
+/// The primary DaemonSet for `target`, derived as for a Deployment. The scale-to-zero node
+/// selector of a canary that is scaled down is not copied: the primary runs on every node.
+pub fn primary_daemonset(
+    target: &DaemonSet,
+    o: &PrimaryOptions<'_>,
+) -> Result<DaemonSet, WorkloadError> {
+    let spec = &target.spec;
+    let mut parts = primary_parts(&target.metadata, &spec.selector, &spec.template, o)?;
+    if let Some(pod_spec) = parts.template.spec.as_mut() {
+        if let Some(selector) = pod_spec.node_selector.as_mut() {
+            selector.remove(SCALE_TO_ZERO_NODE_SELECTOR);
+        }
+        if pod_spec
+            .node_selector
+            .as_ref()
+            .is_some_and(BTreeMap::is_empty)
+        {
+            pod_spec.node_selector = None;
+        }
+    }
+    Ok(DaemonSet {
+        metadata: parts.metadata,
+        spec: DaemonSetSpec {
+            selector: parts.selector,
+            template: parts.template,
+            min_ready_seconds: spec.min_ready_seconds,
+            revision_history_limit: spec.revision_history_limit,
+            update_strategy: spec.update_strategy.clone(),
+        },
+        status: None,
+    })
+}
+
+/// The primary for a Deployment or DaemonSet target; a Service target has no primary workload.
+pub fn primary_workload(target: &Target, o: &PrimaryOptions<'_>) -> Result<Target, WorkloadError> {
+    match target {
+        Target::Deployment(d) => primary_deployment(d, o).map(Target::Deployment),
+        Target::DaemonSet(d) => primary_daemonset(d, o).map(Target::DaemonSet),
+        Target::Service(_) => Err(WorkloadError::UnsupportedTarget("Service".into())),
+    }
+}
+
+/// What a primary workload of any kind is made of.
+struct PrimaryParts {
+    metadata: ObjectMeta,
+    selector: LabelSelector,
+    template: PodTemplateSpec,
+}
+
+fn primary_parts(
+    target: &ObjectMeta,
+    selector: &LabelSelector,
+    template: &PodTemplateSpec,
+    o: &PrimaryOptions<'_>,
+) -> Result<PrimaryParts, WorkloadError> {
+    let name = format!("{}-primary", target.name.as_deref().unwrap_or_default());
+    let match_labels = selector.match_labels.clone().unwrap_or_default();
     let (key, value) = selector_label(&match_labels, o.selector_labels)
         .ok_or_else(|| WorkloadError::NoSelectorLabel(o.selector_labels.join(", ")))?;
     let primary_value = format!("{value}-primary");
     let key = key.to_owned();
 
-    let mut template = spec.template.clone();
+    let mut template = template.clone();
     let pod_meta = template.metadata.get_or_insert_with(ObjectMeta::default);
     pod_meta
         .labels
@@ -65,7 +136,6 @@ pub fn primary_deployment(
     }
 
     let mut labels: BTreeMap<String, String> = target
-        .metadata
         .labels
         .clone()
         .unwrap_or_default()
@@ -77,33 +147,20 @@ pub fn primary_deployment(
         })
         .collect();
     labels.insert(key.clone(), primary_value.clone());
-    Ok(Deployment {
+    Ok(PrimaryParts {
         metadata: ObjectMeta {
             name: Some(name),
-            namespace: target.metadata.namespace.clone(),
+            namespace: target.namespace.clone(),
             labels: Some(labels),
-            annotations: target
-                .metadata
-                .annotations
-                .clone()
-                .map(without_last_applied),
+            annotations: target.annotations.clone().map(without_last_applied),
             owner_references: Some(vec![canary_owner(o.canary, o.canary_uid)]),
             ..ObjectMeta::default()
         },
-        spec: DeploymentSpec {
-            replicas: o.replicas.or(spec.replicas),
-            selector: LabelSelector {
-                match_labels: Some(BTreeMap::from([(key, primary_value)])),
-                match_expressions: None,
-            },
-            template,
-            min_ready_seconds: spec.min_ready_seconds,
-            progress_deadline_seconds: spec.progress_deadline_seconds,
-            revision_history_limit: spec.revision_history_limit,
-            strategy: spec.strategy.clone(),
-            paused: None,
+        selector: LabelSelector {
+            match_labels: Some(BTreeMap::from([(key, primary_value)])),
+            match_expressions: None,
         },
-        status: None,
+        template,
     })
 }
 
@@ -241,6 +298,44 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("app, name, app.kubernetes.io/name")
+        );
+    }
+
+    #[test]
+    fn a_daemonset_primary_selects_its_own_pods_on_every_node() {
+        let agent: DaemonSet = serde_json::from_value(json!({
+            "metadata": {"name": "agent", "namespace": "test"},
+            "spec": {
+                "selector": {"matchLabels": {"name": "agent"}},
+                "updateStrategy": {"type": "RollingUpdate"},
+                "template": {
+                    "metadata": {"labels": {"name": "agent"}},
+                    "spec": {"containers": [{"name": "agent", "image": "agent:2"}],
+                             "nodeSelector": {SCALE_TO_ZERO_NODE_SELECTOR: "true"}}
+                }
+            }
+        }))
+        .unwrap();
+        let primary = primary_daemonset(&agent, &options(&[])).unwrap();
+        assert_eq!(primary.metadata.name.as_deref(), Some("agent-primary"));
+        assert_eq!(
+            primary.spec.selector.match_labels,
+            Some(BTreeMap::from([("name".into(), "agent-primary".into())]))
+        );
+        let template = serde_json::to_value(&primary.spec.template).unwrap();
+        assert_eq!(template["metadata"]["labels"]["name"], "agent-primary");
+        assert_eq!(template["spec"]["containers"][0]["image"], "agent:2");
+        assert!(
+            template["spec"].get("nodeSelector").is_none(),
+            "the scale-to-zero selector is not copied: {template}"
+        );
+        assert_eq!(
+            primary
+                .spec
+                .update_strategy
+                .and_then(|u| u.type_)
+                .as_deref(),
+            Some("RollingUpdate")
         );
     }
 }

@@ -1,7 +1,7 @@
-//! How ready a Deployment is, from its status alone.
+//! How ready a Deployment or DaemonSet is, from its status alone.
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 
 /// Readiness of a workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +88,32 @@ pub fn deployment_readiness(deployment: &Deployment, threshold_percent: u8) -> R
     Readiness::Ready
 }
 
+/// Readiness of `daemonset`: every node that should run it runs the current revision, and
+/// `threshold_percent` of those pods are available. DaemonSets report no time of progress, so
+/// `since` is always `None`.
+pub fn daemonset_readiness(daemonset: &DaemonSet, threshold_percent: u8) -> Readiness {
+    let progressing = |reason: String| Readiness::Progressing {
+        reason,
+        since: None,
+    };
+    let Some(status) = &daemonset.status else {
+        return progressing("no status reported yet".into());
+    };
+    if status.observed_generation.unwrap_or(0) < daemonset.metadata.generation.unwrap_or(0) {
+        return progressing("waiting for the DaemonSet controller to see the change".into());
+    }
+    let desired = status.desired_number_scheduled;
+    let updated = status.updated_number_scheduled.unwrap_or(0);
+    let available = status.number_available.unwrap_or(0);
+    if updated < desired {
+        return progressing(format!("{updated} of {desired} pods updated"));
+    }
+    if i64::from(available) * 100 < i64::from(desired) * i64::from(threshold_percent) {
+        return progressing(format!("{available} of {desired} updated pods available"));
+    }
+    Readiness::Ready
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +195,57 @@ mod tests {
                 message: "ReplicaSet \"podinfo-5d\" has timed out progressing.".into()
             }
         );
+    }
+
+    fn daemonset(generation: i64, status: &serde_json::Value) -> DaemonSet {
+        serde_json::from_value(json!({
+            "metadata": {"name": "agent", "generation": generation},
+            "spec": {"selector": {}, "template": {}},
+            "status": status
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_daemonset_is_ready_when_every_scheduled_pod_is_updated_and_available() {
+        let status = |updated: i32, available: i32| {
+            json!({"observedGeneration": 3, "desiredNumberScheduled": 4, "currentNumberScheduled": 4,
+                   "numberMisscheduled": 0, "numberReady": available,
+                   "updatedNumberScheduled": updated, "numberAvailable": available})
+        };
+        assert_eq!(
+            daemonset_readiness(&daemonset(3, &status(4, 4)), 100),
+            Readiness::Ready
+        );
+        assert_eq!(
+            daemonset_readiness(&daemonset(3, &status(2, 4)), 100),
+            Readiness::Progressing {
+                reason: "2 of 4 pods updated".into(),
+                since: None
+            }
+        );
+        let half = daemonset(3, &status(4, 2));
+        assert_eq!(daemonset_readiness(&half, 50), Readiness::Ready);
+        assert_eq!(
+            daemonset_readiness(&half, 100),
+            Readiness::Progressing {
+                reason: "2 of 4 updated pods available".into(),
+                since: None
+            }
+        );
+        assert!(matches!(
+            daemonset_readiness(&daemonset(4, &status(4, 4)), 100),
+            Readiness::Progressing { reason, .. } if reason.contains("see the change")
+        ));
+    }
+
+    #[test]
+    fn a_daemonset_scheduled_on_no_node_is_ready() {
+        let scaled_down = daemonset(
+            2,
+            &json!({"observedGeneration": 2, "desiredNumberScheduled": 0, "currentNumberScheduled": 0,
+                    "numberMisscheduled": 0, "numberReady": 0}),
+        );
+        assert_eq!(daemonset_readiness(&scaled_down, 100), Readiness::Ready);
     }
 }

@@ -107,6 +107,44 @@ pub fn service(role: ServiceRole, i: &ServiceInputs<'_>) -> Service {
     }
 }
 
+/// A copy of a Service target under `name` (its `-primary` or `-canary` Service), as an
+/// object to apply: the target's spec without what the API server allocates, its labels and
+/// annotations whose keys start with one of `include_prefixes` (`*` for all), owned by the
+/// Canary.
+pub fn service_copy(
+    target: &Service,
+    name: &str,
+    canary: (&str, &str),
+    include_prefixes: &[String],
+) -> Result<serde_json::Value, serde_json::Error> {
+    let included = |map: Option<&BTreeMap<String, String>>| -> BTreeMap<String, String> {
+        map.into_iter()
+            .flatten()
+            .filter(|(k, _)| {
+                k.as_str() != "kubectl.kubernetes.io/last-applied-configuration"
+                    && include_prefixes
+                        .iter()
+                        .any(|p| p == "*" || k.starts_with(p.as_str()))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let mut spec = serde_json::to_value(&target.spec)?;
+    super::target::strip_allocated(&mut spec);
+    Ok(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": name,
+            "namespace": target.metadata.namespace,
+            "labels": included(target.metadata.labels.as_ref()),
+            "annotations": included(target.metadata.annotations.as_ref()),
+            "ownerReferences": [canary_owner(canary.0, canary.1)],
+        },
+        "spec": spec,
+    }))
+}
+
 /// The other container ports of the target (`portDiscovery: true`), named `tcp-<port>` when the
 /// container does not name them.
 fn discovered_ports(pod_spec: Option<&PodSpec>, main: &ServicePort) -> Vec<ServicePort> {
@@ -238,5 +276,40 @@ mod tests {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["http", "metrics", "tcp-15000"]);
+    }
+
+    #[test]
+    fn a_service_targets_copy_keeps_its_spec_but_not_its_allocations() {
+        let target: Service = serde_json::from_value(json!({
+            "metadata": {"name": "podinfo", "namespace": "test",
+                         "labels": {"app": "podinfo", "team": "web"},
+                         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}",
+                                         "team/owner": "web"}},
+            "spec": {"type": "NodePort", "clusterIP": "10.0.0.7", "clusterIPs": ["10.0.0.7"],
+                     "selector": {"app": "podinfo-v2"}, "sessionAffinity": "ClientIP",
+                     "ports": [{"name": "http", "port": 80, "targetPort": 9898, "nodePort": 30080}]}
+        }))
+        .unwrap();
+        let copy = service_copy(
+            &target,
+            "podinfo-canary",
+            ("podinfo", "uid-1"),
+            &["team".into()],
+        )
+        .unwrap();
+        assert_eq!(copy["metadata"]["name"], "podinfo-canary");
+        assert_eq!(copy["metadata"]["ownerReferences"][0]["uid"], "uid-1");
+        assert_eq!(copy["metadata"]["labels"], json!({"team": "web"}));
+        assert_eq!(
+            copy["metadata"]["annotations"],
+            json!({"team/owner": "web"})
+        );
+        assert_eq!(copy["spec"]["selector"], json!({"app": "podinfo-v2"}));
+        assert_eq!(copy["spec"]["sessionAffinity"], "ClientIP");
+        assert_eq!(copy["spec"]["type"], "NodePort");
+        assert!(copy["spec"].get("clusterIP").is_none());
+        assert!(copy["spec"].get("clusterIPs").is_none());
+        assert!(copy["spec"]["ports"][0].get("nodePort").is_none());
+        assert_eq!(copy["spec"]["ports"][0]["targetPort"], 9898);
     }
 }

@@ -1,6 +1,6 @@
 //! Canaries serin cannot act on get `Stalled=True` with the reason and the path-qualified
 //! problem, and nothing is routed: an invalid spec, a router serin does not implement, a kind of
-//! target it does not release yet.
+//! target it does not release yet (Knative Services).
 
 use std::time::Duration;
 
@@ -29,10 +29,10 @@ spec:
 ---
 apiVersion: flagger.app/v1beta1
 kind: Canary
-metadata: {name: daemonset, namespace: test}
+metadata: {name: knative, namespace: test}
 spec:
-  targetRef: {apiVersion: apps/v1, kind: DaemonSet, name: agent}
-  service: {port: 9898}
+  provider: knative
+  targetRef: {apiVersion: serving.knative.dev/v1, kind: Service, name: podinfo}
   analysis: {interval: 1s, threshold: 2, iterations: 2}
 ";
 
@@ -66,9 +66,9 @@ async fn canaries_serin_cannot_act_on_are_stalled_with_the_reason() {
             "provider istio is not supported by serin",
         ),
         (
-            "daemonset",
+            "knative",
             "UnsupportedTarget",
-            "DaemonSet targets are not supported yet",
+            "Knative Service targets are not supported yet",
         ),
     ];
     for (name, reason, message) in cases {

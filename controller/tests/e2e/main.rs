@@ -10,3 +10,4 @@ mod invalid;
 mod kubernetes;
 mod lifecycle;
 mod support;
+mod targets;

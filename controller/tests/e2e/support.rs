@@ -157,6 +157,24 @@ impl Harness {
         serde_json::to_value(api.get(name).await.expect("object exists")).expect("json")
     }
 
+    /// Where the harness's Prometheus answers.
+    pub(crate) fn prometheus_url(&self) -> String {
+        self.env.prometheus.url()
+    }
+
+    /// Merge-patches a namespaced object.
+    pub(crate) async fn patch(&self, api_version: &str, kind: &str, name: &str, patch: &Value) {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+            group, version, kind,
+        ));
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(self.client.clone(), "test", &resource);
+        api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .expect("patch object");
+    }
+
     /// Stops the controller and waits for it.
     pub(crate) async fn stop_controller(&mut self) {
         self.env.stop_controller().await;

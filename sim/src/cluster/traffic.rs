@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::metrics::{Observation, TrafficMetrics};
 use super::routing::{Backend, Entry};
-use super::snapshot::{Snapshot, key_of};
-use super::workloads::Workloads;
+use super::snapshot::{Kind, Snapshot, key_of};
+use super::workloads::{Workloads, scheduled_nodes};
 
 /// The load generator's state: randomness, fractional carries and pod round-robin.
 #[derive(Debug)]
@@ -36,10 +36,15 @@ struct Context<'a> {
     /// Services by (namespace, name).
     services: HashMap<(&'a str, &'a str), &'a Value>,
     /// Deployments by namespace and pod template label (`key=value`).
-    deployments: HashMap<(&'a str, String), Vec<&'a Value>>,
+    /// Deployments and DaemonSets by namespace and pod label (`key=value`), with their kind
+    /// and how many pods they run.
+    workloads_by_label: HashMap<(&'a str, String), Vec<Workload<'a>>>,
     workloads: &'a Workloads,
     metrics: &'a TrafficMetrics,
 }
+
+/// A Deployment or DaemonSet, and how many pods it runs.
+type Workload<'a> = (Kind, &'a Value, i64);
 
 fn namespace_and_name(object: &Value) -> (&str, &str) {
     let meta = &object["metadata"];
@@ -57,21 +62,29 @@ impl<'a> Context<'a> {
             .iter()
             .map(|s| (namespace_and_name(s), &**s))
             .collect();
-        let mut deployments: HashMap<(&str, String), Vec<&Value>> = HashMap::new();
-        for deployment in &snapshot.deployments {
-            let namespace = namespace_and_name(deployment).0;
-            let labels = deployment["spec"]["template"]["metadata"]["labels"].as_object();
+        let mut workloads_by_label: HashMap<(&str, String), Vec<Workload<'_>>> = HashMap::new();
+        let deployments = snapshot.deployments.iter().map(|d| {
+            let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
+            (Kind::Deployment, &**d, replicas)
+        });
+        let daemonsets = snapshot
+            .daemonsets
+            .iter()
+            .map(|d| (Kind::DaemonSet, &**d, scheduled_nodes(d)));
+        for (kind, workload, pods) in deployments.chain(daemonsets) {
+            let namespace = namespace_and_name(workload).0;
+            let labels = workload["spec"]["template"]["metadata"]["labels"].as_object();
             for (key, value) in labels.into_iter().flatten() {
                 let label = format!("{key}={}", value.as_str().unwrap_or_default());
-                deployments
+                workloads_by_label
                     .entry((namespace, label))
                     .or_default()
-                    .push(deployment);
+                    .push((kind, workload, pods));
             }
         }
         Self {
             services,
-            deployments,
+            workloads_by_label,
             workloads,
             metrics,
         }
@@ -174,25 +187,25 @@ impl Traffic {
         };
         let first = format!("{key}={}", value.as_str().unwrap_or_default());
         let candidates = context
-            .deployments
+            .workloads_by_label
             .get(&(entry.namespace.as_str(), first))
             .map_or(&[][..], Vec::as_slice);
-        let targets: Vec<(&Value, i64)> = candidates
+        let targets: Vec<Workload<'_>> = candidates
             .iter()
-            .filter(|d| {
-                selects(
-                    &service["spec"]["selector"],
-                    &d["spec"]["template"]["metadata"]["labels"],
-                )
+            .filter(|(_, w, pods)| {
+                *pods > 0
+                    && selects(
+                        &service["spec"]["selector"],
+                        &w["spec"]["template"]["metadata"]["labels"],
+                    )
             })
-            .map(|d| (*d, d["spec"]["replicas"].as_i64().unwrap_or(1)))
-            .filter(|(_, replicas)| *replicas > 0)
+            .copied()
             .collect();
         #[allow(clippy::cast_precision_loss, reason = "replica counts are small")]
-        let replicas: f64 = targets.iter().map(|(_, r)| *r as f64).sum();
-        for (deployment, count) in targets {
-            let (namespace, name) = key_of(deployment);
-            let Some(profile) = context.workloads.serving(&namespace, &name) else {
+        let replicas: f64 = targets.iter().map(|(_, _, r)| *r as f64).sum();
+        for (kind, workload, count) in targets {
+            let (namespace, name) = key_of(workload);
+            let Some(profile) = context.workloads.serving(kind, &namespace, &name) else {
                 continue;
             };
             #[allow(clippy::cast_precision_loss, reason = "replica counts are small")]

@@ -35,8 +35,26 @@ pub(crate) struct Workloads {
     signatures: HashMap<(Kind, String, String), Signature>,
 }
 
-/// Nodes a DaemonSet runs on.
+/// Nodes of the simulated cluster, on which a DaemonSet runs.
 const DAEMONSET_NODES: i64 = 3;
+
+/// Labels every simulated node carries; a DaemonSet whose node selector asks for anything
+/// else (such as `flagger.app/scale-to-zero`) is scheduled on no node.
+const NODE_LABELS: [(&str, &str); 2] = [
+    ("kubernetes.io/os", "linux"),
+    ("kubernetes.io/arch", "amd64"),
+];
+
+/// How many nodes a DaemonSet's pod template selects.
+pub(crate) fn scheduled_nodes(daemonset: &Value) -> i64 {
+    let selector = daemonset["spec"]["template"]["spec"]["nodeSelector"].as_object();
+    let fits = selector.into_iter().flatten().all(|(key, value)| {
+        NODE_LABELS
+            .iter()
+            .any(|(k, v)| k == key && value.as_str() == Some(v))
+    });
+    if fits { DAEMONSET_NODES } else { 0 }
+}
 const DEFAULT_PROGRESS_DEADLINE: u64 = 600;
 
 fn condition(kind: &str, status: bool, reason: &str, message: &str, now: &str) -> Value {
@@ -86,10 +104,10 @@ impl Workloads {
         &self.rollouts[&key]
     }
 
-    /// The revision serving traffic for a Deployment.
-    pub(crate) fn serving(&self, namespace: &str, name: &str) -> Option<&Profile> {
+    /// The revision serving traffic for a Deployment or DaemonSet.
+    pub(crate) fn serving(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Profile> {
         self.rollouts
-            .get(&(Kind::Deployment, namespace.to_owned(), name.to_owned()))?
+            .get(&(kind, namespace.to_owned(), name.to_owned()))?
             .ready
             .as_ref()
     }
@@ -146,7 +164,10 @@ impl Workloads {
                     }
                 }
                 seen.insert(key.clone());
-                let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+                let replicas = match kind {
+                    Kind::DaemonSet => scheduled_nodes(object),
+                    _ => object["spec"]["replicas"].as_i64().unwrap_or(1),
+                };
                 let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
                 let signature = (generation, replicas, new_ready, stalled, has_old);
                 if self.signatures.get(&key) == Some(&signature) {
@@ -267,20 +288,25 @@ fn deployment_status(
     status
 }
 
+/// A DaemonSet's status: its pods are all replaced by the current revision at once; until they
+/// are ready, one node's old pod is gone and the others still serve.
 fn daemonset_status(object: &Value, new_ready: bool, has_old: bool) -> Value {
-    let ready = if new_ready || has_old {
-        DAEMONSET_NODES
+    let desired = scheduled_nodes(object);
+    let ready = if new_ready || desired == 0 {
+        desired
+    } else if has_old {
+        desired - 1
     } else {
         0
     };
     json!({
         "observedGeneration": object["metadata"]["generation"],
-        "desiredNumberScheduled": DAEMONSET_NODES,
-        "currentNumberScheduled": DAEMONSET_NODES,
-        "updatedNumberScheduled": DAEMONSET_NODES,
+        "desiredNumberScheduled": desired,
+        "currentNumberScheduled": desired,
+        "updatedNumberScheduled": desired,
         "numberReady": ready,
         "numberAvailable": ready,
-        "numberUnavailable": DAEMONSET_NODES - ready,
+        "numberUnavailable": desired - ready,
         "numberMisscheduled": 0,
     })
 }
@@ -304,5 +330,27 @@ mod tests {
         assert_eq!(ready["observedGeneration"], 2);
         let zero = deployment_status(&json!({"spec": {"replicas": 0}}), false, false, false, "t");
         assert_eq!(zero["conditions"][0]["status"], "True");
+    }
+
+    #[test]
+    fn a_daemonset_selecting_no_node_has_no_pods_and_one_rolling_out_is_not_available() {
+        let daemonset = |node_selector: Value| {
+            json!({"metadata": {"generation": 2},
+                   "spec": {"template": {"spec": {"nodeSelector": node_selector}}}})
+        };
+        let everywhere = daemonset(json!({"kubernetes.io/os": "linux"}));
+        assert_eq!(scheduled_nodes(&everywhere), DAEMONSET_NODES);
+        let rolling = daemonset_status(&everywhere, false, true);
+        assert_eq!(rolling["desiredNumberScheduled"], DAEMONSET_NODES);
+        assert_eq!(rolling["numberAvailable"], DAEMONSET_NODES - 1);
+        assert_eq!(
+            daemonset_status(&everywhere, true, true)["numberAvailable"],
+            DAEMONSET_NODES
+        );
+        let off = daemonset(json!({"flagger.app/scale-to-zero": "true"}));
+        assert_eq!(scheduled_nodes(&off), 0);
+        let status = daemonset_status(&off, false, true);
+        assert_eq!(status["desiredNumberScheduled"], 0);
+        assert_eq!(status["numberUnavailable"], 0);
     }
 }
