@@ -81,22 +81,37 @@ fn tracked(s: &Subject<'_>) -> Vec<crate::workloads::ConfigRef> {
 
 async fn apply_primary(ctx: &Context, s: &Subject<'_>) -> Result<()> {
     let ns = namespace(s);
+    // The cache keeps only checksums: the content is read here, when the copy is written.
     for config in &s.observed.configs {
+        let name = format!("{}-primary", config.reference.name);
+        let object = match config.reference.kind {
+            ConfigKind::ConfigMap => Api::<ConfigMap>::namespaced(ctx.client.clone(), &ns)
+                .get_opt(&config.reference.name)
+                .await?
+                .map(serde_json::to_value)
+                .transpose()?,
+            ConfigKind::Secret => Api::<Secret>::namespaced(ctx.client.clone(), &ns)
+                .get_opt(&config.reference.name)
+                .await?
+                .map(serde_json::to_value)
+                .transpose()?,
+        };
+        // Deleted since it was observed: the next tick sees the change.
+        let Some(object) = object else { continue };
         let mut copy = json!({
             "apiVersion": "v1",
             "kind": if config.reference.kind == ConfigKind::ConfigMap { "ConfigMap" } else { "Secret" },
             "metadata": {
-                "name": format!("{}-primary", config.reference.name),
+                "name": name,
                 "namespace": ns,
                 "ownerReferences": [crate::workloads::canary_owner(s.route_ctx.canary, s.route_ctx.canary_uid)],
             },
         });
         for key in ["data", "binaryData", "type"] {
-            if let Some(v) = config.object.get(key) {
+            if let Some(v) = object.get(key) {
                 copy[key] = v.clone();
             }
         }
-        let name = format!("{}-primary", config.reference.name);
         match config.reference.kind {
             ConfigKind::ConfigMap => {
                 Api::<ConfigMap>::namespaced(ctx.client.clone(), &ns)

@@ -7,10 +7,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serin_analysis::plan::{PlanInputs, SecretData};
 use serin_analysis::{plan_checks, run_planned};
-use serin_crds::MetricTemplate;
 use serin_crds::canary::CanaryStatus;
 
 use super::act::Subject;
+use super::caches::cached_or_get;
 use super::context::Context;
 use super::error::Result;
 use super::notify::checksum;
@@ -61,6 +61,7 @@ async fn metric_results(
     now: DateTime<Utc>,
 ) -> Result<Vec<serin_crds::canary::MetricResult>> {
     let namespace = s.route_ctx.namespace;
+    let caches = ctx.caches();
     let mut templates = Vec::new();
     for metric in s.canary.spec.analysis.metrics.iter().flatten() {
         let Some(reference) = &metric.template_ref else {
@@ -73,8 +74,8 @@ async fn metric_results(
         if ctx.config.no_cross_namespace_refs && ns != namespace {
             continue;
         }
-        let api: Api<MetricTemplate> = Api::namespaced(ctx.client.clone(), &ns);
-        if let Some(t) = api.get_opt(&reference.name).await? {
+        let cache = caches.covering(&ns, caches.metric_templates.as_ref());
+        if let Some(t) = cached_or_get(&ctx.client, cache, &ns, &reference.name).await? {
             templates.push(t);
         }
     }

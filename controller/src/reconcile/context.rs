@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use serin_analysis::{ProviderCache, ProviderOptions};
 
+use super::caches::Caches;
 use super::config::ControllerConfig;
 use crate::metrics::Metrics;
 use crate::notifiers::Sender;
@@ -34,10 +34,8 @@ pub struct Context {
     pub providers: ProviderCache,
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
-    /// Deployments as last seen by the controller's watch; set each time the controller starts.
-    pub deployments: RwLock<Option<Store<Deployment>>>,
-    /// DaemonSets as last seen by the controller's watch; set each time the controller starts.
-    pub daemonsets: RwLock<Option<Store<DaemonSet>>>,
+    /// The watch caches of the running controller; set each time it starts.
+    pub caches: RwLock<Caches>,
     /// Canaries as last seen by the controller's watch; set each time the controller starts.
     pub canaries: RwLock<Option<Store<kube::api::DynamicObject>>>,
     /// When each release in progress started (by `namespace/name`), for
@@ -67,8 +65,7 @@ impl Context {
             client,
             config,
             metrics,
-            deployments: RwLock::new(None),
-            daemonsets: RwLock::new(None),
+            caches: RwLock::new(Caches::default()),
             canaries: RwLock::new(None),
             release_started: Mutex::new(HashMap::new()),
         })
@@ -76,17 +73,9 @@ impl Context {
 }
 
 impl Context {
-    /// The Deployment cache of the running controller, if any.
-    pub fn deployment_cache(&self) -> Option<Store<Deployment>> {
-        self.deployments
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The DaemonSet cache of the running controller, if any.
-    pub fn daemonset_cache(&self) -> Option<Store<DaemonSet>> {
-        self.daemonsets
+    /// The watch caches of the running controller (none before it starts).
+    pub fn caches(&self) -> Caches {
+        self.caches
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()

@@ -4,6 +4,7 @@
 //! Analysis ticks come from `Action::requeue`, never from a second timer.
 
 mod act;
+mod caches;
 mod checks;
 mod config;
 mod context;
@@ -12,6 +13,7 @@ mod notify;
 mod observe;
 mod status;
 
+pub use caches::Caches;
 pub use config::ControllerConfig;
 pub use context::{Context, FIELD_MANAGER};
 pub use error::{Error, Result};
@@ -22,11 +24,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, ObjectRef, reflector};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::watcher;
 use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, CanaryStatus, Provider};
 use serin_crds::validation::{Strategy, TargetKindPlan, ValidCanary, validate_canary};
@@ -40,9 +43,9 @@ const INVALID_RECHECK: Duration = Duration::from_secs(300);
 
 /// Runs the controller until `shutdown` resolves.
 ///
-/// Canaries are watched untyped, so that one malformed object cannot stop the list; Deployments
-/// and DaemonSets are watched into caches that the observe step reads, and a change to a target
-/// or its primary wakes the Canaries that use it at once.
+/// Canaries are watched untyped, so that one malformed object cannot stop the list. The kinds a
+/// reconcile reads are watched into caches (see [`caches`]); a change to a target, its primary,
+/// or a ConfigMap or Secret a target uses wakes the Canaries concerned at once.
 pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
@@ -52,35 +55,75 @@ pub async fn run(
         Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
         None => Api::all_with(ctx.client.clone(), &resource),
     };
-    let (deployment_store, writer) = reflector::store();
-    *ctx.deployments
+    let (deployments, deployment_events) = caches::watch(scoped(&ctx), caches::drop_managed_fields);
+    let (daemonsets, daemonset_events) = caches::watch(scoped(&ctx), caches::drop_managed_fields);
+    let (config_maps, config_map_events) = caches::watch(scoped(&ctx), caches::strip_config_map);
+    let (secrets, secret_events) = caches::watch(scoped(&ctx), caches::strip_secret);
+    let (metric_templates, template_events) =
+        caches::watch(scoped(&ctx), caches::drop_managed_fields);
+    let (alert_providers, provider_events) =
+        caches::watch(scoped(&ctx), caches::drop_managed_fields);
+    let tracking = ctx.config.config_tracking;
+    let mut route_events = Vec::new();
+    let mut routes = Vec::new();
+    for resource in crate::routers::route_resources() {
+        let api = match &ctx.config.namespace {
+            Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
+            None => Api::all_with(ctx.client.clone(), &resource),
+        };
+        let (store, events) = caches::watch_routes(api, &resource);
+        routes.push((resource.clone(), store));
+        route_events.push((events, resource));
+    }
+    *ctx.caches
         .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(deployment_store);
-    let deployment_events = reflector(writer, watcher(scoped(&ctx), watcher::Config::default()))
-        .default_backoff()
-        .applied_objects();
-    let (daemonset_store, writer) = reflector::store();
-    *ctx.daemonsets
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(daemonset_store);
-    let daemonset_events = reflector(writer, watcher(scoped(&ctx), watcher::Config::default()))
-        .default_backoff()
-        .applied_objects();
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Caches {
+        deployments: Some(deployments.clone()),
+        daemonsets: Some(daemonsets.clone()),
+        config_maps: tracking.then_some(config_maps),
+        secrets: tracking.then_some(secrets),
+        metric_templates: Some(metric_templates),
+        alert_providers: Some(alert_providers),
+        routes,
+        namespace: ctx.config.namespace.clone(),
+    };
     let concurrency = ctx.config.concurrency;
     let controller = Controller::new_with(api, watcher::Config::default(), resource.clone());
     let canaries = controller.store();
     *ctx.canaries
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(canaries.clone());
-    let (by_deployment, by_daemonset) = (canaries.clone(), canaries);
-    let (deployment_resource, daemonset_resource) = (resource.clone(), resource);
+    let targets = Targets {
+        canaries,
+        resource,
+        deployments,
+        daemonsets,
+    };
+    let mut controller = controller
+        .watches_stream(deployment_events, {
+            let t = targets.clone();
+            move |d: Deployment| t.using_workload(&d)
+        })
+        .watches_stream(daemonset_events, {
+            let t = targets.clone();
+            move |d: DaemonSet| t.using_workload(&d)
+        })
+        // Only cached: a template or provider is read when it is needed.
+        .watches_stream(template_events, |_| Vec::new())
+        .watches_stream(provider_events, |_| Vec::new());
+    if tracking {
+        controller = controller
+            .watches_stream(config_map_events, {
+                let t = targets.clone();
+                move |c: ConfigMap| t.using_config(&c)
+            })
+            .watches_stream(secret_events, move |c: Secret| targets.using_config(&c));
+    }
+    for (events, resource) in route_events {
+        // Only cached: routes change when serin changes them, and the next tick reads them.
+        controller = controller.watches_stream_with(events, |_| Vec::new(), resource);
+    }
     controller
-        .watches_stream(deployment_events, move |deployment: Deployment| {
-            canaries_using(&by_deployment, &deployment_resource, &deployment)
-        })
-        .watches_stream(daemonset_events, move |daemonset: DaemonSet| {
-            canaries_using(&by_daemonset, &daemonset_resource, &daemonset)
-        })
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
@@ -103,30 +146,85 @@ where
     }
 }
 
-/// The Canaries whose target is `workload` (a Deployment or DaemonSet) or whose primary it is.
-fn canaries_using<K>(
-    canaries: &reflector::Store<DynamicObject>,
-    resource: &ApiResource,
-    workload: &K,
-) -> Vec<ObjectRef<DynamicObject>>
-where
-    K: kube::Resource<DynamicType = ()>,
-{
-    let kind = K::kind(&());
-    let meta = workload.meta();
-    let name = meta.name.as_deref().unwrap_or_default();
-    let target = name.strip_suffix("-primary").unwrap_or(name);
-    canaries
-        .state()
-        .iter()
-        .filter(|c| c.metadata.namespace == meta.namespace)
-        .filter(|c| {
-            let target_ref = &c.data["spec"]["targetRef"];
+/// Finds the Canaries a changed workload or config concerns.
+#[derive(Clone)]
+struct Targets {
+    canaries: reflector::Store<DynamicObject>,
+    resource: ApiResource,
+    deployments: reflector::Store<Deployment>,
+    daemonsets: reflector::Store<DaemonSet>,
+}
+
+impl Targets {
+    /// The Canaries in `namespace` whose `targetRef` matches `matches`.
+    fn select(
+        &self,
+        namespace: Option<&String>,
+        matches: impl Fn(&serde_json::Value) -> bool,
+    ) -> Vec<ObjectRef<DynamicObject>> {
+        self.canaries
+            .state()
+            .iter()
+            .filter(|c| c.metadata.namespace.as_ref() == namespace)
+            .filter(|c| matches(&c.data["spec"]["targetRef"]))
+            .map(|c| ObjectRef::from_obj_with(c.as_ref(), self.resource.clone()))
+            .collect()
+    }
+
+    /// The Canaries whose target is `workload` (a Deployment or DaemonSet) or whose primary it
+    /// is.
+    fn using_workload<K>(&self, workload: &K) -> Vec<ObjectRef<DynamicObject>>
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        let kind = K::kind(&());
+        let meta = workload.meta();
+        let name = meta.name.as_deref().unwrap_or_default();
+        let target = name.strip_suffix("-primary").unwrap_or(name);
+        self.select(meta.namespace.as_ref(), |target_ref| {
             target_ref["kind"] == kind.as_ref()
                 && (target_ref["name"] == target || target_ref["name"] == name)
         })
-        .map(|c| ObjectRef::from_obj_with(c.as_ref(), resource.clone()))
-        .collect()
+    }
+
+    /// The Canaries whose target workload (as cached) uses the ConfigMap or Secret `config`.
+    fn using_config<K>(&self, config: &K) -> Vec<ObjectRef<DynamicObject>>
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        let kind = if K::kind(&()) == "Secret" {
+            crate::workloads::ConfigKind::Secret
+        } else {
+            crate::workloads::ConfigKind::ConfigMap
+        };
+        let meta = config.meta();
+        let (Some(namespace), Some(name)) = (meta.namespace.as_ref(), meta.name.as_deref()) else {
+            return Vec::new();
+        };
+        let uses = |pod_spec: Option<&k8s_openapi::api::core::v1::PodSpec>| {
+            pod_spec.is_some_and(|spec| {
+                crate::workloads::config_refs(spec)
+                    .iter()
+                    .any(|r| r.kind == kind && r.name == name)
+            })
+        };
+        self.select(Some(namespace), |target_ref| {
+            let Some(target) = target_ref["name"].as_str() else {
+                return false;
+            };
+            match target_ref["kind"].as_str() {
+                Some("Deployment") => self
+                    .deployments
+                    .get(&ObjectRef::new(target).within(namespace))
+                    .is_some_and(|d| uses(d.spec.template.spec.as_ref())),
+                Some("DaemonSet") => self
+                    .daemonsets
+                    .get(&ObjectRef::new(target).within(namespace))
+                    .is_some_and(|d| uses(d.spec.template.spec.as_ref())),
+                _ => false,
+            }
+        })
+    }
 }
 
 /// One reconcile of one Canary. Steps that need the client: observe, checks, act, status.
@@ -171,10 +269,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
         router.as_ref(),
         &route_ctx,
         ctx.config.config_tracking,
-        &observe::Caches {
-            deployments: ctx.deployment_cache(),
-            daemonsets: ctx.daemonset_cache(),
-        },
+        &ctx.caches(),
     )
     .await
     {

@@ -12,6 +12,7 @@ use serin_crds::canary::{AlertSeverity, CanaryStatus};
 use serin_crds::validation::{HookKind, Strategy, WebhookPlan, validate_alert_provider};
 
 use super::act::Subject;
+use super::caches::cached_or_get;
 use super::context::Context;
 use crate::decide::{EventKind, HookCall};
 use crate::notifiers::{Alert, ResolvedProvider, Severity};
@@ -153,8 +154,12 @@ pub(super) async fn alert(ctx: &Context, s: &Subject<'_>, severity: AlertSeverit
 }
 
 async fn resolve(ctx: &Context, namespace: &str, name: &str) -> Result<ResolvedProvider, String> {
-    let providers: Api<AlertProvider> = Api::namespaced(ctx.client.clone(), namespace);
-    let provider = providers.get(name).await.map_err(|e| e.to_string())?;
+    let caches = ctx.caches();
+    let cache = caches.covering(namespace, caches.alert_providers.as_ref());
+    let provider = cached_or_get::<AlertProvider>(&ctx.client, cache, namespace, name)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("alert provider {namespace}/{name} not found"))?;
     let valid = validate_alert_provider(&provider.spec).map_err(|e| e.to_string())?;
     let secret = match &valid.secret_name {
         Some(secret) => {

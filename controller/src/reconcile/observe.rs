@@ -2,29 +2,26 @@
 //! primary, the tracked configs and the
 //! routing objects, turned into the decision core's [`Observations`].
 
-use futures::FutureExt;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, Secret, Service};
+use k8s_openapi::api::core::v1::{PodSpec, Service};
 use kube::api::{Api, DynamicObject};
-use kube::core::{ApiResource, GroupVersionKind};
-use kube::runtime::reflector::{ObjectRef, Store};
-use serde_json::Value;
 use serin_crds::Canary;
 use serin_crds::validation::{TargetKindPlan, ValidCanary};
 
+use super::caches::{Caches, DATA_CHECKSUM, Lookup, cached_or_get, content_checksum, lookup};
 use super::error::{Error, Result};
-use crate::decide::revision::{config_checksum, template_hash};
+use crate::decide::revision::template_hash;
 use crate::decide::{ManualControls, Observations, Readiness, Routes, TargetRevision};
 use crate::routers::{RouteContext, RouteState, Router, TrafficSplit};
 use crate::workloads::{ConfigKind, ConfigRef, TRACKING_ANNOTATION, Target, config_refs};
 
-/// A tracked config as read: what it is and its content.
+/// A tracked config as observed: which it is and the checksum of its content (the content
+/// itself is read when the `-primary` copy is written).
 #[derive(Clone, Debug)]
 pub(super) struct TrackedConfig {
     /// Which config.
     pub(super) reference: ConfigRef,
-    /// The object, to copy for the primary.
-    pub(super) object: Value,
+    /// Checksum of its `data` and `binaryData`.
+    pub(super) checksum: String,
 }
 
 /// Everything observed this tick.
@@ -39,15 +36,6 @@ pub(super) struct Observed {
     pub(super) configs: Vec<TrackedConfig>,
     /// What the decision core needs.
     pub(super) observations: Observations,
-}
-
-/// The watch caches the observe step reads from, when the controller runs them.
-#[derive(Clone, Default)]
-pub(super) struct Caches {
-    /// Deployments.
-    pub(super) deployments: Option<Store<Deployment>>,
-    /// DaemonSets.
-    pub(super) daemonsets: Option<Store<DaemonSet>>,
 }
 
 /// Reads the world for `canary`.
@@ -65,10 +53,10 @@ pub(super) async fn observe(
     let primary_name = format!("{name}-primary");
     let (target, primary) = match valid.target.kind {
         TargetKindPlan::Deployment => (
-            cached(client, caches.deployments.as_ref(), namespace, name)
+            cached_or_get(client, caches.deployments.as_ref(), namespace, name)
                 .await?
                 .map(Target::Deployment),
-            cached(
+            cached_or_get(
                 client,
                 caches.deployments.as_ref(),
                 namespace,
@@ -78,10 +66,10 @@ pub(super) async fn observe(
             .map(Target::Deployment),
         ),
         TargetKindPlan::DaemonSet => (
-            cached(client, caches.daemonsets.as_ref(), namespace, name)
+            cached_or_get(client, caches.daemonsets.as_ref(), namespace, name)
                 .await?
                 .map(Target::DaemonSet),
-            cached(client, caches.daemonsets.as_ref(), namespace, &primary_name)
+            cached_or_get(client, caches.daemonsets.as_ref(), namespace, &primary_name)
                 .await?
                 .map(Target::DaemonSet),
         ),
@@ -108,23 +96,20 @@ pub(super) async fn observe(
     })?;
 
     let configs = match target.pod_spec() {
-        Some(pod_spec) if config_tracking => tracked_configs(client, namespace, pod_spec).await?,
+        Some(pod_spec) if config_tracking => {
+            tracked_configs(client, caches, namespace, pod_spec).await?
+        }
         _ => Vec::new(),
     };
     let revision = TargetRevision {
         template: template_hash(&target.revision_source()?),
         configs: configs
             .iter()
-            .map(|c| {
-                (
-                    c.reference.tracking_key(),
-                    config_checksum(&config_data(&c.object)),
-                )
-            })
+            .map(|c| (c.reference.tracking_key(), c.checksum.clone()))
             .collect(),
     };
 
-    let live_routes = observe_routes(client, router, route_ctx).await?;
+    let live_routes = observe_routes(client, caches, router, route_ctx).await?;
     let annotations = canary.metadata.annotations.clone().unwrap_or_default();
     // DaemonSets report no time of progress; as in Flagger, their deadline counts from the
     // Canary's last transition.
@@ -158,81 +143,73 @@ pub(super) async fn observe(
     })
 }
 
-/// An object from its watch cache once that has synced, from the API before that.
-async fn cached<K>(
-    client: &kube::Client,
-    cache: Option<&Store<K>>,
-    namespace: &str,
-    name: &str,
-) -> Result<Option<K>>
-where
-    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    let synced = |s: &&Store<K>| {
-        s.wait_until_ready()
-            .now_or_never()
-            .is_some_and(|r| r.is_ok())
-    };
-    if let Some(store) = cache.filter(synced) {
-        let key = ObjectRef::new(name).within(namespace);
-        return Ok(store.get(&key).map(|d| (*d).clone()));
-    }
-    Ok(Api::<K>::namespaced(client.clone(), namespace)
-        .get_opt(name)
-        .await?)
-}
-
-/// `data` and `binaryData` of a ConfigMap or Secret, the part whose change starts a release.
-fn config_data(object: &Value) -> Value {
-    serde_json::json!({ "data": object.get("data"), "binaryData": object.get("binaryData") })
-}
-
+/// The tracked configs `pod_spec` uses, with their checksums: from the caches (which keep only
+/// the checksum) once synced, from the API before that.
 async fn tracked_configs(
     client: &kube::Client,
+    caches: &Caches,
     namespace: &str,
     pod_spec: &PodSpec,
 ) -> Result<Vec<TrackedConfig>> {
     let mut out = Vec::new();
     for reference in config_refs(pod_spec) {
-        let object = match reference.kind {
+        let name = &reference.name;
+        let read = match reference.kind {
             ConfigKind::ConfigMap => {
-                let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-                api.get_opt(&reference.name)
+                cached_or_get(client, caches.config_maps.as_ref(), namespace, name)
                     .await?
-                    .map(serde_json::to_value)
-                    .transpose()?
+                    .map(|c| {
+                        let checksum = content_checksum(c.data.as_ref(), c.binary_data.as_ref());
+                        (c.metadata, checksum)
+                    })
             }
-            ConfigKind::Secret => {
-                let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-                api.get_opt(&reference.name)
-                    .await?
-                    .map(serde_json::to_value)
-                    .transpose()?
-            }
+            ConfigKind::Secret => cached_or_get(client, caches.secrets.as_ref(), namespace, name)
+                .await?
+                .map(|c| {
+                    let none: Option<&()> = None;
+                    (c.metadata, content_checksum(c.data.as_ref(), none))
+                }),
         };
-        // A missing config is the Deployment's problem (its pods will not start); an opted-out
+        // A missing config is the workload's problem (its pods will not start); an opted-out
         // one is not tracked.
-        let Some(object) = object else { continue };
-        let disabled = object["metadata"]["annotations"][TRACKING_ANNOTATION] == "disabled";
-        if !disabled {
-            out.push(TrackedConfig { reference, object });
+        let Some((metadata, read_checksum)) = read else {
+            continue;
+        };
+        let annotations = metadata.annotations.unwrap_or_default();
+        if annotations.get(TRACKING_ANNOTATION).map(String::as_str) == Some("disabled") {
+            continue;
         }
+        let checksum = annotations
+            .get(DATA_CHECKSUM)
+            .cloned()
+            .unwrap_or(read_checksum);
+        out.push(TrackedConfig {
+            reference,
+            checksum,
+        });
     }
     Ok(out)
 }
 
 async fn observe_routes(
     client: &kube::Client,
+    caches: &Caches,
     router: &dyn Router,
     ctx: &RouteContext<'_>,
 ) -> Result<Option<Routes>> {
     let mut observed = Vec::new();
     for desired in router.desired_routes(ctx, &TrafficSplit::default())? {
-        let api = dynamic_api(client, ctx.namespace, &desired.api_version, &desired.kind);
-        if let Some(object) = api.get_opt(&desired.name).await? {
+        let cache = caches.routes(&desired.api_version, &desired.kind);
+        let dyntype = crate::routers::api_resource(&desired.api_version, &desired.kind);
+        let object = match lookup(cache, ctx.namespace, &desired.name, dyntype) {
+            Lookup::Known(object) => object.map(|o| (*o).clone()),
+            Lookup::Unknown => {
+                dynamic_api(client, ctx.namespace, &desired.api_version, &desired.kind)
+                    .get_opt(&desired.name)
+                    .await?
+            }
+        };
+        if let Some(object) = object {
             observed.push(serde_json::to_value(object)?);
         }
     }
@@ -256,8 +233,6 @@ pub(super) fn dynamic_api(
     api_version: &str,
     kind: &str,
 ) -> Api<DynamicObject> {
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let resource = ApiResource::from_gvk(&gvk);
+    let resource = crate::routers::api_resource(api_version, kind);
     Api::namespaced_with(client.clone(), namespace, &resource)
 }

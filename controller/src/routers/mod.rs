@@ -169,6 +169,21 @@ pub trait Router: Send + Sync {
     fn observe(&self, ctx: &RouteContext<'_>, observed: &[serde_json::Value]) -> RouteState;
 }
 
+/// The routing kinds the controller watches into caches: HTTPRoutes as `gateway.networking.k8s.io/v1`
+/// (the version current Gateway API installations serve; routes of other versions are read from
+/// the API).
+pub fn route_resources() -> Vec<kube::core::ApiResource> {
+    vec![api_resource("gateway.networking.k8s.io/v1", "HTTPRoute")]
+}
+
+/// The API resource of `kind` served as `api_version` (its plural guessed as the API server
+/// would for a CRD: lowercase kind plus `s`, which holds for every routing kind).
+pub fn api_resource(api_version: &str, kind: &str) -> kube::core::ApiResource {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
+    kube::core::ApiResource::from_gvk(&gvk)
+}
+
 /// The router for a provider. Routers not built yet are reported as unsupported, never replaced
 /// by a default.
 pub fn router_for(provider: Provider) -> Result<Box<dyn Router>, RouterError> {

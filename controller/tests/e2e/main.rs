@@ -2,6 +2,7 @@
 //! a real Prometheus judging the simulated traffic.
 
 mod autoscaler;
+mod configs;
 mod defaults;
 mod deletion;
 mod examples;

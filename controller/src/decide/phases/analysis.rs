@@ -15,12 +15,15 @@ use crate::decide::strategy::{self, Next};
 
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
     let target = &t.observed.target;
-    if t.rev.is_promoted(target) {
-        abandon(t, s);
-        return Ok(());
-    }
+    // A target back on the promoted revision abandons the release; checked only once the target
+    // has left the release's revision, since a release of changed configs alone runs the
+    // promoted template.
     if !t.rev.is_attempted(target) {
-        restart(t, s);
+        if t.rev.is_promoted(target) {
+            abandon(t, s);
+        } else {
+            restart(t, s);
+        }
         return Ok(());
     }
     if !interval_elapsed(t, s) {

@@ -14,7 +14,7 @@ use crate::decide::step::{Flow, Step, Tick};
 
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
     let target = &t.observed.target;
-    if t.rev.is_promoted(target) {
+    if !t.rev.is_attempted(target) && t.rev.is_promoted(target) {
         record_observed(t, s);
         s.phase(CanaryPhase::Initialized);
         s.event(

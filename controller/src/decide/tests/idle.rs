@@ -129,6 +129,31 @@ fn a_changed_tracked_config_starts_a_release() {
 }
 
 #[test]
+fn a_release_of_a_changed_config_alone_carries_on_at_the_next_tick() {
+    let first = canary().with_config("ConfigMap/settings", "v2");
+    let started = first.decide();
+    assert_eq!(started.phase(), CanaryPhase::Progressing);
+    // The next tick: same target (the promoted template, the new config), a minute later.
+    let mut next = first;
+    next.status = started.status;
+    next.now += chrono::TimeDelta::minutes(1);
+    let plan = next.decide();
+    assert_eq!(
+        plan.phase(),
+        CanaryPhase::Progressing,
+        "not abandoned as a revert: {:?}",
+        plan.actions
+    );
+    assert!(
+        plan.actions
+            .iter()
+            .any(|a| matches!(a, Action::SetWeights(r) if r.canary.get() == 10)),
+        "the first step is taken: {:?}",
+        plan.actions
+    );
+}
+
+#[test]
 fn a_suspended_canary_starts_no_release() {
     let plan = canary().suspended().with_new_revision().decide();
     assert_eq!(plan.phase(), CanaryPhase::Initialized);
