@@ -91,7 +91,7 @@ pub struct ControllerArgs {
     /// Sustained Kubernetes API requests a second (client-side rate limit).
     #[arg(long, env = "SERIN_KUBE_API_QPS", default_value_t = 100.0, value_parser = positive_qps)]
     pub kube_api_qps: f64,
-    /// Kubernetes API requests allowed at once above the sustained rate.
+    /// Kubernetes API requests allowed in a burst above the sustained rate.
     #[arg(long, env = "SERIN_KUBE_API_BURST", default_value_t = 250, value_parser = positive_burst)]
     pub kube_api_burst: u32,
     /// Leader election: how long a Lease stays valid without renewal (whole seconds).
@@ -361,4 +361,70 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ControllerArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<ControllerArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("serin").chain(flags.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn the_kube_api_rate_limit_defaults_to_flaggers() {
+        let args = parse(&[]).unwrap();
+        assert!((args.kube_api_qps - 100.0).abs() < f64::EPSILON);
+        assert_eq!(args.kube_api_burst, 250);
+        let args = parse(&["--kube-api-qps", "2.5", "--kube-api-burst", "5"]).unwrap();
+        assert!((args.kube_api_qps - 2.5).abs() < f64::EPSILON);
+        assert_eq!(args.kube_api_burst, 5);
+    }
+
+    #[test]
+    fn a_rate_limit_that_is_not_positive_is_refused_with_a_usage_error() {
+        for flag in [
+            "--kube-api-qps=0",
+            "--kube-api-qps=-3",
+            "--kube-api-qps=NaN",
+            "--kube-api-qps=inf",
+            "--kube-api-burst=0",
+            "--kube-api-burst=-1",
+        ] {
+            let error = parse(&[flag]).map(|_| ()).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{flag}");
+            assert!(error.to_string().contains("greater than 0"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_hidden_lease_timings_override_the_defaults() {
+        let args = parse(&[
+            "--leader-election-namespace",
+            "serin-system",
+            "--leader-election-lease-duration",
+            "3s",
+            "--leader-election-renew-deadline",
+            "2s",
+            "--leader-election-retry-period",
+            "500ms",
+        ])
+        .unwrap();
+        let config = args.leader_election("serin-a");
+        assert_eq!(config.namespace, "serin-system");
+        assert_eq!(config.identity, "serin-a");
+        assert_eq!(config.lease_duration, Duration::from_secs(3));
+        assert_eq!(config.renew_deadline, Duration::from_secs(2));
+        assert_eq!(config.retry_period, Duration::from_millis(500));
+        let defaults = parse(&[]).unwrap().leader_election("serin-a");
+        assert_eq!(defaults.lease_duration, Duration::from_secs(15));
+    }
 }
