@@ -1,6 +1,7 @@
 //! serin's controller crate: the `serin` binary's commands and, as they are built, the reconcile
 //! pipeline, routers, notifiers and webhooks.
 
+pub mod client;
 pub mod crds;
 pub mod decide;
 pub mod demo;

@@ -84,6 +84,75 @@ pub struct RouterCallLabels {
     pub result: String,
 }
 
+/// `verb`, `resource` (plural name, or `discovery` / `other`), `subresource` (empty when none)
+/// and `result` of one Kubernetes API request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KubeApiLabels {
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`.
+    pub verb: String,
+    /// Plural resource name.
+    pub resource: String,
+    /// `status`, `scale`, ... or empty.
+    pub subresource: String,
+    /// `success`, `client_error`, `server_error`, `error` (no response), `fenced` (refused
+    /// before sending: this replica may not write).
+    pub result: String,
+}
+
+/// `verb`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerbLabels {
+    /// The request's verb.
+    pub verb: String,
+}
+
+/// Kubernetes API requests made by serin's client.
+#[derive(Clone, Debug)]
+pub struct KubeApiMetrics {
+    /// `serin_kube_api_requests_total{verb,resource,subresource,result}`.
+    pub requests: Family<KubeApiLabels, Counter>,
+    /// `serin_kube_api_request_duration_seconds{verb}`: time to the response headers (for a
+    /// watch, until the stream starts), without the wait for a rate-limit token.
+    pub duration: Family<VerbLabels, Histogram>,
+}
+
+impl KubeApiMetrics {
+    fn new() -> Self {
+        Self {
+            requests: Family::default(),
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 14))
+            }),
+        }
+    }
+
+    /// Counts one request; `duration` is `None` for a request that was never sent.
+    pub fn observe(
+        &self,
+        verb: &str,
+        resource: &str,
+        subresource: &str,
+        result: &str,
+        duration: Option<std::time::Duration>,
+    ) {
+        self.requests
+            .get_or_create(&KubeApiLabels {
+                verb: verb.to_owned(),
+                resource: resource.to_owned(),
+                subresource: subresource.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+        if let Some(duration) = duration {
+            self.duration
+                .get_or_create(&VerbLabels {
+                    verb: verb.to_owned(),
+                })
+                .observe(duration.as_secs_f64());
+        }
+    }
+}
+
 /// Every metric the controller exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -109,6 +178,8 @@ pub struct Metrics {
     pub reconcile_errors: Family<CategoryLabels, Counter>,
     /// `serin_router_calls_total{router,result}`.
     pub router_calls: Family<RouterCallLabels, Counter>,
+    /// `serin_kube_api_requests_total` and `serin_kube_api_request_duration_seconds`.
+    pub kube_api: KubeApiMetrics,
 }
 
 impl Metrics {
@@ -131,6 +202,7 @@ impl Metrics {
             reconcile_duration: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             reconcile_errors: Family::default(),
             router_calls: Family::default(),
+            kube_api: KubeApiMetrics::new(),
         };
         let flagger = registry.sub_registry_with_prefix("flagger");
         flagger.register(
@@ -188,6 +260,16 @@ impl Metrics {
             "router_calls",
             "Routing object writes, by router and result",
             m.router_calls.clone(),
+        );
+        serin.register(
+            "kube_api_requests",
+            "Kubernetes API requests, by verb, resource, subresource and result",
+            m.kube_api.requests.clone(),
+        );
+        serin.register(
+            "kube_api_request_duration_seconds",
+            "Time to the response headers of Kubernetes API requests, by verb",
+            m.kube_api.duration.clone(),
         );
         m
     }
@@ -286,5 +368,33 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE serin_reconcile_duration_seconds histogram"));
+    }
+
+    #[test]
+    fn kube_api_requests_are_counted_by_verb_resource_and_result() {
+        let mut registry = Registry::default();
+        let m = Metrics::new(&mut registry);
+        let millis = |ms| Some(std::time::Duration::from_millis(ms));
+        m.kube_api
+            .observe("get", "deployments", "", "success", millis(3));
+        m.kube_api
+            .observe("get", "deployments", "", "success", millis(5));
+        m.kube_api
+            .observe("patch", "canaries", "status", "client_error", millis(2));
+        m.kube_api.observe("update", "services", "", "fenced", None);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        for line in [
+            r#"serin_kube_api_requests_total{verb="get",resource="deployments",subresource="",result="success"} 2"#,
+            r#"serin_kube_api_requests_total{verb="patch",resource="canaries",subresource="status",result="client_error"} 1"#,
+            r#"serin_kube_api_requests_total{verb="update",resource="services",subresource="",result="fenced"} 1"#,
+            r#"serin_kube_api_request_duration_seconds_count{verb="get"} 2"#,
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+        assert!(
+            !text.contains(r#"request_duration_seconds_count{verb="update"}"#),
+            "{text}"
+        );
     }
 }

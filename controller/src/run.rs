@@ -13,7 +13,8 @@ use prometheus_client::registry::Registry;
 use serin_crds::AlertProviderType;
 use serin_crds::canary::Provider;
 
-use crate::leader::{LeaderElectionConfig, LeaderElector};
+use crate::client::ClientOptions;
+use crate::leader::{LeaderElectionConfig, LeaderElector, WriteFence, default_identity};
 use crate::metrics::{InfoLabels, Metrics};
 use crate::notifiers::ResolvedProvider;
 use crate::reconcile::{Context, ControllerConfig};
@@ -87,6 +88,21 @@ pub struct ControllerArgs {
     /// Send every Event of every Canary to this URL, as to an `event` webhook.
     #[arg(long, env = "SERIN_EVENT_WEBHOOK")]
     pub event_webhook: Option<url::Url>,
+    /// Sustained Kubernetes API requests a second (client-side rate limit).
+    #[arg(long, env = "SERIN_KUBE_API_QPS", default_value_t = 100.0, value_parser = positive_qps)]
+    pub kube_api_qps: f64,
+    /// Kubernetes API requests allowed in a burst above the sustained rate.
+    #[arg(long, env = "SERIN_KUBE_API_BURST", default_value_t = 250, value_parser = positive_burst)]
+    pub kube_api_burst: u32,
+    /// Leader election: how long a Lease stays valid without renewal (whole seconds).
+    #[arg(long, env = "SERIN_LEADER_ELECTION_LEASE_DURATION", value_parser = humantime::parse_duration, hide = true)]
+    pub leader_election_lease_duration: Option<Duration>,
+    /// Leader election: how long the leader may go without renewing before it stops leading.
+    #[arg(long, env = "SERIN_LEADER_ELECTION_RENEW_DEADLINE", value_parser = humantime::parse_duration, hide = true)]
+    pub leader_election_renew_deadline: Option<Duration>,
+    /// Leader election: pause between attempts to acquire or renew the Lease.
+    #[arg(long, env = "SERIN_LEADER_ELECTION_RETRY_PERIOD", value_parser = humantime::parse_duration, hide = true)]
+    pub leader_election_retry_period: Option<Duration>,
     /// Longest time one metric query may take, such as `10s`.
     #[arg(long, env = "SERIN_QUERY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub query_timeout: Duration,
@@ -129,6 +145,25 @@ impl ControllerArgs {
 }
 
 impl ControllerArgs {
+    /// The Lease settings, with the hidden timing flags over the defaults.
+    fn leader_election(&self, identity: &str) -> LeaderElectionConfig {
+        let namespace = self
+            .leader_election_namespace
+            .clone()
+            .or_else(|| std::env::var("POD_NAMESPACE").ok())
+            .unwrap_or_else(|| "default".into());
+        let config = LeaderElectionConfig::new(namespace).with_identity(identity);
+        let timings = (
+            self.leader_election_lease_duration
+                .unwrap_or(config.lease_duration),
+            self.leader_election_renew_deadline
+                .unwrap_or(config.renew_deadline),
+            self.leader_election_retry_period
+                .unwrap_or(config.retry_period),
+        );
+        config.with_timings(timings.0, timings.1, timings.2)
+    }
+
     fn default_alerts(&self) -> Vec<ResolvedProvider> {
         let mut providers = Vec::new();
         if let Some(url) = &self.slack_url {
@@ -155,7 +190,26 @@ impl ControllerArgs {
     }
 }
 
-async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<kube::Client> {
+fn positive_qps(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(qps) if qps.is_finite() && qps > 0.0 => Ok(qps),
+        _ => Err(format!("must be a number greater than 0, not {value:?}")),
+    }
+}
+
+fn positive_burst(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(burst) if burst > 0 => Ok(burst),
+        _ => Err(format!(
+            "must be a whole number greater than 0, not {value:?}"
+        )),
+    }
+}
+
+async fn client(
+    kubeconfig: Option<&PathBuf>,
+    options: ClientOptions,
+) -> anyhow::Result<kube::Client> {
     let config = match kubeconfig {
         Some(path) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(path)
@@ -170,15 +224,30 @@ async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<kube::Client> {
             .await
             .context("finding a kubeconfig or in-cluster account")?,
     };
-    Ok(kube::Client::try_from(config)?)
+    Ok(crate::client::build(config, options)?)
 }
 
 /// Runs the controller until Ctrl-C or SIGTERM.
 pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let client = client(args.kubeconfig.as_ref()).await?;
+    let identity = default_identity();
+    let election = args
+        .enable_leader_election
+        .then(|| args.leader_election(&identity));
+    if let Some(election) = &election {
+        election.validate().context("leader election settings")?;
+    }
+    let fence = election.as_ref().map(WriteFence::new);
     let mut registry = Registry::default();
     let metrics = Metrics::new(&mut registry);
+    let options = ClientOptions {
+        qps: args.kube_api_qps,
+        burst: args.kube_api_burst,
+        identity: identity.clone(),
+        fence: fence.clone(),
+        metrics: Some(metrics.kube_api.clone()),
+    };
+    let client = client(args.kubeconfig.as_ref(), options).await?;
     metrics
         .info
         .get_or_create(&InfoLabels {
@@ -207,13 +276,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
             tracing::error!(error = %e, "metrics server stopped");
         }
     });
-    if args.enable_leader_election {
-        let namespace = args
-            .leader_election_namespace
-            .clone()
-            .or_else(|| std::env::var("POD_NAMESPACE").ok())
-            .unwrap_or_else(|| "default".into());
-        run_as_leader(ctx, LeaderElectionConfig::new(namespace)).await?;
+    if let (Some(election), Some(fence)) = (election, fence) {
+        run_as_leader(ctx, election, fence).await?;
     } else {
         tracing::info!("reconciling Canaries");
         crate::reconcile::run(ctx, shutdown_signal()).await;
@@ -222,11 +286,17 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
 }
 
 /// Reconciles only while this replica holds the Lease. Losing it drops the controller at once,
-/// which cancels every reconcile in flight, so no new write starts; the Lease is released after
-/// the controller has stopped.
-async fn run_as_leader(ctx: Arc<Context>, config: LeaderElectionConfig) -> anyhow::Result<()> {
-    let elector =
-        LeaderElector::new(ctx.client.clone(), config).context("leader election settings")?;
+/// which cancels every reconcile in flight; independently, the client's write fence refuses
+/// every write once the last renewal is older than the renew deadline, even before the elector
+/// notices. The Lease is released after the controller has stopped.
+async fn run_as_leader(
+    ctx: Arc<Context>,
+    config: LeaderElectionConfig,
+    fence: WriteFence,
+) -> anyhow::Result<()> {
+    let elector = LeaderElector::new(ctx.client.clone(), config)
+        .context("leader election settings")?
+        .with_write_fence(fence);
     tracing::info!(identity = %elector.config().identity, "waiting to become the leader");
     let mut leadership = elector.leadership();
     let (release, may_release) = tokio::sync::oneshot::channel::<()>();
@@ -291,4 +361,70 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ControllerArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<ControllerArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("serin").chain(flags.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn the_kube_api_rate_limit_defaults_to_flaggers() {
+        let args = parse(&[]).unwrap();
+        assert!((args.kube_api_qps - 100.0).abs() < f64::EPSILON);
+        assert_eq!(args.kube_api_burst, 250);
+        let args = parse(&["--kube-api-qps", "2.5", "--kube-api-burst", "5"]).unwrap();
+        assert!((args.kube_api_qps - 2.5).abs() < f64::EPSILON);
+        assert_eq!(args.kube_api_burst, 5);
+    }
+
+    #[test]
+    fn a_rate_limit_that_is_not_positive_is_refused_with_a_usage_error() {
+        for flag in [
+            "--kube-api-qps=0",
+            "--kube-api-qps=-3",
+            "--kube-api-qps=NaN",
+            "--kube-api-qps=inf",
+            "--kube-api-burst=0",
+            "--kube-api-burst=-1",
+        ] {
+            let error = parse(&[flag]).map(|_| ()).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{flag}");
+            assert!(error.to_string().contains("greater than 0"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_hidden_lease_timings_override_the_defaults() {
+        let args = parse(&[
+            "--leader-election-namespace",
+            "serin-system",
+            "--leader-election-lease-duration",
+            "3s",
+            "--leader-election-renew-deadline",
+            "2s",
+            "--leader-election-retry-period",
+            "500ms",
+        ])
+        .unwrap();
+        let config = args.leader_election("serin-a");
+        assert_eq!(config.namespace, "serin-system");
+        assert_eq!(config.identity, "serin-a");
+        assert_eq!(config.lease_duration, Duration::from_secs(3));
+        assert_eq!(config.renew_deadline, Duration::from_secs(2));
+        assert_eq!(config.retry_period, Duration::from_millis(500));
+        let defaults = parse(&[]).unwrap().leader_election("serin-a");
+        assert_eq!(defaults.lease_duration, Duration::from_secs(15));
+    }
 }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::api_metrics::ApiMetrics;
+use crate::audit::{AuditLog, Write};
 use crate::error::{ApiError, ApiResult};
 use crate::faults::Faults;
 use crate::http_util::json_response;
@@ -29,6 +30,7 @@ pub(crate) struct AppState {
     pub(crate) emulator: Arc<Emulator>,
     pub(crate) faults: Arc<Faults>,
     pub(crate) metrics: ApiMetrics,
+    pub(crate) audit: Arc<AuditLog>,
     pub(crate) bookmark_interval: Duration,
 }
 
@@ -47,10 +49,14 @@ pub(crate) async fn handle(
     let (verb, response) = match route {
         Route::Resource(path) => {
             let verb = verb_of(&method, &path, &params);
-            (
+            let request = Request {
+                method: &method,
                 verb,
-                resource(&state, &method, &path, &params, &headers, &body).await,
-            )
+                path: &path,
+                params: &params,
+                headers: &headers,
+            };
+            (verb, resource(&state, &request, &body).await)
         }
         Route::OpenApi => ("discovery", openapi_response(&state, uri.path())),
         other => ("discovery", discovery_response(&state, &other)),
@@ -184,14 +190,47 @@ fn object_response(code: StatusCode, target: &Target, object: &Value, render: Re
     json_response(code, &render.object(&target.info, &api_version, object))
 }
 
-async fn resource(
-    state: &AppState,
-    method: &Method,
-    path: &ResourcePath,
-    params: &Params,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> ApiResult<Response> {
+/// One API request on a resource path, as the handlers see it.
+struct Request<'a> {
+    method: &'a Method,
+    verb: &'static str,
+    path: &'a ResourcePath,
+    params: &'a Params,
+    headers: &'a HeaderMap,
+}
+
+impl Request<'_> {
+    /// Records a write that was carried out in the audit log (dry runs change nothing).
+    fn audit(&self, state: &AppState, target: &Target, object: Option<&Value>) {
+        if target.dry_run {
+            return;
+        }
+        let user_agent = self
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        state.audit.record(&Write {
+            user_agent,
+            verb: self.verb,
+            group: &target.info.group,
+            resource: &target.info.plural,
+            subresource: target.subresource.as_deref(),
+            namespace: target.namespace.as_deref(),
+            name: target.name.as_deref(),
+            object,
+        });
+    }
+}
+
+async fn resource(state: &AppState, request: &Request<'_>, body: &[u8]) -> ApiResult<Response> {
+    let Request {
+        method,
+        path,
+        params,
+        headers,
+        ..
+    } = *request;
     let mut target = target_of(state, path)?;
     target.dry_run = params.get("dryRun").is_some_and(|v| v == "All");
     let is_write = *method != Method::GET;
@@ -212,7 +251,11 @@ async fn resource(
     let named = target.name.is_some();
     match *method {
         _ if target.subresource.as_deref() == Some("scale") => {
-            scale(emulator, method, &target, headers, body)
+            let scale = scale(emulator, method, &target, headers, body)?;
+            if *method != Method::GET {
+                request.audit(state, &target, Some(&scale));
+            }
+            Ok(json_response(StatusCode::OK, &scale))
         }
         Method::GET if named => {
             let object = emulator.get(&target)?;
@@ -233,6 +276,7 @@ async fn resource(
                 return Err(ApiError::method_not_allowed());
             }
             let object = emulator.create(&target, parse_body(body)?)?;
+            request.audit(state, &target, Some(&object));
             Ok(object_response(
                 StatusCode::CREATED,
                 &target,
@@ -242,6 +286,7 @@ async fn resource(
         }
         Method::PUT if named => {
             let object = emulator.update(&target, parse_body(body)?)?;
+            request.audit(state, &target, Some(&object));
             Ok(object_response(
                 StatusCode::OK,
                 &target,
@@ -251,6 +296,7 @@ async fn resource(
         }
         Method::PATCH if named => {
             let object = patch(emulator, &target, params, headers, body)?;
+            request.audit(state, &target, Some(&object));
             Ok(object_response(
                 StatusCode::OK,
                 &target,
@@ -258,25 +304,35 @@ async fn resource(
                 Render::Full,
             ))
         }
-        Method::DELETE => {
-            let mut options = DeleteOptions::from_body(body)?;
-            if let Some(policy) = params.get("propagationPolicy") {
-                options.propagation = Some(policy.clone());
-            }
-            if named {
-                let object = emulator.delete(&target, &options)?;
-                Ok(object_response(
-                    StatusCode::OK,
-                    &target,
-                    &object,
-                    Render::Full,
-                ))
-            } else {
-                let list = emulator.delete_collection(&target, &list_options(params)?, &options)?;
-                Ok(json_response(StatusCode::OK, &list))
-            }
-        }
+        Method::DELETE => delete(state, request, &target, body),
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn delete(
+    state: &AppState,
+    request: &Request<'_>,
+    target: &Target,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let mut options = DeleteOptions::from_body(body)?;
+    if let Some(policy) = request.params.get("propagationPolicy") {
+        options.propagation = Some(policy.clone());
+    }
+    let emulator = &state.emulator;
+    if target.name.is_some() {
+        let object = emulator.delete(target, &options)?;
+        request.audit(state, target, Some(&object));
+        Ok(object_response(
+            StatusCode::OK,
+            target,
+            &object,
+            Render::Full,
+        ))
+    } else {
+        let list = emulator.delete_collection(target, &list_options(request.params)?, &options)?;
+        request.audit(state, target, None);
+        Ok(json_response(StatusCode::OK, &list))
     }
 }
 
@@ -309,7 +365,7 @@ fn scale(
     target: &Target,
     headers: &HeaderMap,
     body: &[u8],
-) -> ApiResult<Response> {
+) -> ApiResult<Value> {
     let scale = match *method {
         Method::GET => emulator.get_scale(target)?,
         Method::PUT => emulator.write_scale(target, None, body)?,
@@ -326,7 +382,7 @@ fn scale(
         }
         _ => return Err(ApiError::method_not_allowed()),
     };
-    Ok(json_response(StatusCode::OK, &scale))
+    Ok(scale)
 }
 
 fn watch_response(

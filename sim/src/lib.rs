@@ -3,6 +3,7 @@
 
 mod api_metrics;
 pub mod apply;
+pub mod audit;
 pub mod cluster;
 pub mod discovery;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod store;
 mod table;
 pub mod watch;
 
+pub use audit::{AuditEntry, AuditLog};
 pub use error::{ApiError, ApiResult};
 pub use faults::{FaultConfig, Faults};
 pub use server::{Server, ServerConfig, ServerError};

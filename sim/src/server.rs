@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api_metrics::ApiMetrics;
+use crate::audit::{AuditEntry, AuditLog, DEFAULT_AUDIT_LIMIT};
 use crate::faults::{FaultConfig, Faults};
 use crate::handlers::{AppState, handle};
 use crate::kubeconfig::{self, KubeconfigError};
@@ -46,6 +47,8 @@ pub struct ServerConfig {
     pub bookmark_interval: Duration,
     /// Initial fault injection.
     pub faults: FaultConfig,
+    /// Entries kept in the write audit log (the oldest are dropped).
+    pub audit_limit: usize,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             history_limit: 5000,
             bookmark_interval: Duration::from_secs(5),
             faults: FaultConfig::default(),
+            audit_limit: DEFAULT_AUDIT_LIMIT,
         }
     }
 }
@@ -65,6 +69,7 @@ pub struct Server {
     addr: SocketAddr,
     emulator: Arc<Emulator>,
     faults: Arc<Faults>,
+    audit: Arc<AuditLog>,
     registry: SharedRegistry,
     shutdown: Option<oneshot::Sender<()>>,
     gc: JoinHandle<()>,
@@ -97,10 +102,12 @@ impl Server {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
+        let audit = Arc::new(AuditLog::new(config.audit_limit));
         let state = AppState {
             emulator: Arc::clone(&emulator),
             faults: Arc::clone(&faults),
             metrics,
+            audit: Arc::clone(&audit),
             bookmark_interval: config.bookmark_interval,
         };
         // Kubernetes accepts request bodies up to 3 MiB (large CRDs with last-applied annotations).
@@ -122,6 +129,7 @@ impl Server {
             addr,
             emulator,
             faults,
+            audit,
             registry,
             shutdown: Some(shutdown),
             gc,
@@ -156,6 +164,13 @@ impl Server {
     /// Live fault injection settings.
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// A copy of the write audit log, oldest first: every create, update, patch and delete
+    /// that succeeded over HTTP (in-process calls such as [`Server::apply_yaml`] are not
+    /// requests and are not recorded).
+    pub fn audit(&self) -> Vec<AuditEntry> {
+        self.audit.snapshot()
     }
 
     /// The in-process emulator (direct access to storage operations).

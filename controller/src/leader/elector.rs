@@ -15,13 +15,14 @@ use super::decision::{
     renewed_spec,
 };
 use super::store::{ApiLeaseStore, LeaseStore};
-use super::{Error, LeaderElectionConfig, Operation, config::jitter};
+use super::{Error, LeaderElectionConfig, Operation, WriteFence, config::jitter};
 
 /// Contends for a Lease until shut down; see the [module docs](super) for how to use it.
 pub struct LeaderElector {
     config: LeaderElectionConfig,
     store: ApiLeaseStore,
     leading: watch::Sender<bool>,
+    fence: WriteFence,
 }
 
 impl std::fmt::Debug for LeaderElector {
@@ -39,10 +40,24 @@ impl LeaderElector {
         config.validate()?;
         let store = ApiLeaseStore::new(client, &config);
         Ok(Self {
+            fence: WriteFence::new(&config),
             config,
             store,
             leading: watch::channel(false).0,
         })
+    }
+
+    /// Uses `fence`, made with [`WriteFence::new`] from the same settings, as this elector's
+    /// write fence; the API client built before the elector holds a clone of it.
+    #[must_use]
+    pub fn with_write_fence(mut self, fence: WriteFence) -> Self {
+        self.fence = fence;
+        self
+    }
+
+    /// The write fence this elector opens on each renewal and closes when it stops leading.
+    pub fn write_fence(&self) -> WriteFence {
+        self.fence.clone()
     }
 
     /// The settings in use, including the identity written as holder.
@@ -60,7 +75,14 @@ impl LeaderElector {
     /// Contends for the Lease until `shutdown` resolves, then, if leading, reports `false` and
     /// releases the Lease so a standby takes over at once. API errors never end the loop.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        campaign(&self.config, &self.store, &self.leading, shutdown).await;
+        campaign(
+            &self.config,
+            &self.store,
+            &self.leading,
+            &self.fence,
+            shutdown,
+        )
+        .await;
     }
 }
 
@@ -120,12 +142,14 @@ pub(crate) async fn campaign<S: LeaseStore>(
     config: &LeaderElectionConfig,
     store: &S,
     leading: &watch::Sender<bool>,
+    fence: &WriteFence,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut campaign = Campaign {
         config,
         store,
         leading,
+        fence,
         observed: None,
         role: Role::Candidate,
     };
@@ -168,6 +192,7 @@ struct Campaign<'a, S> {
     config: &'a LeaderElectionConfig,
     store: &'a S,
     leading: &'a watch::Sender<bool>,
+    fence: &'a WriteFence,
     observed: Option<Observed>,
     role: Role,
 }
@@ -274,6 +299,7 @@ impl<S: LeaseStore> Campaign<'_, S> {
 
     fn lead(&mut self, renewed_at: Instant) {
         self.role = Role::Leader { renewed_at };
+        self.fence.renewed(renewed_at);
         if self.publish(true) {
             tracing::info!(
                 identity = %self.config.identity,
@@ -288,6 +314,7 @@ impl<S: LeaseStore> Campaign<'_, S> {
             return;
         }
         self.role = Role::Candidate;
+        self.fence.close();
         self.publish(false);
         tracing::warn!(
             identity = %self.config.identity,
@@ -311,6 +338,7 @@ impl<S: LeaseStore> Campaign<'_, S> {
             return;
         }
         self.role = Role::Candidate;
+        self.fence.close();
         self.publish(false);
         let Some(observed) = &self.observed else {
             return;

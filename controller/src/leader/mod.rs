@@ -66,7 +66,19 @@
 //! `run_controller()` is `reconcile::run(ctx, std::future::pending())`, or with a graceful
 //! shutdown signal of its own. Code that writes outside the `Controller` (webhooks, one-off
 //! jobs) checks [`Leadership::is_leader`] just before writing, or races its work against
-//! [`Leadership::lost`]. A request already on the wire when leadership is lost may still land;
+//! [`Leadership::lost`].
+//!
+//! # The write fence
+//!
+//! Cancelling reconciles relies on the elector noticing the loss. A process frozen for longer
+//! than the lease (SIGSTOP, a stalled node) wakes up with its tasks runnable *before* its
+//! elector's timer fires. The [`WriteFence`] closes that gap: the elector opens it with the
+//! start time of each successful renewal and closes it when it stops leading, and serin's API
+//! client (`crate::client`) asks it, on the monotonic clock, right before every mutating
+//! request other than the elector's own Lease; a write whose renewal is as old as the renew
+//! deadline fails with [`Fenced`] without being sent. Build the fence from the election
+//! settings, hand a clone to the client, and give it to the elector with
+//! [`LeaderElector::with_write_fence`]. A request already on the wire when leadership is lost may still land;
 //! the gap between renew deadline and lease duration (5 s by default) covers it, provided each
 //! write has a timeout shorter than that gap. A simpler alternative to the loop is to exit the
 //! process when leadership is lost and let Kubernetes restart it as a standby.
@@ -75,8 +87,10 @@ mod config;
 mod decision;
 mod elector;
 mod error;
+mod fence;
 mod store;
 
 pub use config::{DEFAULT_LEASE_NAME, LeaderElectionConfig, default_identity};
 pub use elector::{LeaderElector, Leadership};
 pub use error::{Error, Operation};
+pub use fence::{Fenced, WriteFence};

@@ -12,7 +12,7 @@ use tokio::time::{Instant, sleep};
 
 use super::{Leadership, campaign};
 use crate::leader::store::LeaseStore;
-use crate::leader::{Error, LeaderElectionConfig, Operation};
+use crate::leader::{Error, Fenced, LeaderElectionConfig, Operation, WriteFence};
 
 const ME: &str = "serin-a";
 const OTHER: &str = "serin-b";
@@ -152,6 +152,7 @@ struct Running {
     leadership: Leadership,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    fence: WriteFence,
 }
 
 fn start(store: &MemoryStore) -> Running {
@@ -160,8 +161,10 @@ fn start(store: &MemoryStore) -> Running {
     let (leading, receiver) = watch::channel(false);
     let (shutdown, stop) = oneshot::channel::<()>();
     let store = store.clone();
+    let fence = WriteFence::new(&config);
+    let elector_fence = fence.clone();
     let task = tokio::spawn(async move {
-        campaign(&config, &store, &leading, async {
+        campaign(&config, &store, &leading, &elector_fence, async {
             let _ = stop.await;
         })
         .await;
@@ -170,6 +173,7 @@ fn start(store: &MemoryStore) -> Running {
         leadership: Leadership { leading: receiver },
         shutdown,
         task,
+        fence,
     }
 }
 
@@ -233,6 +237,25 @@ async fn a_leader_whose_calls_hang_steps_down_exactly_at_the_renew_deadline() {
     store.set_mode(Mode::Hanging);
     running.leadership.lost().await;
     assert_eq!(renewed_at.elapsed(), RENEW_DEADLINE);
+    store.set_mode(Mode::Working);
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_write_fence_is_open_while_leading_and_closes_with_leadership() {
+    let store = MemoryStore::new();
+    let mut running = start(&store);
+    assert_eq!(running.fence.check(Instant::now()), Err(Fenced::NotLeader));
+    let renewed_at = running.lead().await;
+    assert_eq!(running.fence.check(Instant::now()), Ok(()));
+    store.set_mode(Mode::Hanging);
+    // Just before the deadline the fence is open; at the deadline it is shut even for a
+    // caller that asks before the elector's own timer has fired.
+    sleep(Duration::from_millis(9_999)).await;
+    assert_eq!(running.fence.check(Instant::now()), Ok(()));
+    assert!(running.fence.check(renewed_at + RENEW_DEADLINE).is_err());
+    running.leadership.lost().await;
+    assert_eq!(running.fence.check(Instant::now()), Err(Fenced::NotLeader));
     store.set_mode(Mode::Working);
     running.stop().await;
 }
