@@ -12,7 +12,8 @@ use serin_sim::prometheus::{Prometheus, PrometheusConfig};
 use serin_sim::{Server, metrics_http};
 use tokio::sync::oneshot;
 
-use crate::metrics::Metrics;
+use crate::client::ClientOptions;
+use crate::metrics::{KubeApiMetrics, Metrics};
 use crate::reconcile::{Context, ControllerConfig};
 
 /// The Gateway API's HTTPRoute CRD, installed as an operator would before using HTTPRoutes.
@@ -45,6 +46,9 @@ pub struct Environment {
     pub prometheus: Prometheus,
     /// Where the load tester listens.
     pub loadtester: SocketAddr,
+    /// The Kubernetes API requests of the controller last started, as its
+    /// `serin_kube_api_requests_total` counts them.
+    pub controller_api_requests: KubeApiMetrics,
     mesh_provider: Provider,
     _cluster: Cluster,
     controller: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
@@ -91,6 +95,10 @@ impl Environment {
             client,
             prometheus,
             loadtester,
+            controller_api_requests: Metrics::new(
+                &mut prometheus_client::registry::Registry::default(),
+            )
+            .kube_api,
             mesh_provider,
             _cluster: cluster,
             controller: None,
@@ -116,7 +124,27 @@ impl Environment {
         };
         adjust(&mut config);
         let mut registry = prometheus_client::registry::Registry::default();
-        let ctx = Context::new(self.client.clone(), config, Metrics::new(&mut registry))
+        let metrics = Metrics::new(&mut registry);
+        self.controller_api_requests = metrics.kube_api.clone();
+        // The controller's own client, as `serin controller` builds it, so that its requests
+        // are counted.
+        let uri = self
+            .server
+            .base_url()
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| EnvironmentError::Controller(e.to_string()))?;
+        let client = crate::client::build(
+            kube::Config::new(uri),
+            ClientOptions {
+                qps: 10_000.0,
+                burst: 10_000,
+                identity: "demo".into(),
+                fence: None,
+                metrics: Some(metrics.kube_api.clone()),
+            },
+        )
+        .map_err(|e| EnvironmentError::Controller(e.to_string()))?;
+        let ctx = Context::new(client, config, metrics)
             .map_err(|e| EnvironmentError::Controller(e.to_string()))?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(crate::reconcile::run(Arc::new(ctx), async {

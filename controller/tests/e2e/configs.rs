@@ -114,6 +114,16 @@ async fn a_changed_config_map_is_released_to_the_primarys_copy() {
     let copy = h.get("v1", "ConfigMap", "podinfo-config-primary").await;
     assert_eq!(copy["data"], json!({"color": "green"}), "promoted");
 
+    // Steady state: every tick (one a second) reads the target, its primary, both configs and
+    // the HTTPRoute from watch caches, none from the API.
+    let before = h.controller_reads();
+    assert!(
+        before.contains_key("configmaps") && before.contains_key("httproutes"),
+        "the first watches listed them: {before:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(h.controller_reads(), before, "no reads in 4 ticks");
+
     // An opted-out config is not tracked: changing it starts nothing.
     h.patch(
         "v1",

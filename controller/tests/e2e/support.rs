@@ -157,6 +157,38 @@ impl Harness {
         serde_json::to_value(api.get(name).await.expect("object exists")).expect("json")
     }
 
+    /// The controller's Kubernetes API reads so far (`get` and `list` requests, by resource),
+    /// from its `serin_kube_api_requests_total`; watches are not reads per tick.
+    pub(crate) fn controller_reads(&self) -> std::collections::BTreeMap<String, f64> {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register(
+            "requests",
+            "",
+            self.env.controller_api_requests.requests.clone(),
+        );
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+        let mut reads = std::collections::BTreeMap::new();
+        for line in text.lines().filter(|l| l.starts_with("requests_total{")) {
+            let label = |name: &str| {
+                line.split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            if matches!(label("verb").as_str(), "get" | "list") {
+                let value: f64 = line
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.0);
+                *reads.entry(label("resource")).or_default() += value;
+            }
+        }
+        reads
+    }
+
     /// Where the harness's Prometheus answers.
     pub(crate) fn prometheus_url(&self) -> String {
         self.env.prometheus.url()
