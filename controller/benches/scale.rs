@@ -1,8 +1,10 @@
 //! Steady-state cost of the controller: API requests per Canary per analysis tick and the
 //! controller's memory with many Canaries, against the Kubernetes API emulator.
 //!
-//! `cargo bench -p serin-controller --bench scale [-- CANARIES]` (default 1,000). The emulator
-//! runs in this process; `serin controller` runs as its own process so that its memory can be
+//! `cargo bench -p serin-controller --bench scale [-- CANARIES] [gatewayapi]` (default 1,000
+//! Canaries with the `kubernetes` router). Each workload uses a ConfigMap, so config tracking
+//! is exercised; with `gatewayapi` each Canary also has an HTTPRoute. The emulator runs in this
+//! process; `serin controller` runs as its own process so that its memory can be
 //! read from `/proc`. The simulated cluster marks the workloads ready and is then stopped, so
 //! that every request counted afterwards is the controller's.
 
@@ -21,15 +23,21 @@ const INTERVAL_SECONDS: u64 = 5;
 /// Ticks measured in steady state.
 const TICKS: u64 = 4;
 
-fn manifests(count: usize) -> String {
+fn manifests(count: usize, gateway_api: bool) -> String {
+    let provider = if gateway_api {
+        "gatewayapi:v1"
+    } else {
+        "kubernetes"
+    };
     let mut yaml = String::new();
     for i in 0..count {
         let _ = write!(
             yaml,
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app{i}, namespace: bench}}\n\
-             spec:\n  replicas: 1\n  selector: {{matchLabels: {{app: app{i}}}}}\n  template:\n    metadata: {{labels: {{app: app{i}}}}}\n    spec: {{containers: [{{name: app, image: 'app:1'}}]}}\n\
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app{i}-config, namespace: bench}}\ndata: {{level: info}}\n\
+             ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app{i}, namespace: bench}}\n\
+             spec:\n  replicas: 1\n  selector: {{matchLabels: {{app: app{i}}}}}\n  template:\n    metadata: {{labels: {{app: app{i}}}}}\n    spec: {{containers: [{{name: app, image: 'app:1', envFrom: [{{configMapRef: {{name: app{i}-config}}}}]}}]}}\n\
              ---\napiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {{name: app{i}, namespace: bench}}\n\
-             spec:\n  targetRef: {{apiVersion: apps/v1, kind: Deployment, name: app{i}}}\n  service: {{port: 80}}\n  analysis: {{interval: {INTERVAL_SECONDS}s, threshold: 1, iterations: 1}}\n"
+             spec:\n  provider: {provider}\n  targetRef: {{apiVersion: apps/v1, kind: Deployment, name: app{i}}}\n  service: {{port: 80, gatewayRefs: [{{name: public, namespace: gateway}}]}}\n  analysis: {{interval: {INTERVAL_SECONDS}s, threshold: 1, iterations: 1}}\n"
         );
     }
     yaml
@@ -89,14 +97,22 @@ async fn main() {
     let count: usize = std::env::args()
         .find_map(|a| a.parse().ok())
         .unwrap_or(1000);
+    let gateway_api = std::env::args().any(|a| a == "gatewayapi");
     let server = Server::start_default().await.expect("emulator");
+    if gateway_api {
+        server
+            .apply_yaml(serin_controller::demo::GATEWAY_API_CRDS)
+            .expect("Gateway API CRDs");
+    }
     server
         .apply_yaml(&serin_controller::crds::crds_yaml().expect("crds"))
         .expect("CRDs");
     server
         .apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: bench}\n")
         .expect("namespace");
-    server.apply_yaml(&manifests(count)).expect("workloads");
+    server
+        .apply_yaml(&manifests(count, gateway_api))
+        .expect("workloads");
     let client = server.client().expect("client");
     let sim = SimConfig {
         rps: 1.0,
@@ -158,7 +174,14 @@ async fn main() {
 
     #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     let per_tick = (count as f64) * (TICKS as f64);
-    println!("canaries                                   {count}");
+    let router = if gateway_api {
+        "gatewayapi"
+    } else {
+        "kubernetes"
+    };
+    println!(
+        "canaries                                   {count} ({router} router, one tracked ConfigMap each)"
+    );
     println!(
         "time to initialize all                     {:.1} s",
         initialization.as_secs_f64()

@@ -99,5 +99,50 @@ async fn a_healthy_release_is_promoted_and_a_bad_one_rolled_back() {
         primary["spec"]["template"]["spec"]["containers"][0]["image"],
         "ghcr.io/stefanprodan/podinfo:6.1.0"
     );
+
+    // Someone sends half the traffic to the failed canary by hand: set back at the next tick.
+    let mut rules = rules.clone();
+    if let Some(weighted) = rules.last_mut() {
+        weighted["backendRefs"][0]["weight"] = 50.into();
+        weighted["backendRefs"][1]["weight"] = 50.into();
+    }
+    h.patch(
+        "gateway.networking.k8s.io/v1",
+        "HTTPRoute",
+        "podinfo",
+        &serde_json::json!({"spec": {"rules": rules}}),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let route = h
+            .get("gateway.networking.k8s.io/v1", "HTTPRoute", "podinfo")
+            .await;
+        let weighted = &route["spec"]["rules"]
+            .as_array()
+            .expect("rules")
+            .last()
+            .cloned();
+        let weights = weighted.as_ref().map(|w| {
+            (
+                w["backendRefs"][0]["weight"].clone(),
+                w["backendRefs"][1]["weight"].clone(),
+            )
+        });
+        if weights == Some((100.into(), 0.into())) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hand-made split was not undone: {route}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        h.event_reasons()
+            .await
+            .iter()
+            .any(|r| r == "RoutesRestored")
+    );
     h.stop_controller().await;
 }

@@ -1,11 +1,11 @@
 //! `Initialized`, `Succeeded` and `Failed`: no release runs; a new revision starts one.
 
 use serin_crds::canary::{AlertSeverity, CanaryPhase, RevisionAnalysis};
-use serin_crds::validation::HookKind;
+use serin_crds::validation::{HookKind, Weight};
 
 use super::waiting;
 use crate::decide::controls::Pending;
-use crate::decide::decision::{Action, CheckRequest, EventKind};
+use crate::decide::decision::{Action, CheckRequest, EventKind, Routes};
 use crate::decide::gates;
 use crate::decide::revision::revision_id;
 use crate::decide::step::{Flow, Step, Tick};
@@ -26,9 +26,11 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
         return Ok(());
     }
     if !t.rev.changed(target) {
+        restore_routes(t, s);
         return Ok(());
     }
     if t.rev.is_promoted(target) {
+        restore_routes(t, s);
         record_observed(t, s);
         if t.phase == CanaryPhase::Failed {
             s.phase(CanaryPhase::Initialized);
@@ -46,6 +48,27 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
     t.require(confirm_rollout_request(t))?;
     start(t, s);
     Ok(())
+}
+
+/// Outside a release every request goes to the primary: live routes that send any to the canary
+/// (changed by hand, or by another tool) are set back.
+fn restore_routes(t: &Tick<'_>, s: &mut Step) {
+    let Some(live) = t.observed.routes else {
+        return;
+    };
+    if live.canary == Weight::ZERO && live.mirror.is_none() && !live.matched_to_canary {
+        return;
+    }
+    s.set_weights(Routes::all_primary());
+    s.event(
+        EventKind::Warning,
+        "RoutesRestored",
+        format!(
+            "The routes of {} sent {}% of the traffic to the canary outside a release; all traffic is routed to the primary again",
+            t.target(),
+            live.canary.get()
+        ),
+    );
 }
 
 /// The `confirm-rollout` hooks, asked before a release starts.

@@ -154,6 +154,43 @@ fn a_release_of_a_changed_config_alone_carries_on_at_the_next_tick() {
 }
 
 #[test]
+fn routes_sending_traffic_to_the_canary_outside_a_release_are_restored() {
+    for phase in [
+        CanaryPhase::Initialized,
+        CanaryPhase::Succeeded,
+        CanaryPhase::Failed,
+    ] {
+        let plan = canary()
+            .in_phase(phase)
+            .with_live_routes(Routes::split(Weight::new(30).unwrap()))
+            .decide();
+        assert_eq!(plan.phase(), phase);
+        assert!(
+            plan.actions
+                .contains(&Action::SetWeights(Routes::all_primary())),
+            "{phase:?}: {:?}",
+            plan.actions
+        );
+        assert_eq!(plan.status.canary_weight, Some(0));
+        assert!(
+            plan.actions
+                .iter()
+                .any(|a| matches!(a, Action::Event { reason, .. } if *reason == "RoutesRestored")),
+            "{phase:?}"
+        );
+    }
+}
+
+#[test]
+fn routes_already_on_the_primary_outside_a_release_are_left_alone() {
+    let plan = canary()
+        .in_phase(CanaryPhase::Succeeded)
+        .with_live_routes(Routes::all_primary())
+        .decide();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+}
+
+#[test]
 fn a_suspended_canary_starts_no_release() {
     let plan = canary().suspended().with_new_revision().decide();
     assert_eq!(plan.phase(), CanaryPhase::Initialized);
