@@ -92,6 +92,51 @@ fn rss_mib(pid: u32) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// What was written after audit entry `seq`, by verb and resource, most first.
+fn written_since(server: &Server, seq: u64) -> Vec<(String, usize)> {
+    let mut written = std::collections::BTreeMap::<String, usize>::new();
+    for entry in server.audit().iter().filter(|e| e.seq > seq) {
+        let what = format!(
+            "{} {}{}",
+            entry.verb,
+            entry.resource,
+            entry
+                .subresource
+                .as_ref()
+                .map(|s| format!("/{s}"))
+                .unwrap_or_default()
+        );
+        *written.entry(what).or_default() += 1;
+    }
+    let mut written: Vec<_> = written.into_iter().collect();
+    written.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+    written
+}
+
+/// Waits until all `count` Canaries are `Initialized`; fails after 600 s.
+async fn wait_initialized(canaries: &Api<Canary>, count: usize) {
+    let started = Instant::now();
+    loop {
+        let list = canaries
+            .list(&ListParams::default())
+            .await
+            .expect("list canaries");
+        let initialized = list
+            .items
+            .iter()
+            .filter(|c| c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Initialized))
+            .count();
+        if initialized == count {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "only {initialized} of {count} initialized"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let count: usize = std::env::args()
@@ -131,7 +176,18 @@ async fn main() {
             "127.0.0.1:0",
             "--concurrency",
             "32",
+            // The client-side limit (100 requests a second by default, as in Flagger) would
+            // pace the initial burst of writes; the bench measures the controller itself.
+            "--kube-api-qps",
+            "5000",
+            "--kube-api-burst",
+            "5000",
         ])
+        .args(
+            std::env::var("SERIN_BENCH_EXTRA")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .env("RUST_LOG", "error")
@@ -143,32 +199,16 @@ async fn main() {
 
     let started = Instant::now();
     let canaries: Api<Canary> = Api::namespaced(client.clone(), "bench");
-    loop {
-        let list = canaries
-            .list(&ListParams::default())
-            .await
-            .expect("list canaries");
-        let initialized = list
-            .items
-            .iter()
-            .filter(|c| c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Initialized))
-            .count();
-        if initialized == count {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "only {initialized} of {count} initialized"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    wait_initialized(&canaries, count).await;
     let initialization = started.elapsed();
     drop(cluster);
     // Let in-flight work from initialization settle before measuring.
     tokio::time::sleep(Duration::from_secs(INTERVAL_SECONDS)).await;
     let (reads_before, writes_before) = requests(&server);
+    let audited = server.audit().last().map_or(0, |e| e.seq);
     tokio::time::sleep(Duration::from_secs(INTERVAL_SECONDS * TICKS)).await;
     let (reads_after, writes_after) = requests(&server);
+    let written = written_since(&server, audited);
     let rss = rss_mib(controller.0.id());
     drop(controller);
 
@@ -195,5 +235,8 @@ async fn main() {
         "  API writes per canary per tick           {:.3}",
         (writes_after - writes_before) / per_tick
     );
+    for (what, count) in written.iter().take(5) {
+        println!("    {count:>8} x {what}");
+    }
     println!("controller resident memory                 {rss:.0} MiB");
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use futures::{FutureExt, Stream};
+use futures::{FutureExt, Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DynamicObject};
@@ -159,7 +159,7 @@ where
         .modify(modify)
         .reflect(writer)
         .applied_objects();
-    (reader, stream)
+    (reader, without_errors(stream, K::plural(&()).into_owned()))
 }
 
 /// A watch of routing objects served as `resource` into a new cache.
@@ -177,7 +177,27 @@ pub(super) fn watch_routes(
         .modify(drop_managed_fields)
         .reflect(writer)
         .applied_objects();
-    (reader, stream)
+    (reader, without_errors(stream, resource.plural.clone()))
+}
+
+/// The stream without its errors, which are logged: a watch that fails (a kind whose CRD is not
+/// installed, a kind RBAC does not allow) retries with backoff on its own, and its cache stays
+/// unsynced, so reads fall back to the API. Passed on, the errors would reach the controller's
+/// queue, where they hold up the triggers of every other watch.
+fn without_errors<K: Send + 'static>(
+    stream: impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+    what: String,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static {
+    stream.filter_map(move |event| {
+        let kept = match event {
+            Ok(object) => Some(Ok(object)),
+            Err(e) => {
+                tracing::debug!(resource = %what, error = %e, "watch failed; retrying with backoff");
+                None
+            }
+        };
+        std::future::ready(kept)
+    })
 }
 
 /// Managed fields are large and never read from a cache.
