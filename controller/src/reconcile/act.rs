@@ -225,7 +225,7 @@ async fn apply_primary_autoscaler(ctx: &Context, s: &Subject<'_>, primary: &str)
 }
 
 /// The target's app label (`app: podinfo`), found by the configured selector label keys.
-fn app_label(ctx: &Context, s: &Subject<'_>) -> Result<(String, String)> {
+pub(super) fn app_label(ctx: &Context, s: &Subject<'_>) -> Result<(String, String)> {
     let labels = s.observed.target.selector();
     let keys: Vec<&str> = ctx
         .config
@@ -239,7 +239,7 @@ fn app_label(ctx: &Context, s: &Subject<'_>) -> Result<(String, String)> {
     Ok((key.to_owned(), app.to_owned()))
 }
 
-fn service_inputs<'a>(
+pub(super) fn service_inputs<'a>(
     s: &'a Subject<'a>,
     spec: &'a serin_crds::canary::CanaryService,
     app_label: (&'a str, &'a str),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use futures::{FutureExt, Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, NamespaceResourceScope};
 use kube::runtime::reflector::store::Writer;
@@ -43,6 +43,8 @@ pub struct Caches {
     pub deployments: Option<Store<Deployment>>,
     /// DaemonSets.
     pub daemonsets: Option<Store<DaemonSet>>,
+    /// Services: Service targets and the generated Services.
+    pub services: Option<Store<Service>>,
     /// ConfigMaps, without their data (watched with config tracking on).
     pub config_maps: Option<Store<ConfigMap>>,
     /// Secrets, without their data (watched with config tracking on).

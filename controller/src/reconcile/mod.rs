@@ -8,10 +8,12 @@ mod caches;
 mod checks;
 mod config;
 mod context;
+mod drift;
 mod error;
 mod notify;
 mod observe;
 mod status;
+mod targets;
 
 pub use caches::Caches;
 pub use config::ControllerConfig;
@@ -28,7 +30,6 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::watcher;
 use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, CanaryStatus, Provider};
@@ -57,6 +58,7 @@ pub async fn run(
     };
     let (deployments, deployment_events) = caches::watch(scoped(&ctx), caches::drop_managed_fields);
     let (daemonsets, daemonset_events) = caches::watch(scoped(&ctx), caches::drop_managed_fields);
+    let (services, service_events) = caches::watch(scoped(&ctx), caches::drop_managed_fields);
     let (config_maps, config_map_events) = caches::watch(scoped(&ctx), caches::strip_config_map);
     let (secrets, secret_events) = caches::watch(scoped(&ctx), caches::strip_secret);
     let (metric_templates, template_events) =
@@ -80,6 +82,7 @@ pub async fn run(
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Caches {
         deployments: Some(deployments.clone()),
         daemonsets: Some(daemonsets.clone()),
+        services: Some(services),
         config_maps: tracking.then_some(config_maps),
         secrets: tracking.then_some(secrets),
         metric_templates: Some(metric_templates),
@@ -93,12 +96,7 @@ pub async fn run(
     *ctx.canaries
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(canaries.clone());
-    let targets = Targets {
-        canaries,
-        resource,
-        deployments,
-        daemonsets,
-    };
+    let targets = targets::Targets::new(canaries, resource, deployments, daemonsets);
     let mut controller = controller
         .watches_stream(deployment_events, {
             let t = targets.clone();
@@ -108,6 +106,8 @@ pub async fn run(
             let t = targets.clone();
             move |d: DaemonSet| t.using_workload(&d)
         })
+        // Only cached: read at the next tick, which repairs a generated Service changed by hand.
+        .watches_stream(service_events, |_| Vec::new())
         // Only cached: a template or provider is read when it is needed.
         .watches_stream(template_events, |_| Vec::new())
         .watches_stream(provider_events, |_| Vec::new());
@@ -143,87 +143,6 @@ where
     match &ctx.config.namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
-    }
-}
-
-/// Finds the Canaries a changed workload or config concerns.
-#[derive(Clone)]
-struct Targets {
-    canaries: reflector::Store<DynamicObject>,
-    resource: ApiResource,
-    deployments: reflector::Store<Deployment>,
-    daemonsets: reflector::Store<DaemonSet>,
-}
-
-impl Targets {
-    /// The Canaries in `namespace` whose `targetRef` matches `matches`.
-    fn select(
-        &self,
-        namespace: Option<&String>,
-        matches: impl Fn(&serde_json::Value) -> bool,
-    ) -> Vec<ObjectRef<DynamicObject>> {
-        self.canaries
-            .state()
-            .iter()
-            .filter(|c| c.metadata.namespace.as_ref() == namespace)
-            .filter(|c| matches(&c.data["spec"]["targetRef"]))
-            .map(|c| ObjectRef::from_obj_with(c.as_ref(), self.resource.clone()))
-            .collect()
-    }
-
-    /// The Canaries whose target is `workload` (a Deployment or DaemonSet) or whose primary it
-    /// is.
-    fn using_workload<K>(&self, workload: &K) -> Vec<ObjectRef<DynamicObject>>
-    where
-        K: kube::Resource<DynamicType = ()>,
-    {
-        let kind = K::kind(&());
-        let meta = workload.meta();
-        let name = meta.name.as_deref().unwrap_or_default();
-        let target = name.strip_suffix("-primary").unwrap_or(name);
-        self.select(meta.namespace.as_ref(), |target_ref| {
-            target_ref["kind"] == kind.as_ref()
-                && (target_ref["name"] == target || target_ref["name"] == name)
-        })
-    }
-
-    /// The Canaries whose target workload (as cached) uses the ConfigMap or Secret `config`.
-    fn using_config<K>(&self, config: &K) -> Vec<ObjectRef<DynamicObject>>
-    where
-        K: kube::Resource<DynamicType = ()>,
-    {
-        let kind = if K::kind(&()) == "Secret" {
-            crate::workloads::ConfigKind::Secret
-        } else {
-            crate::workloads::ConfigKind::ConfigMap
-        };
-        let meta = config.meta();
-        let (Some(namespace), Some(name)) = (meta.namespace.as_ref(), meta.name.as_deref()) else {
-            return Vec::new();
-        };
-        let uses = |pod_spec: Option<&k8s_openapi::api::core::v1::PodSpec>| {
-            pod_spec.is_some_and(|spec| {
-                crate::workloads::config_refs(spec)
-                    .iter()
-                    .any(|r| r.kind == kind && r.name == name)
-            })
-        };
-        self.select(Some(namespace), |target_ref| {
-            let Some(target) = target_ref["name"].as_str() else {
-                return false;
-            };
-            match target_ref["kind"].as_str() {
-                Some("Deployment") => self
-                    .deployments
-                    .get(&ObjectRef::new(target).within(namespace))
-                    .is_some_and(|d| uses(d.spec.template.spec.as_ref())),
-                Some("DaemonSet") => self
-                    .daemonsets
-                    .get(&ObjectRef::new(target).within(namespace))
-                    .is_some_and(|d| uses(d.spec.template.spec.as_ref())),
-                _ => false,
-            }
-        })
     }
 }
 
@@ -307,6 +226,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
         act::ensure_finalizer(ctx, &canary).await?;
     }
     act::act(ctx, &subject, &mut plan).await?;
+    repair(ctx, &subject, &plan).await?;
     status::write(ctx, &canary, &plan.status).await?;
     if plan
         .actions
@@ -339,6 +259,42 @@ fn prepare(
     }
     let router = router_for(canary.spec.provider.unwrap_or(mesh_provider))?;
     Ok((canary, valid, router))
+}
+
+/// Applies again the generated Services someone changed, outside initialization and deletion,
+/// with a warning Event naming them.
+async fn repair(
+    ctx: &Context,
+    subject: &act::Subject<'_>,
+    plan: &crate::decide::Plan,
+) -> Result<()> {
+    let phase = plan.status.phase.unwrap_or_default();
+    let settled = !matches!(
+        phase,
+        CanaryPhase::Unset
+            | CanaryPhase::Initializing
+            | CanaryPhase::Terminating
+            | CanaryPhase::Terminated
+    ) && subject.canary.metadata.deletion_timestamp.is_none();
+    if !settled {
+        return Ok(());
+    }
+    let restored = drift::repair_services(ctx, subject).await?;
+    if !restored.is_empty() {
+        let message = format!(
+            "Service {} differed from what serin generates and was applied again",
+            restored.join(", ")
+        );
+        act::publish_event(
+            ctx,
+            subject.canary,
+            crate::decide::EventKind::Warning,
+            "ServicesRestored",
+            &message,
+        )
+        .await;
+    }
+    Ok(())
 }
 
 fn parse(object: &DynamicObject) -> Result<Canary> {

@@ -34,6 +34,9 @@ pub(super) struct Observed {
     pub(super) primary: Option<Target>,
     /// Tracked ConfigMaps and Secrets.
     pub(super) configs: Vec<TrackedConfig>,
+    /// The generated Services (apex, primary, canary) that exist, when the Service cache has
+    /// synced (`None` before).
+    pub(super) services: Option<Vec<Service>>,
     /// What the decision core needs.
     pub(super) observations: Observations,
 }
@@ -73,13 +76,14 @@ pub(super) async fn observe(
                 .await?
                 .map(Target::DaemonSet),
         ),
-        TargetKindPlan::Service => {
-            let api: Api<Service> = Api::namespaced(client.clone(), namespace);
-            (
-                api.get_opt(name).await?.map(Target::Service),
-                api.get_opt(&primary_name).await?.map(Target::Service),
-            )
-        }
+        TargetKindPlan::Service => (
+            cached_or_get(client, caches.services.as_ref(), namespace, name)
+                .await?
+                .map(Target::Service),
+            cached_or_get(client, caches.services.as_ref(), namespace, &primary_name)
+                .await?
+                .map(Target::Service),
+        ),
         TargetKindPlan::KnativeService => {
             return Err(Error::Workload(
                 crate::workloads::WorkloadError::UnsupportedTarget("Knative Service".into()),
@@ -139,8 +143,26 @@ pub(super) async fn observe(
         target,
         primary,
         configs,
+        services: generated_services(caches, namespace, route_ctx.names),
         observations,
     })
+}
+
+/// The generated Services that exist, from the cache; `None` until it has synced.
+fn generated_services(
+    caches: &Caches,
+    namespace: &str,
+    names: &crate::routers::ServiceNames,
+) -> Option<Vec<Service>> {
+    let known = |name: &String| match lookup(caches.services.as_ref(), namespace, name, ()) {
+        Lookup::Known(service) => Some(service.map(|s| (*s).clone())),
+        Lookup::Unknown => None,
+    };
+    [&names.apex, &names.primary, &names.canary]
+        .into_iter()
+        .map(known)
+        .collect::<Option<Vec<_>>>()
+        .map(|found| found.into_iter().flatten().collect())
 }
 
 /// The tracked configs `pod_spec` uses, with their checksums: from the caches (which keep only

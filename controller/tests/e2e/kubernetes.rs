@@ -78,5 +78,48 @@ async fn blue_green_promotes_a_healthy_revision_and_rolls_back_a_bad_one() {
         target["spec"]["replicas"], 0,
         "the failed canary is scaled to zero"
     );
+
+    // Someone points the apex Service at the canary's pods and deletes the canary Service:
+    // both are put back at the next tick.
+    h.patch(
+        "v1",
+        "Service",
+        "podinfo",
+        &serde_json::json!({"spec": {"selector": {"app": "podinfo"}}}),
+    )
+    .await;
+    let services: kube::Api<k8s_openapi::api::core::v1::Service> =
+        kube::Api::namespaced(h.client.clone(), "test");
+    services
+        .delete("podinfo-canary", &kube::api::DeleteParams::default())
+        .await
+        .expect("delete the canary Service");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let apex = services.get_opt("podinfo").await.expect("get");
+        let canary = services.get_opt("podinfo-canary").await.expect("get");
+        let selector = |s: &k8s_openapi::api::core::v1::Service| {
+            s.spec
+                .as_ref()
+                .and_then(|s| s.selector.as_ref())
+                .and_then(|s| s.get("app").cloned())
+        };
+        if apex.as_ref().and_then(selector).as_deref() == Some("podinfo-primary")
+            && canary.as_ref().and_then(selector).as_deref() == Some("podinfo")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Services were not restored: apex {apex:?}, canary {canary:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        h.event_reasons()
+            .await
+            .iter()
+            .any(|r| r == "ServicesRestored")
+    );
     h.stop_controller().await;
 }
