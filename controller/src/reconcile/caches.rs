@@ -202,6 +202,31 @@ fn without_errors<K: Send + 'static>(
     })
 }
 
+/// A watch of Canaries (untyped, so that one malformed object cannot stop the list) into a new
+/// cache, without their managed fields and `kubectl.kubernetes.io/last-applied-configuration`.
+/// Errors are passed on: the controller's own watch has no cache to fall back on.
+pub(super) fn watch_canaries(
+    api: Api<DynamicObject>,
+    resource: &ApiResource,
+) -> (
+    Store<DynamicObject>,
+    impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send + 'static,
+) {
+    let writer = Writer::new(resource.clone());
+    let reader = writer.as_reader();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|canary: &mut DynamicObject| {
+            canary.metadata.managed_fields = None;
+            if let Some(annotations) = canary.metadata.annotations.as_mut() {
+                annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+            }
+        })
+        .reflect(writer)
+        .applied_objects();
+    (reader, stream)
+}
+
 /// Managed fields are large and never read from a cache.
 pub(super) fn drop_managed_fields<K: kube::Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;

@@ -30,7 +30,6 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
 use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, CanaryStatus, Provider};
 use serin_crds::validation::{Strategy, TargetKindPlan, ValidCanary, validate_canary};
@@ -91,8 +90,10 @@ pub async fn run(
         namespace: ctx.config.namespace.clone(),
     };
     let concurrency = ctx.config.concurrency;
-    let controller = Controller::new_with(api, watcher::Config::default(), resource.clone());
-    let canaries = controller.store();
+    // The Canaries' own watch, with managed fields and the last-applied annotation (a second
+    // copy of the spec) dropped from the cache.
+    let (canaries, canary_events) = caches::watch_canaries(api, &resource);
+    let controller = Controller::for_stream_with(canary_events, canaries.clone(), resource.clone());
     *ctx.canaries
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(canaries.clone());
