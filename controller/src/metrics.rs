@@ -116,8 +116,9 @@ pub struct KubeApiMetrics {
     pub duration: Family<VerbLabels, Histogram>,
 }
 
-impl KubeApiMetrics {
-    fn new() -> Self {
+/// Counters not registered anywhere yet.
+impl Default for KubeApiMetrics {
+    fn default() -> Self {
         Self {
             requests: Family::default(),
             duration: Family::new_with_constructor(|| {
@@ -125,7 +126,9 @@ impl KubeApiMetrics {
             }),
         }
     }
+}
 
+impl KubeApiMetrics {
     /// Counts one request; `duration` is `None` for a request that was never sent.
     pub fn observe(
         &self,
@@ -202,7 +205,7 @@ impl Metrics {
             reconcile_duration: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             reconcile_errors: Family::default(),
             router_calls: Family::default(),
-            kube_api: KubeApiMetrics::new(),
+            kube_api: KubeApiMetrics::default(),
         };
         let flagger = registry.sub_registry_with_prefix("flagger");
         flagger.register(

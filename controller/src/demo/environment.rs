@@ -95,10 +95,7 @@ impl Environment {
             client,
             prometheus,
             loadtester,
-            controller_api_requests: Metrics::new(
-                &mut prometheus_client::registry::Registry::default(),
-            )
-            .kube_api,
+            controller_api_requests: KubeApiMetrics::default(),
             mesh_provider,
             _cluster: cluster,
             controller: None,

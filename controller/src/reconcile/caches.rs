@@ -156,11 +156,7 @@ where
     K: 'static,
 {
     let (reader, writer) = store();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(modify)
-        .reflect(writer)
-        .applied_objects();
+    let stream = reflected(api, writer, modify);
     (reader, without_errors(stream, K::plural(&()).into_owned()))
 }
 
@@ -174,12 +170,39 @@ pub(super) fn watch_routes(
 ) {
     let writer = Writer::new(resource.clone());
     let reader = writer.as_reader();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(drop_managed_fields)
-        .reflect(writer)
-        .applied_objects();
+    let stream = reflected(api, writer, drop_bulk);
     (reader, without_errors(stream, resource.plural.clone()))
+}
+
+/// A watch of Canaries (untyped, so that one malformed object cannot stop the list) into a new
+/// cache. Errors are passed on: the controller's own watch has no cache to fall back on.
+pub(super) fn watch_canaries(
+    api: Api<DynamicObject>,
+    resource: &ApiResource,
+) -> (
+    Store<DynamicObject>,
+    impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send + 'static,
+) {
+    let writer = Writer::new(resource.clone());
+    let reader = writer.as_reader();
+    (reader, reflected(api, writer, drop_bulk))
+}
+
+/// The applied objects of a watch of `api`, changed by `modify` and then stored by `writer`.
+fn reflected<K>(
+    api: Api<K>,
+    writer: Writer<K>,
+    modify: impl FnMut(&mut K) + Send + 'static,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Clone + Eq + std::hash::Hash + Send + Sync,
+{
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(modify)
+        .reflect(writer)
+        .applied_objects()
 }
 
 /// The stream without its errors, which are logged: a watch that fails (a kind whose CRD is not
@@ -202,34 +225,14 @@ fn without_errors<K: Send + 'static>(
     })
 }
 
-/// A watch of Canaries (untyped, so that one malformed object cannot stop the list) into a new
-/// cache, without their managed fields and `kubectl.kubernetes.io/last-applied-configuration`.
-/// Errors are passed on: the controller's own watch has no cache to fall back on.
-pub(super) fn watch_canaries(
-    api: Api<DynamicObject>,
-    resource: &ApiResource,
-) -> (
-    Store<DynamicObject>,
-    impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send + 'static,
-) {
-    let writer = Writer::new(resource.clone());
-    let reader = writer.as_reader();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|canary: &mut DynamicObject| {
-            canary.metadata.managed_fields = None;
-            if let Some(annotations) = canary.metadata.annotations.as_mut() {
-                annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-            }
-        })
-        .reflect(writer)
-        .applied_objects();
-    (reader, stream)
-}
-
-/// Managed fields are large and never read from a cache.
-pub(super) fn drop_managed_fields<K: kube::Resource>(object: &mut K) {
-    object.meta_mut().managed_fields = None;
+/// Drops what no reader of a cache uses and what is large: managed fields, and the last-applied
+/// annotation (a second copy of the object).
+pub(super) fn drop_bulk<K: kube::Resource>(object: &mut K) {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 /// Drops a ConfigMap's data, keeping its checksum.
@@ -250,16 +253,12 @@ pub(super) fn strip_secret(object: &mut Secret) {
 }
 
 fn keep_checksum<K: kube::Resource>(object: &mut K, checksum: String) {
-    drop_managed_fields(object);
+    drop_bulk(object);
     object
         .meta_mut()
         .annotations
         .get_or_insert_with(Default::default)
         .insert(DATA_CHECKSUM.to_owned(), checksum);
-    // The last-applied annotation repeats the data.
-    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What every reconcile shares: the client, settings, metrics, and the HTTP callers.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use kube::Client;
@@ -35,7 +35,7 @@ pub struct Context {
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
     /// The watch caches of the running controller; set each time it starts.
-    pub caches: RwLock<Caches>,
+    pub caches: RwLock<Arc<Caches>>,
     /// Canaries as last seen by the controller's watch; set each time the controller starts.
     pub canaries: RwLock<Option<Store<kube::api::DynamicObject>>>,
     /// When each release in progress started (by `namespace/name`), for
@@ -65,7 +65,7 @@ impl Context {
             client,
             config,
             metrics,
-            caches: RwLock::new(Caches::default()),
+            caches: RwLock::new(Arc::default()),
             canaries: RwLock::new(None),
             release_started: Mutex::new(HashMap::new()),
         })
@@ -74,7 +74,7 @@ impl Context {
 
 impl Context {
     /// The watch caches of the running controller (none before it starts).
-    pub fn caches(&self) -> Caches {
+    pub fn caches(&self) -> Arc<Caches> {
         self.caches
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

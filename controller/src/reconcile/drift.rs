@@ -57,8 +57,6 @@ pub(super) async fn repair_services(ctx: &Context, s: &Subject<'_>) -> Result<Ve
     let mut restored = Vec::new();
     for role in [ServiceRole::Apex, ServiceRole::Primary, ServiceRole::Canary] {
         let mut want = serde_json::to_value(service(role, &inputs))?;
-        want["apiVersion"] = json!("v1");
-        want["kind"] = json!("Service");
         let name = want["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -68,15 +66,11 @@ pub(super) async fn repair_services(ctx: &Context, s: &Subject<'_>) -> Result<Ve
             .find(|o| o.metadata.name.as_deref() == Some(name.as_str()))
             .map(serde_json::to_value)
             .transpose()?;
-        // Compared without apiVersion and kind, which cached objects may lack.
-        let mut shape = want.clone();
-        if let Some(o) = shape.as_object_mut() {
-            o.remove("apiVersion");
-            o.remove("kind");
-        }
-        if have.as_ref().is_some_and(|h| contains(h, &shape)) {
+        if have.as_ref().is_some_and(|h| contains(h, &want)) {
             continue;
         }
+        want["apiVersion"] = json!("v1");
+        want["kind"] = json!("Service");
         api.patch(
             &name,
             &PatchParams::apply(FIELD_MANAGER).force(),

@@ -55,15 +55,13 @@ pub async fn run(
         Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
         None => Api::all_with(ctx.client.clone(), &resource),
     };
-    let (deployments, deployment_events) = caches::watch(scoped(&ctx), caches::drop_managed_fields);
-    let (daemonsets, daemonset_events) = caches::watch(scoped(&ctx), caches::drop_managed_fields);
-    let (services, service_events) = caches::watch(scoped(&ctx), caches::drop_managed_fields);
+    let (deployments, deployment_events) = caches::watch(scoped(&ctx), caches::drop_bulk);
+    let (daemonsets, daemonset_events) = caches::watch(scoped(&ctx), caches::drop_bulk);
+    let (services, service_events) = caches::watch(scoped(&ctx), caches::drop_bulk);
     let (config_maps, config_map_events) = caches::watch(scoped(&ctx), caches::strip_config_map);
     let (secrets, secret_events) = caches::watch(scoped(&ctx), caches::strip_secret);
-    let (metric_templates, template_events) =
-        caches::watch(scoped(&ctx), caches::drop_managed_fields);
-    let (alert_providers, provider_events) =
-        caches::watch(scoped(&ctx), caches::drop_managed_fields);
+    let (metric_templates, template_events) = caches::watch(scoped(&ctx), caches::drop_bulk);
+    let (alert_providers, provider_events) = caches::watch(scoped(&ctx), caches::drop_bulk);
     let tracking = ctx.config.config_tracking;
     let mut route_events = Vec::new();
     let mut routes = Vec::new();
@@ -78,7 +76,7 @@ pub async fn run(
     }
     *ctx.caches
         .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Caches {
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Caches {
         deployments: Some(deployments.clone()),
         daemonsets: Some(daemonsets.clone()),
         services: Some(services),
@@ -88,10 +86,8 @@ pub async fn run(
         alert_providers: Some(alert_providers),
         routes,
         namespace: ctx.config.namespace.clone(),
-    };
+    });
     let concurrency = ctx.config.concurrency;
-    // The Canaries' own watch, with managed fields and the last-applied annotation (a second
-    // copy of the spec) dropped from the cache.
     let (canaries, canary_events) = caches::watch_canaries(api, &resource);
     let controller = Controller::for_stream_with(canary_events, canaries.clone(), resource.clone());
     *ctx.canaries

@@ -91,11 +91,7 @@ pub(super) async fn observe(
         }
     };
     let target = target.ok_or_else(|| Error::TargetMissing {
-        kind: match valid.target.kind {
-            TargetKindPlan::Deployment => "Deployment",
-            TargetKindPlan::DaemonSet => "DaemonSet",
-            TargetKindPlan::Service | TargetKindPlan::KnativeService => "Service",
-        },
+        kind: crate::decide::kind_name(valid.target.kind),
         name: name.clone(),
     })?;
 

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::PodSpec;
 use kube::api::DynamicObject;
 use kube::core::ApiResource;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -132,19 +131,18 @@ impl Targets {
                 continue;
             };
             let reference = ObjectRef::from_obj_with(canary.as_ref(), self.resource.clone());
-            let key = ObjectRef::new(name).within(namespace);
-            let (kind, pod_spec): (&'static str, Option<PodSpec>) = match kind {
+            let (kind, configs) = match kind {
                 "Deployment" => (
                     "Deployment",
                     self.deployments
-                        .get(&key)
-                        .and_then(|d| d.spec.template.spec.clone()),
+                        .get(&ObjectRef::new(name).within(namespace))
+                        .and_then(|d| d.spec.template.spec.as_ref().map(config_refs)),
                 ),
                 "DaemonSet" => (
                     "DaemonSet",
                     self.daemonsets
                         .get(&ObjectRef::new(name).within(namespace))
-                        .and_then(|d| d.spec.template.spec.clone()),
+                        .and_then(|d| d.spec.template.spec.as_ref().map(config_refs)),
                 ),
                 _ => continue,
             };
@@ -152,7 +150,7 @@ impl Targets {
                 .entry((namespace.clone(), kind, name.to_owned()))
                 .or_default()
                 .push(reference.clone());
-            for config in pod_spec.as_ref().map(config_refs).unwrap_or_default() {
+            for config in configs.unwrap_or_default() {
                 let kind = match config.kind {
                     ConfigKind::ConfigMap => "ConfigMap",
                     ConfigKind::Secret => "Secret",

@@ -113,31 +113,28 @@ async fn a_healthy_release_is_promoted_and_a_bad_one_rolled_back() {
         &serde_json::json!({"spec": {"rules": rules}}),
     )
     .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let route = h
-            .get("gateway.networking.k8s.io/v1", "HTTPRoute", "podinfo")
-            .await;
-        let weighted = &route["spec"]["rules"]
-            .as_array()
-            .expect("rules")
-            .last()
-            .cloned();
-        let weights = weighted.as_ref().map(|w| {
-            (
-                w["backendRefs"][0]["weight"].clone(),
-                w["backendRefs"][1]["weight"].clone(),
-            )
-        });
-        if weights == Some((100.into(), 0.into())) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the hand-made split was not undone: {route}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    h.eventually(
+        "the hand-made split undone",
+        Duration::from_secs(15),
+        async || {
+            let route = h
+                .get("gateway.networking.k8s.io/v1", "HTTPRoute", "podinfo")
+                .await;
+            let weighted = route["spec"]["rules"].as_array().and_then(|r| r.last());
+            let weights = weighted.map(|w| {
+                (
+                    w["backendRefs"][0]["weight"].clone(),
+                    w["backendRefs"][1]["weight"].clone(),
+                )
+            });
+            if weights == Some((100.into(), 0.into())) {
+                Ok(())
+            } else {
+                Err(route.to_string())
+            }
+        },
+    )
+    .await;
     assert!(
         h.event_reasons()
             .await

@@ -94,27 +94,23 @@ async fn blue_green_promotes_a_healthy_revision_and_rolls_back_a_bad_one() {
         .delete("podinfo-canary", &kube::api::DeleteParams::default())
         .await
         .expect("delete the canary Service");
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let apex = services.get_opt("podinfo").await.expect("get");
-        let canary = services.get_opt("podinfo-canary").await.expect("get");
-        let selector = |s: &k8s_openapi::api::core::v1::Service| {
-            s.spec
-                .as_ref()
-                .and_then(|s| s.selector.as_ref())
-                .and_then(|s| s.get("app").cloned())
-        };
-        if apex.as_ref().and_then(selector).as_deref() == Some("podinfo-primary")
-            && canary.as_ref().and_then(selector).as_deref() == Some("podinfo")
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the Services were not restored: apex {apex:?}, canary {canary:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let selector = |s: Option<k8s_openapi::api::core::v1::Service>| {
+        s.and_then(|s| s.spec?.selector?.get("app").cloned())
+    };
+    h.eventually(
+        "the Services restored",
+        Duration::from_secs(15),
+        async || {
+            let apex = selector(services.get_opt("podinfo").await.expect("get"));
+            let canary = selector(services.get_opt("podinfo-canary").await.expect("get"));
+            if apex.as_deref() == Some("podinfo-primary") && canary.as_deref() == Some("podinfo") {
+                Ok(())
+            } else {
+                Err(format!("apex selects {apex:?}, canary selects {canary:?}"))
+            }
+        },
+    )
+    .await;
     assert!(
         h.event_reasons()
             .await

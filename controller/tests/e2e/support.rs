@@ -98,6 +98,25 @@ impl Harness {
         }
     }
 
+    /// Polls `check` every half second until it holds; fails with what it last reported after
+    /// `timeout`.
+    pub(crate) async fn eventually(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl AsyncFnMut() -> Result<(), String>,
+    ) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let Err(last) = check().await else { return };
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not happen within {timeout:?}: {last}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Polls the Canary until `phase`, or fails with its last status after `timeout`.
     pub(crate) async fn wait_for_phase(
         &self,

@@ -126,46 +126,30 @@ async fn a_daemonset_is_released_and_its_canary_leaves_every_node_between_releas
     h.stop_controller().await;
 }
 
-/// Three versions of an app, each its own Deployment, and a Service choosing one of them. The
-/// built-in metrics find a workload's pods by the target's name, which a Service target's pods
-/// do not carry, so the canary is judged by its Service's traffic.
-const COLOURS: &str = r#"
+/// One version of an app as its own Deployment, `podinfo-<colour>`, failing `error_rate` of
+/// its requests.
+fn colour(colour: &str, error_rate: &str) -> String {
+    format!(
+        r#"
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: podinfo-blue, namespace: test}
+metadata: {{name: podinfo-{colour}, namespace: test}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: podinfo-blue}}
+  selector: {{matchLabels: {{app: podinfo-{colour}}}}}
   template:
     metadata:
-      labels: {app: podinfo-blue}
-      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
-    spec: {containers: [{name: podinfo, image: "podinfo:blue"}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: podinfo-green, namespace: test}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: podinfo-green}}
-  template:
-    metadata:
-      labels: {app: podinfo-green}
-      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
-    spec: {containers: [{name: podinfo, image: "podinfo:green"}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: podinfo-red, namespace: test}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: podinfo-red}}
-  template:
-    metadata:
-      labels: {app: podinfo-red}
-      annotations: {sim.serin.dev/error-rate: "0.5", sim.serin.dev/latency-ms: "20"}
-    spec: {containers: [{name: podinfo, image: "podinfo:red"}]}
----
+      labels: {{app: podinfo-{colour}}}
+      annotations: {{sim.serin.dev/error-rate: "{error_rate}", sim.serin.dev/latency-ms: "20"}}
+    spec: {{containers: [{{name: podinfo, image: "podinfo:{colour}"}}]}}
+---"#
+    )
+}
+
+/// A Service choosing one of the versions, and its Canary. The built-in metrics find a
+/// workload's pods by the target's name, which a Service target's pods do not carry, so the
+/// canary is judged by its Service's traffic.
+const SERVICE_CANARY: &str = r#"
 apiVersion: v1
 kind: Service
 metadata: {name: podinfo, namespace: test, labels: {team: web}}
@@ -214,7 +198,10 @@ fn selects(service: &Value) -> &Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_target_releases_its_new_selector_and_refuses_a_bad_one() {
     let mut h = Harness::start(Provider::GatewayApiV1).await;
-    h.apply(&COLOURS.replace("PROMETHEUS", &h.prometheus_url()));
+    let colours = [("blue", "0.0"), ("green", "0.0"), ("red", "0.5")]
+        .map(|(name, error_rate)| colour(name, error_rate))
+        .concat();
+    h.apply(&(colours + &SERVICE_CANARY.replace("PROMETHEUS", &h.prometheus_url())));
     h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
         .await;
     let primary = h.get("v1", "Service", "podinfo-primary").await;
