@@ -1,10 +1,30 @@
 # Shared helpers for scripts/demo and scripts/test. Sourced, not run.
 
+# Seconds each step took, in the order they ran, for `step_summary`.
+STEP_TIMES=()
+STEPS_STARTED=$SECONDS
+
+# Runs one named step and prints how long it took.
 step() {
     local name=$1
     shift
     printf '\n==> %s\n' "$name"
-    "$@"
+    local started=$SECONDS status=0
+    "$@" || status=$?
+    local took=$((SECONDS - started))
+    STEP_TIMES+=("$(printf '%5ss  %s' "$took" "$name")")
+    printf '<== %s: %ss%s\n' "$name" "$took" "$([ "$status" -eq 0 ] || echo ", failed with exit status $status")"
+    return "$status"
+}
+
+# Prints the time of every step run so far and the total.
+step_summary() {
+    printf '\nstep times:\n'
+    local line
+    for line in "${STEP_TIMES[@]}"; do
+        printf '  %s\n' "$line"
+    done
+    printf '  %5ss  total\n' "$((SECONDS - STEPS_STARTED))"
 }
 
 # Rust 1.89 or newer is needed (edition 2024). Debian's own cargo is older, so point at rustup.
@@ -21,11 +41,14 @@ require_cargo() {
     fi
 }
 
-# Installs Debian packages whose main binary is missing.
+# Installs Debian packages whose command is missing. Arguments are `package` or
+# `package:command` when the two names differ.
 ensure_apt_packages() {
-    local missing=()
-    for pkg in "$@"; do
-        command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    local missing=() spec pkg cmd
+    for spec in "$@"; do
+        pkg=${spec%%:*}
+        cmd=${spec#*:}
+        command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     local sudo=()
@@ -39,12 +62,14 @@ ensure_apt_packages() {
     fi
     echo "installing Debian packages: ${missing[*]}"
     "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Installs a cargo subcommand from crates.io when it is missing.
+# Installs a cargo subcommand from crates.io when it is missing. It lands in `$CARGO_HOME/bin`,
+# which is put on PATH for the rest of the script.
 ensure_cargo_tool() {
     local binary=$1 crate=$2
+    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
     command -v "$binary" >/dev/null 2>&1 && return 0
     echo "installing $crate (one time, a few minutes)"
     cargo install --locked --quiet "$crate"

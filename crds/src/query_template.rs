@@ -1,17 +1,25 @@
-//! Metric query templates in Flagger's syntax: Go `text/template` with the functions `name`,
-//! `namespace`, `target`, `service`, `ingress`, `route`, `interval` and `variables`.
+//! Metric query templates in Flagger's syntax: the part of Go `text/template` that Flagger's
+//! templates use, with the functions `name`, `namespace`, `target`, `service`, `ingress`, `route`,
+//! `interval` and `variables`, and Go's `printf`, `print` and `println`.
 //!
-//! Parsing checks the syntax and that only those functions are called; rendering fills them
-//! from a [`TemplateContext`]. A `{{ variables.NAME }}` with no such variable is an error,
-//! where Flagger would render `<no value>` into the query.
+//! Templates are written by Canary authors, who are not trusted: parsing accepts only actions that
+//! produce a value (`{{ namespace }}`, `{{ variables.direction }}`,
+//! `{{ printf "%s-%s" namespace target }}`, pipelines and parentheses), and refuses control
+//! structures (`if`, `range`, `with`, `define`, `template`, `block`, ...) and template variables.
+//! Without loops or recursion a render is linear in the size of the template, and the template's
+//! size, its nesting and the rendered text are bounded, so no template can exhaust the stack,
+//! the memory or the time of the controller. A `{{ variables.NAME }}` with no such variable is
+//! an error, where Flagger would render `<no value>` into the query.
 
-use std::cell::RefCell;
+mod eval;
+mod parse;
+mod printf;
+
 use std::collections::{BTreeMap, BTreeSet};
 
-use gtmpl::{Context, Func, Template};
-use gtmpl_value::{FuncError, Value};
+use parse::{Node, Operand};
 
-/// The functions a query template may call.
+/// The functions a query template may call that read the Canary.
 pub const TEMPLATE_FUNCTIONS: [&str; 8] = [
     "name",
     "namespace",
@@ -22,6 +30,18 @@ pub const TEMPLATE_FUNCTIONS: [&str; 8] = [
     "interval",
     "variables",
 ];
+
+/// Go's formatting functions a query template may call.
+pub const FORMAT_FUNCTIONS: [&str; 3] = ["printf", "print", "println"];
+
+/// The longest template accepted, in bytes.
+pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
+
+/// The longest rendered query, in bytes.
+pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
+
+/// How deeply parentheses may nest inside one action.
+pub const MAX_NESTING: usize = 8;
 
 /// Values a template is rendered with.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,7 +67,7 @@ pub struct TemplateContext {
 /// Why a template cannot be parsed or rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    /// The text is not a valid template.
+    /// The text is not a valid template, or uses what query templates do not allow.
     #[error("query template does not parse: {0}")]
     Syntax(String),
     /// The template uses a variable the Canary does not define.
@@ -64,16 +84,35 @@ pub enum TemplateError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryTemplate {
     source: String,
+    nodes: Vec<Node>,
     variables: BTreeSet<String>,
 }
 
 impl QueryTemplate {
-    /// Parses `source`, failing on bad syntax and on calls to unknown functions.
+    /// Parses `source`, failing on bad syntax, on calls to unknown functions, on control
+    /// structures and on templates over [`MAX_TEMPLATE_BYTES`].
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
-        compile(source)?;
+        if source.len() > MAX_TEMPLATE_BYTES {
+            return Err(TemplateError::Syntax(format!(
+                "the template is {} bytes long; at most {MAX_TEMPLATE_BYTES} are allowed",
+                source.len()
+            )));
+        }
+        let nodes = parse::parse(source).map_err(TemplateError::Syntax)?;
+        let mut variables = BTreeSet::new();
+        for node in &nodes {
+            if let Node::Action(pipeline) = node {
+                pipeline.visit_operands(&mut |operand| {
+                    if let Operand::Variable(name) = operand {
+                        variables.insert(name.clone());
+                    }
+                });
+            }
+        }
         Ok(QueryTemplate {
             source: source.to_owned(),
-            variables: referenced_variables(source),
+            nodes,
+            variables,
         })
     }
 
@@ -95,181 +134,12 @@ impl QueryTemplate {
         }
     }
 
-    /// Renders the template with `context`.
+    /// Renders the template with `context`. The result is at most [`MAX_RENDERED_BYTES`] long.
     pub fn render(&self, context: &TemplateContext) -> Result<String, TemplateError> {
         self.check_variables(&context.variables)?;
-        let template = compile(&self.source)?;
-        CURRENT.with(|current| *current.borrow_mut() = Some(context.clone()));
-        let rendered = template.render(&Context::empty());
-        CURRENT.with(|current| *current.borrow_mut() = None);
-        rendered.map_err(|e| TemplateError::Render(e.to_string()))
+        eval::render(&self.nodes, context)
     }
-}
-
-// gtmpl functions are plain `fn` pointers, so the context of the render in progress on this
-// thread is kept here; `render` sets it and clears it around the synchronous render call.
-thread_local! {
-    static CURRENT: RefCell<Option<TemplateContext>> = const { RefCell::new(None) };
-}
-
-fn compile(source: &str) -> Result<Template, TemplateError> {
-    let mut template = Template::default();
-    let functions: [(&str, Func); 8] = [
-        ("name", |_| field(|c| c.name.clone())),
-        ("namespace", |_| field(|c| c.namespace.clone())),
-        ("target", |_| field(|c| c.target.clone())),
-        ("service", |_| field(|c| c.service.clone())),
-        ("ingress", |_| field(|c| c.ingress.clone())),
-        ("route", |_| field(|c| c.route.clone())),
-        ("interval", |_| field(|c| c.interval.clone())),
-        ("variables", |_| variables()),
-    ];
-    template.add_funcs(&functions);
-    template
-        .parse(source)
-        .map_err(|e| TemplateError::Syntax(syntax_message(&e.to_string())))?;
-    Ok(template)
-}
-
-fn field(get: impl Fn(&TemplateContext) -> String) -> Result<Value, FuncError> {
-    CURRENT.with(|current| match current.borrow().as_ref() {
-        Some(context) => Ok(Value::from(get(context))),
-        None => Err(FuncError::Generic("no template context".into())),
-    })
-}
-
-fn variables() -> Result<Value, FuncError> {
-    CURRENT.with(|current| match current.borrow().as_ref() {
-        Some(context) => {
-            let map: std::collections::HashMap<String, Value> = context
-                .variables
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.clone())))
-                .collect();
-            Ok(Value::from(map))
-        }
-        None => Err(FuncError::Generic("no template context".into())),
-    })
-}
-
-/// Turns gtmpl's "template: :2:function nope not defined" into something a user can act on.
-fn syntax_message(raw: &str) -> String {
-    let message = raw
-        .trim_start_matches("template: ")
-        .trim_start_matches(|c: char| c == ':' || c.is_ascii_digit());
-    match message
-        .strip_prefix("function ")
-        .and_then(|m| m.strip_suffix(" not defined"))
-    {
-        Some(name) => format!(
-            "`{name}` is not a known template variable (known: {})",
-            TEMPLATE_FUNCTIONS.join(", ")
-        ),
-        None => message.to_owned(),
-    }
-}
-
-/// Names following `variables.` inside `{{ ... }}` actions.
-fn referenced_variables(source: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let mut rest = source;
-    while let Some(open) = rest.find("{{") {
-        let action = &rest[open + 2..];
-        let end = action.find("}}").unwrap_or(action.len());
-        let mut inside = &action[..end];
-        while let Some(at) = inside.find("variables.") {
-            let preceded_by_ident = inside[..at]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_');
-            let tail = &inside[at + "variables.".len()..];
-            let name: String = tail
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if !preceded_by_ident && !name.is_empty() {
-                names.insert(name);
-            }
-            inside = tail;
-        }
-        rest = &action[end..];
-    }
-    names
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn podinfo() -> TemplateContext {
-        TemplateContext {
-            name: "podinfo".into(),
-            namespace: "test".into(),
-            target: "podinfo".into(),
-            service: "podinfo-svc".into(),
-            ingress: "podinfo-ing".into(),
-            route: "podinfo-route".into(),
-            interval: "1m".into(),
-            variables: BTreeMap::from([("direction".into(), "inbound".into())]),
-        }
-    }
-
-    #[test]
-    fn renders_every_flagger_function() {
-        let t = QueryTemplate::parse(
-            "{{ name }}|{{namespace}}|{{ target }}|{{ service }}|{{ ingress }}|{{ route }}|{{ interval }}|{{ variables.direction }}",
-        )
-        .unwrap();
-        assert_eq!(
-            t.render(&podinfo()).unwrap(),
-            "podinfo|test|podinfo|podinfo-svc|podinfo-ing|podinfo-route|1m|inbound"
-        );
-    }
-
-    #[test]
-    fn renders_go_function_calls_such_as_printf() {
-        let t = QueryTemplate::parse(
-            r#"{{ printf "kube_%s__%s_canary__.*__%s_canary" namespace ingress service }}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            t.render(&podinfo()).unwrap(),
-            "kube_test__podinfo-ing_canary__.*__podinfo-svc_canary"
-        );
-    }
-
-    #[test]
-    fn an_unknown_function_is_a_parse_error_naming_it() {
-        let err = QueryTemplate::parse("rate(x{ns=\"{{ namespcae }}\"}[1m])").unwrap_err();
-        assert!(
-            matches!(&err, TemplateError::Syntax(m) if m.contains("`namespcae` is not a known template variable")),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn an_unclosed_action_is_a_parse_error() {
-        assert!(matches!(
-            QueryTemplate::parse("{{ namespace"),
-            Err(TemplateError::Syntax(_))
-        ));
-    }
-
-    #[test]
-    fn an_undefined_variable_is_an_error_not_no_value() {
-        let t = QueryTemplate::parse("{{ variables.missing }}").unwrap();
-        assert_eq!(
-            t.render(&podinfo()),
-            Err(TemplateError::UnknownVariable("missing".into()))
-        );
-    }
-
-    #[test]
-    fn finds_variables_only_inside_actions() {
-        let t = QueryTemplate::parse(
-            "variables.outside {{ variables.a }} {{ printf \"%s\" variables.b_2 }}",
-        )
-        .unwrap();
-        assert_eq!(t.variables().iter().collect::<Vec<_>>(), ["a", "b_2"]);
-    }
-}
+mod tests;

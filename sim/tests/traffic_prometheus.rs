@@ -97,10 +97,8 @@ async fn assert_route_accepted(server: &Server) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn httproute_split_reaches_prometheus_with_per_revision_error_rates() {
-    let Some(_) = serin_sim::prometheus::find_binary() else {
-        eprintln!("prometheus not installed; skipping (CI installs it)");
-        return;
-    };
+    serin_sim::prometheus::ensure_binary()
+        .expect("prometheus is installed (scripts/test installs it)");
     let server = Server::start_default().await.unwrap();
     let crds = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

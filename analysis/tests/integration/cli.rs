@@ -252,3 +252,46 @@ fn help_describes_every_flag() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn a_self_recursive_template_is_an_error_not_a_crash() {
+    // Rendered by a Go-template engine, this template overflowed the stack and aborted the
+    // process; it is refused when parsed.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("hostile.yaml");
+    std::fs::write(
+        &path,
+        r#"apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata: {name: recursive, namespace: test}
+spec:
+  provider: {type: prometheus, address: "http://127.0.0.1:9"}
+  query: '{{define "a"}}{{template "a"}}{{end}}{{template "a"}}'
+---
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: test}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  service: {port: 80}
+  analysis:
+    interval: 1m
+    metrics:
+      - name: recursive
+        templateRef: {name: recursive}
+        thresholdRange: {max: 1}
+"#,
+    )
+    .expect("write the manifests");
+    let argv = ["analyze", "-f", path.to_str().expect("UTF-8 path")];
+    let cli = Cli::try_parse_from(argv).expect("the arguments parse");
+    let mut out = Vec::new();
+    let code = run(cli.args, &mut out).await.expect("output is written");
+    let output = String::from_utf8(out).expect("UTF-8 output");
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output
+            .contains("recursive (Error): query template does not parse: `define` is not allowed"),
+        "{output}"
+    );
+}

@@ -317,29 +317,27 @@ fn chart_crd_template_marks_each_generated_crd_keep() {
     assert!(text.contains("{{- if .Values.installCRDs }}"));
 }
 
-/// `helm template` with default values, when a helm binary is available.
-pub(crate) fn helm_template(extra: &[&str]) -> Option<Vec<Value>> {
+/// `helm template` with default values and `extra` flags.
+pub(crate) fn helm_template(extra: &[&str]) -> Vec<Value> {
     let out = Command::new("helm")
         .args(["template", "serin"])
         .arg(chart_dir())
         .args(["--namespace", SYSTEM_NAMESPACE])
         .args(extra)
         .output()
-        .ok()?;
+        .expect("helm runs (this test is ignored by default because Debian has no helm package)");
     assert!(
         out.status.success(),
         "helm template failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(parse_docs(&String::from_utf8(out.stdout).expect("UTF-8")))
+    parse_docs(&String::from_utf8(out.stdout).expect("UTF-8"))
 }
 
 #[test]
-fn helm_rendering_matches_kustomize_when_helm_is_installed() {
-    let Some(helm) = helm_template(&[]) else {
-        eprintln!("helm is not installed: chart rendering not compared (static checks still run)");
-        return;
-    };
+#[ignore = "needs the helm binary, which Debian does not package; with helm on PATH run: cargo nextest run -p serin-controller --run-ignored only helm_rendering"]
+fn helm_rendering_matches_kustomize() {
+    let helm = helm_template(&[]);
     let kust = kustomize(&repo_root().join("config/default"));
     let key = |o: &&Value| format!("{}/{}", kind_of(o), name_of(o));
     let helm_keys: BTreeSet<String> = helm.iter().map(|o| key(&o)).collect();
@@ -387,8 +385,7 @@ fn helm_rendering_matches_kustomize_when_helm_is_installed() {
         "controller.enableConfigTracking=false",
         "--set",
         "controller.watchNamespace=team-a",
-    ])
-    .expect("helm ran before");
+    ]);
     assert!(of_kind(&narrowed, "ClusterRole").is_empty());
     let role = find(&narrowed, "Role", "serin");
     assert_eq!(
