@@ -3,7 +3,7 @@
 
 pub mod client;
 pub mod crds;
-pub mod decide;
+pub use serin_decide as decide;
 pub mod demo;
 pub mod http_client;
 pub mod leader;

@@ -6,12 +6,12 @@ use serin_crds::validation::{HookKind, Strategy};
 
 use super::idle::{record_observed, record_release};
 use super::{Rollback, interval_elapsed, promote_now, rollback};
-use crate::decide::conditions::reason;
-use crate::decide::decision::{Action, CheckRequest, EventKind, Routes};
-use crate::decide::gates::{self, Verdict};
-use crate::decide::observations::Readiness;
-use crate::decide::step::{Flow, Step, Tick};
-use crate::decide::strategy::{self, Next};
+use crate::conditions::reason;
+use crate::decision::{Action, CheckRequest, EventKind, Routes};
+use crate::gates::{self, Verdict};
+use crate::observations::Readiness;
+use crate::step::{Flow, Step, Tick};
+use crate::strategy::{self, Next};
 
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
     let target = &t.observed.target;

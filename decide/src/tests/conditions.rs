@@ -1,7 +1,7 @@
 //! Conditions and `observedGeneration`, kept true on every transition.
 
 use super::*;
-use crate::decide::{PROMOTED, READY, RECONCILING, STALLED};
+use crate::{PROMOTED, READY, RECONCILING, STALLED};
 
 #[test]
 fn every_decision_records_the_observed_generation() {

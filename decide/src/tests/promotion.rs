@@ -1,7 +1,7 @@
 //! `Promoting`, `Finalising` and `Succeeded`.
 
 use super::*;
-use crate::decide::{PROMOTED, RECONCILING, STALLED, reason};
+use crate::{PROMOTED, RECONCILING, STALLED, reason};
 use serin_crds::validation::HookKind;
 
 fn promoting() -> Fixture {

@@ -3,11 +3,11 @@
 
 use serin_crds::canary::{AlertSeverity, CanaryPhase};
 
-use crate::decide::conditions::reason;
-use crate::decide::decision::{Action, EventKind, Routes};
-use crate::decide::observations::Readiness;
-use crate::decide::revision::revision_id;
-use crate::decide::step::{Step, Tick};
+use crate::conditions::reason;
+use crate::decision::{Action, EventKind, Routes};
+use crate::observations::Readiness;
+use crate::revision::revision_id;
+use crate::step::{Step, Tick};
 
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) {
     s.act(Action::Initialize);

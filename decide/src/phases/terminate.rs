@@ -4,10 +4,10 @@
 use serin_crds::canary::CanaryPhase;
 
 use super::in_analysis;
-use crate::decide::conditions::reason;
-use crate::decide::decision::{Action, EventKind, Routes};
-use crate::decide::observations::Readiness;
-use crate::decide::step::{Step, Tick};
+use crate::conditions::reason;
+use crate::decision::{Action, EventKind, Routes};
+use crate::observations::Readiness;
+use crate::step::{Step, Tick};
 
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) {
     if !t.observed.deleting {

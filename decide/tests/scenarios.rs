@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
-use serin_controller::decide::{
+use serin_decide::{
     Action, CheckResults, Decision, HookOutcome, Observations, Plan, Routes, TargetRevision,
     decide, revision,
 };

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::decide::{RECONCILING, reason};
+use crate::{RECONCILING, reason};
 
 /// Runs ticks one interval apart until the phase leaves `Progressing`, collecting the canary
 /// weights set on the way.

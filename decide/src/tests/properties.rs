@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 use super::*;
-use crate::decide::controls::Pending;
+use crate::controls::Pending;
 
 /// A random valid spec, as a fixture.
 fn spec() -> impl Strategy<Value = Fixture> {

@@ -3,9 +3,9 @@
 use serin_crds::canary::{AlertSeverity, CanaryPhase};
 use serin_crds::validation::HookKind;
 
-use crate::decide::decision::{Action, EventKind, Routes};
-use crate::decide::gates;
-use crate::decide::step::{Step, Tick};
+use crate::decision::{Action, EventKind, Routes};
+use crate::gates;
+use crate::step::{Step, Tick};
 
 /// Why a release is rolled back.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! `serin.dev/pause`.
 
 use super::*;
-use crate::decide::{RECONCILING, reason};
+use crate::{RECONCILING, reason};
 
 fn abort(f: Fixture, id: &str) -> Fixture {
     f.annotated(|c| c.abort = Some(id.to_owned()))

@@ -7,10 +7,10 @@ use serin_crds::validation::HookKind;
 use super::controls::promote_requested;
 use super::idle::{begin_progressing, record_observed, start};
 use super::{Rollback, interval_elapsed, rollback};
-use crate::decide::conditions::reason;
-use crate::decide::decision::{CheckRequest, EventKind};
-use crate::decide::gates;
-use crate::decide::step::{Flow, Step, Tick};
+use crate::conditions::reason;
+use crate::decision::{CheckRequest, EventKind};
+use crate::gates;
+use crate::step::{Flow, Step, Tick};
 
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
     let target = &t.observed.target;

@@ -1,7 +1,7 @@
 //! `Initialized`, `Succeeded` and `Failed`: what starts a release and what does not.
 
 use super::*;
-use crate::decide::{RECONCILING, reason};
+use crate::{RECONCILING, reason};
 
 #[test]
 fn a_new_revision_after_initialization_starts_progressing() {

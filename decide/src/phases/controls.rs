@@ -3,11 +3,11 @@
 use serin_crds::canary::CanaryPhase;
 
 use super::{Rollback, in_analysis, promote_now, rollback};
-use crate::decide::conditions::reason;
-use crate::decide::controls::Pending;
-use crate::decide::decision::EventKind;
-use crate::decide::observations::Readiness;
-use crate::decide::step::{Step, Tick};
+use crate::conditions::reason;
+use crate::controls::Pending;
+use crate::decision::EventKind;
+use crate::observations::Readiness;
+use crate::step::{Step, Tick};
 
 /// Acts on pending requests; returns whether the tick is decided by one.
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> bool {

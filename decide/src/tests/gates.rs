@@ -2,7 +2,7 @@
 //! `confirm-promotion`, `post-rollout`, `rollback` and `event`.
 
 use super::*;
-use crate::decide::{HookCall, RECONCILING, reason};
+use crate::{HookCall, RECONCILING, reason};
 use serin_crds::validation::HookKind;
 
 fn gated(kind: HookType) -> Fixture {

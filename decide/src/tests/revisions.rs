@@ -159,7 +159,7 @@ fn flagger_tracked_config_checksums_are_adopted() {
     let plan = fixture.decide();
     assert!(plan.actions.is_empty());
     let configs = plan.status.tracked_configs.unwrap();
-    assert!(configs["ConfigMap/app"].starts_with(crate::decide::revision::HASH_PREFIX));
+    assert!(configs["ConfigMap/app"].starts_with(crate::revision::HASH_PREFIX));
 }
 
 #[test]

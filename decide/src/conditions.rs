@@ -155,7 +155,7 @@ fn phase_reason(phase: CanaryPhase) -> &'static str {
 }
 
 /// Kind name as Flagger writes it in its messages.
-pub(crate) fn kind_name(kind: TargetKindPlan) -> &'static str {
+pub fn kind_name(kind: TargetKindPlan) -> &'static str {
     match kind {
         TargetKindPlan::Deployment => "Deployment",
         TargetKindPlan::DaemonSet => "DaemonSet",

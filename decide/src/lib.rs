@@ -33,7 +33,7 @@ mod strategy;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use conditions::kind_name;
+pub use conditions::kind_name;
 pub use conditions::{FALSE, PROMOTED, READY, RECONCILING, STALLED, TRUE, UNKNOWN, reason};
 pub use controls::{ABORT_ANNOTATION, PAUSE_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION};
 pub use decision::{Action, CheckRequest, Decision, EventKind, HookCall, Plan, Routes};

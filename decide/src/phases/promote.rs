@@ -4,11 +4,11 @@
 use serin_crds::canary::{AlertSeverity, CanaryPhase};
 use serin_crds::validation::{HookKind, Strategy};
 
-use crate::decide::conditions::reason;
-use crate::decide::decision::{Action, EventKind, Routes};
-use crate::decide::gates;
-use crate::decide::observations::Readiness;
-use crate::decide::step::{Step, Tick};
+use crate::conditions::reason;
+use crate::decision::{Action, EventKind, Routes};
+use crate::gates;
+use crate::observations::Readiness;
+use crate::step::{Step, Tick};
 
 use super::interval_elapsed;
 

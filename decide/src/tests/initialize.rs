@@ -1,7 +1,7 @@
 //! `Initializing` -> `Initialized`.
 
 use super::*;
-use crate::decide::{PROMOTED, STALLED, reason};
+use crate::{PROMOTED, STALLED, reason};
 
 #[test]
 fn a_new_canary_starts_initializing_and_creates_the_primary() {
@@ -42,7 +42,7 @@ fn initializing_waits_while_the_primary_is_not_ready() {
         .decide();
     assert_eq!(plan.phase(), CanaryPhase::Initializing);
     assert_eq!(
-        plan.condition(crate::decide::RECONCILING).1,
+        plan.condition(crate::RECONCILING).1,
         reason::PRIMARY_NOT_READY
     );
     assert!(!plan.has(&Action::ScaleCanaryToZero));

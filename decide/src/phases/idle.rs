@@ -4,11 +4,11 @@ use serin_crds::canary::{AlertSeverity, CanaryPhase, RevisionAnalysis};
 use serin_crds::validation::{HookKind, Weight};
 
 use super::waiting;
-use crate::decide::controls::Pending;
-use crate::decide::decision::{Action, CheckRequest, EventKind, Routes};
-use crate::decide::gates;
-use crate::decide::revision::revision_id;
-use crate::decide::step::{Flow, Step, Tick};
+use crate::controls::Pending;
+use crate::decision::{Action, CheckRequest, EventKind, Routes};
+use crate::gates;
+use crate::revision::revision_id;
+use crate::step::{Flow, Step, Tick};
 
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
     let target = &t.observed.target;

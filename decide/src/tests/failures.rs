@@ -1,7 +1,7 @@
 //! Failed checks, the threshold, the progress deadline and metrics without data.
 
 use super::*;
-use crate::decide::{PROMOTED, RECONCILING, reason};
+use crate::{PROMOTED, RECONCILING, reason};
 
 fn with_error_rate(outcome: MetricOutcome) -> Fixture {
     canary()
