@@ -38,6 +38,11 @@ enum Command {
         /// Output format.
         #[arg(long, short, value_enum, default_value_t = Output::Text)]
         output: Output,
+        /// The router of Canaries that set no `spec.provider`, as the controller's
+        /// `--mesh-provider` gives it (`istio`, `gatewayapi:v1`, `kubernetes`, ...). Without it,
+        /// what a router cannot express is checked only for Canaries that name their provider.
+        #[arg(long, value_name = "PROVIDER")]
+        mesh_provider: Option<serin_crds::canary::Provider>,
     },
     /// Run a Canary's metric checks once, now, against its metrics providers, without a cluster.
     ///
@@ -89,9 +94,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             stdout.write_all(text.as_bytes())?;
             Ok(0)
         }
-        Command::Lint { paths, output } => {
+        Command::Lint {
+            paths,
+            output,
+            mesh_provider,
+        } => {
             let inputs: Vec<Input> = paths.iter().map(|p| Input::from(p.as_str())).collect();
-            let report = lint(&inputs);
+            let report = lint(&inputs, mesh_provider);
             match output {
                 Output::Text => stdout.write_all(report.to_text().as_bytes())?,
                 Output::Json => {

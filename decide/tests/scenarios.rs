@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
+use serin_crds::canary::{CanaryPhase, CanaryStatus, MetricOutcome, MetricResult};
+use serin_crds::validation::{ValidCanary, validate_canary};
 use serin_decide::{
     Action, CheckResults, Decision, HookOutcome, Observations, Plan, Routes, TargetRevision,
     decide, revision,
 };
-use serin_crds::canary::{CanaryPhase, CanaryStatus, MetricOutcome, MetricResult};
-use serin_crds::validation::{ValidCanary, validate_canary};
 
 const SPEC: &str = "
 targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
@@ -45,7 +45,7 @@ struct World {
 impl World {
     fn new(spec: &str) -> World {
         World {
-            canary: validate_canary(&serde_yaml::from_str(spec).expect("YAML"))
+            canary: validate_canary(&serde_yaml::from_str(spec).expect("YAML"), None)
                 .expect("a valid spec"),
             status: CanaryStatus::default(),
             now: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),

@@ -248,7 +248,7 @@ fn prepare(
     mesh_provider: Provider,
 ) -> Result<(Canary, ValidCanary, Box<dyn Router>)> {
     let canary = parse(object)?;
-    let valid = validate(&canary)?;
+    let valid = validate(&canary, mesh_provider)?;
     if valid.target.kind == TargetKindPlan::KnativeService {
         return Err(Error::Workload(
             crate::workloads::WorkloadError::UnsupportedTarget("Knative Service".into()),
@@ -300,8 +300,8 @@ fn parse(object: &DynamicObject) -> Result<Canary> {
         .map_err(|e| Error::Malformed(format!("{}: {}", e.path(), e.inner())))
 }
 
-fn validate(canary: &Canary) -> Result<ValidCanary> {
-    Ok(validate_canary(&canary.spec)?)
+fn validate(canary: &Canary, mesh_provider: Provider) -> Result<ValidCanary> {
+    Ok(validate_canary(&canary.spec, Some(mesh_provider))?)
 }
 
 fn record(

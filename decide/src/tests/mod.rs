@@ -322,7 +322,7 @@ impl Fixture {
     // --- running ---
 
     pub(super) fn valid(&self) -> ValidCanary {
-        validate_canary(&self.spec).expect("the fixture's spec is valid")
+        validate_canary(&self.spec, None).expect("the fixture's spec is valid")
     }
 
     /// The first call of the protocol: a plan, or the checks it asks for.
