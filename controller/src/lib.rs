@@ -15,3 +15,6 @@ pub mod routers;
 pub mod run;
 pub mod webhooks;
 pub mod workloads;
+
+/// Field manager of every server-side apply serin makes.
+pub const FIELD_MANAGER: &str = "serin";

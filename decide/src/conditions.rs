@@ -37,8 +37,10 @@ pub mod reason {
     pub const CANARY_NOT_READY: &str = "CanaryNotReady";
     /// The primary workload is not ready yet.
     pub const PRIMARY_NOT_READY: &str = "PrimaryNotReady";
-    /// The router does not report the weights set yet.
+    /// The routes are not live with the weights set yet.
     pub const ROUTES_PENDING: &str = "RoutesPending";
+    /// The router's controller refused the routes.
+    pub const ROUTES_REJECTED: &str = "RoutesRejected";
     /// A metric with `onNoData: Hold` returned no data.
     pub const NO_DATA: &str = "NoData";
     /// The last analysis step ran less than one interval ago.
@@ -47,6 +49,47 @@ pub mod reason {
     pub const PROGRESS_DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
     /// Nothing holds or blocks the Canary.
     pub const AS_EXPECTED: &str = "AsExpected";
+}
+
+/// Reasons of the Kubernetes events serin records on a Canary, besides the condition reasons
+/// above (which events also use when they report a hold).
+pub mod event {
+    /// A step of a release: initialization, a weight, an iteration, promotion. Flagger's reason.
+    pub const SYNCED: &str = "Synced";
+    /// The primary is being created.
+    pub const INITIALIZING: &str = "Initializing";
+    /// A step's checks failed.
+    pub const CHECK_FAILED: &str = "CheckFailed";
+    /// The target went back to the promoted revision.
+    pub const REVERTED: &str = "Reverted";
+    /// Routes that sent traffic to the canary outside a release were set back.
+    pub const ROUTES_RESTORED: &str = "RoutesRestored";
+    /// Generated Services that someone changed were applied again.
+    pub const SERVICES_RESTORED: &str = "ServicesRestored";
+    /// A `serin.dev/retry` request starts a new release.
+    pub const RETRY_REQUESTED: &str = "RetryRequested";
+    /// A `serin.dev/retry` request was ignored.
+    pub const RETRY_IGNORED: &str = "RetryIgnored";
+    /// A `serin.dev/abort` request was ignored.
+    pub const ABORT_IGNORED: &str = "AbortIgnored";
+    /// A `serin.dev/promote` request promotes the release.
+    pub const PROMOTION_REQUESTED: &str = "PromotionRequested";
+    /// A `serin.dev/promote` request was ignored.
+    pub const PROMOTE_IGNORED: &str = "PromoteIgnored";
+    /// The Canary is being deleted and the target restored.
+    pub const TERMINATING: &str = "Terminating";
+    /// The target was restored; the deletion completes.
+    pub const TERMINATED: &str = "Terminated";
+    /// Rollback: failed checks reached the threshold.
+    pub const FAILED_CHECKS_THRESHOLD_REACHED: &str = "FailedChecksThresholdReached";
+    /// Rollback: a metric held on no data for the whole progress deadline.
+    pub const NO_DATA_DEADLINE_EXCEEDED: &str = "NoDataDeadlineExceeded";
+    /// Rollback: a `rollback` hook asked for it.
+    pub const ROLLBACK_HOOK_INVOKED: &str = "RollbackHookInvoked";
+    /// Rollback: `serin.dev/abort` asked for it.
+    pub const ABORTED: &str = "Aborted";
+    /// Rollback: the routes did not go live within the progress deadline.
+    pub const ROUTES_NOT_LIVE: &str = "RoutesNotLive";
 }
 
 /// Why the Canary waits in its phase this tick.

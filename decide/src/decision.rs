@@ -59,7 +59,7 @@ impl Plan {
     /// The last weights set in this plan, when it sets any.
     pub fn weights(&self) -> Option<Routes> {
         self.actions.iter().rev().find_map(|a| match a {
-            Action::SetWeights(r) => Some(*r),
+            Action::SetWeights(split) => Some(split.routes),
             _ => None,
         })
     }
@@ -71,17 +71,28 @@ impl Plan {
 }
 
 /// One thing for the executor to do.
+///
+/// Writes to the cluster come first, in order; then the executor writes the status; then it
+/// sends what only announces the tick ([`Action::is_announcement`]: events, alerts, hooks whose
+/// outcome does not matter), so that a slow chat service cannot delay the status and a failed
+/// status write does not announce twice.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// Create or update the primary workload, the Services and the routes (all traffic to the
-    /// primary). Idempotent.
-    Initialize,
+    /// Put serin's finalizer on the Canary (`revertOnDeletion`), so that the target is restored
+    /// before the Canary goes away.
+    AddFinalizer,
+    /// Create the primary: a copy of the target (its `-primary` workload, configs and autoscaler;
+    /// for a Service target, its `-primary` Service).
+    ApplyPrimary,
+    /// Apply these generated Services, in order. For a Service target only `Canary` applies: its
+    /// `-canary` copy.
+    ApplyServices(Vec<ServiceRole>),
     /// Scale the canary up from zero (and resume its autoscaler).
     ScaleCanaryUp,
     /// Scale the canary to zero (and pause its autoscaler).
     ScaleCanaryToZero,
-    /// Route traffic with these weights.
-    SetWeights(Routes),
+    /// Route traffic this way.
+    SetWeights(TrafficSplit),
     /// Copy the canary's pod template and configs to the primary.
     PromoteSpecToPrimary,
     /// Call these hooks without waiting for their outcome (`post-rollout`).
@@ -104,8 +115,51 @@ pub enum Action {
     },
     /// Restore the target as it was before the Canary (`revertOnDeletion`).
     RevertTarget,
-    /// Remove serin's finalizer so that the deletion completes.
+    /// Remove serin's finalizer so that the deletion completes (after the status is written).
     FinalizeDeletion,
+}
+
+impl Action {
+    /// Whether the action only tells others about the tick (sent after the status is written).
+    pub fn is_announcement(&self) -> bool {
+        matches!(
+            self,
+            Action::Event { .. } | Action::Alert { .. } | Action::CallHooks(_)
+        )
+    }
+}
+
+/// The Services serin generates for a Deployment or DaemonSet target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServiceRole {
+    /// `<name>-primary`: selects the primary pods.
+    Primary,
+    /// `<name>-canary`: selects the canary pods.
+    Canary,
+    /// `<name>`: the Service clients use, selecting the primary pods.
+    Apex,
+}
+
+/// The routes to put in place: the weights, and the session-affinity cookies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrafficSplit {
+    /// The weights.
+    pub routes: Routes,
+    /// During a run with session affinity: the `name=value` cookie that pins users to the canary.
+    pub sticky_cookie: Option<String>,
+    /// After a run with session affinity: the previous run's cookie, to be expired.
+    pub expired_cookie: Option<String>,
+}
+
+impl TrafficSplit {
+    /// `routes`, without cookies.
+    pub fn new(routes: Routes) -> Self {
+        TrafficSplit {
+            routes,
+            sticky_cookie: None,
+            expired_cookie: None,
+        }
+    }
 }
 
 /// Kubernetes event types.

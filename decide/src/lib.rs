@@ -34,11 +34,14 @@ mod strategy;
 mod tests;
 
 pub use conditions::kind_name;
-pub use conditions::{FALSE, PROMOTED, READY, RECONCILING, STALLED, TRUE, UNKNOWN, reason};
+pub use conditions::{FALSE, PROMOTED, READY, RECONCILING, STALLED, TRUE, UNKNOWN, event, reason};
 pub use controls::{ABORT_ANNOTATION, PAUSE_ANNOTATION, PROMOTE_ANNOTATION, RETRY_ANNOTATION};
-pub use decision::{Action, CheckRequest, Decision, EventKind, HookCall, Plan, Routes};
+pub use decision::{
+    Action, CheckRequest, Decision, EventKind, HookCall, Plan, Routes, ServiceRole, TrafficSplit,
+};
 pub use observations::{
-    CheckResults, HookOutcome, ManualControls, Observations, Readiness, TargetRevision,
+    CheckResults, Generated, HookOutcome, ManualControls, Observations, Readiness,
+    RouteObservation, TargetRevision,
 };
 
 use chrono::{DateTime, Utc};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serin_crds::canary::MetricResult;
 
-use super::decision::Routes;
+use super::decision::{Routes, ServiceRole};
 
 /// Everything the reconcile loop observed about one Canary in one tick.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -20,8 +20,13 @@ pub struct Observations {
     pub primary: Readiness,
     /// Readiness of the canary (target) workload. A workload scaled to zero is not ready.
     pub canary: Readiness,
-    /// Weights the router reports as live; `None` when the router cannot tell.
-    pub routes: Option<Routes>,
+    /// What the router reports of the routes.
+    pub routes: RouteObservation,
+    /// The generated Services compared with what serin applies; empty when none are tracked
+    /// (a Service target, or before the watch caches have synced).
+    pub services: Vec<(ServiceRole, Generated)>,
+    /// Serin's finalizer is on the Canary.
+    pub finalizer: bool,
     /// Results of the checks a [`Decision::RunChecks`](super::Decision::RunChecks) asked for,
     /// run in this same reconcile; `None` until then.
     pub checks: Option<CheckResults>,
@@ -41,12 +46,75 @@ pub struct TargetRevision {
     pub configs: BTreeMap<String, String>,
 }
 
+/// What the router reports of the routes it manages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteObservation {
+    /// The routes hold this split, and traffic follows them: the router's controller reported
+    /// them accepted for their current generation, or (`confirmed: false`) the router reports
+    /// no status and the spec is taken as live.
+    Live {
+        /// The split the routes hold.
+        routes: Routes,
+        /// Whether the router's controller confirmed it.
+        confirmed: bool,
+    },
+    /// The routes exist but their controller has not taken the current generation yet.
+    Pending {
+        /// Why, for a person.
+        reason: String,
+    },
+    /// The routes' controller refused them, or accepted them only in part.
+    Rejected {
+        /// Why, for a person.
+        reason: String,
+    },
+    /// A routing object serin writes does not exist.
+    Missing,
+}
+
+impl Default for RouteObservation {
+    fn default() -> Self {
+        RouteObservation::Live {
+            routes: Routes::all_primary(),
+            confirmed: true,
+        }
+    }
+}
+
+impl RouteObservation {
+    /// The split the routes hold, when they are live.
+    pub fn live(&self) -> Option<Routes> {
+        match self {
+            RouteObservation::Live { routes, .. } => Some(*routes),
+            RouteObservation::Pending { .. }
+            | RouteObservation::Rejected { .. }
+            | RouteObservation::Missing => None,
+        }
+    }
+}
+
+/// A generated object as observed, compared with what serin applies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Generated {
+    /// It holds what serin applies (other fields may be added by others).
+    #[default]
+    InSync,
+    /// Someone changed a field serin sets since serin last applied it.
+    Drifted,
+    /// It does not exist (someone deleted it after serin applied it).
+    Missing,
+    /// Not known: the watch cache has not yet seen serin's last write.
+    Unknown,
+}
+
 /// Whether a workload serves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Readiness {
     /// Enough pods are available (the ready threshold is met).
     #[default]
     Ready,
+    /// The workload does not exist (a primary before it is created).
+    Missing,
     /// Not enough pods are available.
     NotReady {
         /// Since when the workload has been progressing without becoming ready, when known

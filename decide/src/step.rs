@@ -8,7 +8,7 @@ use serin_crds::canary::{AlertSeverity, CanaryPhase, ManualControlsStatus};
 use serin_crds::validation::{Strategy, ValidCanary, Weight};
 
 use super::conditions::{self, Hold, RECONCILING, STALLED, TRUE};
-use super::decision::{Action, CheckRequest, EventKind, Plan, Routes};
+use super::decision::{Action, CheckRequest, EventKind, Plan, Routes, TrafficSplit};
 use super::observations::Observations;
 use super::revision::Revisions;
 
@@ -106,7 +106,11 @@ impl<'a> Tick<'a> {
         matches!(self.canary.strategy, Strategy::Progressive { .. })
             && self.canary.mirror.is_some()
             && (self.prev.iterations.unwrap_or(0) > 0
-                || self.observed.routes.is_some_and(|r| r.mirror.is_some()))
+                || self
+                    .observed
+                    .routes
+                    .live()
+                    .is_some_and(|r| r.mirror.is_some()))
     }
 
     /// Name of the target, for messages.
@@ -158,8 +162,11 @@ impl Step {
         self.phase = phase;
     }
 
+    /// Routes traffic with `routes`; the session-affinity cookies are added when the plan is
+    /// finished, from the final status.
     pub(crate) fn set_weights(&mut self, routes: Routes) {
-        self.actions.push(Action::SetWeights(routes));
+        self.actions
+            .push(Action::SetWeights(TrafficSplit::new(routes)));
         let canary = if routes.matched_to_canary {
             Weight::ZERO
         } else {
@@ -220,8 +227,16 @@ impl Step {
         self.status.no_data_since = None;
     }
 
-    /// The plan: the status gets its phase, conditions and `observedGeneration`.
+    /// The plan: the status gets its phase, conditions and `observedGeneration`, and the routes
+    /// their session-affinity cookies.
     pub(crate) fn finish(mut self, t: &Tick<'_>) -> Plan {
+        if let Some(affinity) = &t.canary.session_affinity {
+            for action in &mut self.actions {
+                if let Action::SetWeights(split) = action {
+                    cookies(&mut self.status, &affinity.cookie_name, split);
+                }
+            }
+        }
         let status = &mut self.status;
         if self.phase != t.phase || status.phase.is_none() {
             status.last_transition_time = Some(t.now);
@@ -254,5 +269,32 @@ impl Step {
             .status
             .manual_controls
             .get_or_insert_with(Default::default));
+    }
+}
+
+/// The session-affinity cookies of `split`: while the canary gets traffic, the run's cookie (made
+/// once from the revision released, and kept in status) pins users to it; once it gets none, the
+/// cookie moves to `previousSessionAffinityCookie` and is expired.
+fn cookies(status: &mut CanaryStatus, cookie_name: &str, split: &mut TrafficSplit) {
+    if split.routes.canary.get() > 0 {
+        let cookie = status.session_affinity_cookie.clone().unwrap_or_else(|| {
+            let revision = status.last_applied_spec.clone().unwrap_or_default();
+            let id: String = revision
+                .chars()
+                .rev()
+                .filter(char::is_ascii_alphanumeric)
+                .take(16)
+                .collect();
+            format!("{cookie_name}={id}")
+        });
+        status.session_affinity_cookie = Some(cookie.clone());
+        split.sticky_cookie = Some(cookie);
+    } else {
+        if let Some(previous) = status.session_affinity_cookie.take() {
+            status.previous_session_affinity_cookie = Some(previous);
+        }
+        split
+            .expired_cookie
+            .clone_from(&status.previous_session_affinity_cookie);
     }
 }

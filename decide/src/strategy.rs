@@ -4,7 +4,7 @@
 use serin_crds::canary::{AlertSeverity, CanaryPhase};
 use serin_crds::validation::{HookKind, Strategy, Weight};
 
-use super::conditions::reason;
+use super::conditions::{event, reason};
 use super::decision::{EventKind, Routes};
 use super::gates;
 use super::phases::promote_now;
@@ -67,7 +67,7 @@ pub(crate) fn advance(t: &Tick<'_>, s: &mut Step, next: Next) {
             s.phase(CanaryPhase::Progressing);
             s.event(
                 EventKind::Normal,
-                "Synced",
+                event::SYNCED,
                 format!("Advance {} mirroring {percent} of requests", t.target()),
             );
         }
@@ -93,7 +93,7 @@ pub(crate) fn advance(t: &Tick<'_>, s: &mut Step, next: Next) {
             s.set_weights(Routes::split(weight));
             s.event(
                 EventKind::Normal,
-                "Synced",
+                event::SYNCED,
                 format!("Advance {} canary weight {}", t.target(), weight.get()),
             );
         }
@@ -105,7 +105,7 @@ pub(crate) fn advance(t: &Tick<'_>, s: &mut Step, next: Next) {
             s.status.iterations = Some(done);
             s.event(
                 EventKind::Normal,
-                "Synced",
+                event::SYNCED,
                 format!(
                     "Advance {} canary iteration {done}/{}",
                     t.target(),
@@ -122,7 +122,7 @@ pub(crate) fn advance(t: &Tick<'_>, s: &mut Step, next: Next) {
             s.phase(CanaryPhase::Progressing);
             s.event(
                 EventKind::Normal,
-                "Synced",
+                event::SYNCED,
                 format!("Routing all traffic to {}", t.target()),
             );
         }

@@ -8,8 +8,8 @@ use serde_json::json;
 use serin_crds::canary::{CanaryPhase, CanaryStatus, MetricOutcome, MetricResult};
 use serin_crds::validation::{ValidCanary, validate_canary};
 use serin_decide::{
-    Action, CheckResults, Decision, HookOutcome, Observations, Plan, Routes, TargetRevision,
-    decide, revision,
+    Action, CheckResults, Decision, HookOutcome, Observations, Plan, RouteObservation, Routes,
+    TargetRevision, decide, revision,
 };
 
 const SPEC: &str = "
@@ -64,7 +64,10 @@ impl World {
                 template: revision::template_hash(&json!({"containers": [{"image": self.image}]})),
                 configs: BTreeMap::new(),
             },
-            routes: Some(self.routes),
+            routes: RouteObservation::Live {
+                routes: self.routes,
+                confirmed: true,
+            },
             ..Observations::default()
         }
     }
@@ -108,7 +111,7 @@ impl World {
         };
         for action in &plan.actions {
             if let Action::SetWeights(r) = action {
-                self.routes = *r;
+                self.routes = r.routes;
             }
         }
         self.log.extend(plan.actions.iter().cloned());

@@ -8,18 +8,20 @@ use kube::api::Api;
 use serin_analysis::plan::{PlanInputs, SecretData};
 use serin_analysis::{plan_checks, run_planned};
 use serin_crds::canary::CanaryStatus;
+use serin_crds::validation::MetricSource;
 
-use super::act::Subject;
+use super::announce::checksum;
 use super::caches::cached_or_get;
 use super::context::Context;
 use super::error::Result;
-use super::notify::checksum;
+use super::subject::Subject;
 use crate::decide::{CheckRequest, CheckResults, HookOutcome};
 use crate::webhooks::HookPayload;
 
 /// Calls the hooks and runs the metric checks of `request`.
 pub(super) async fn run_checks(
     ctx: &Context,
+    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     request: &CheckRequest,
     status: &CanaryStatus,
@@ -31,8 +33,8 @@ pub(super) async fn run_checks(
             continue;
         };
         let payload = HookPayload::new(
-            s.route_ctx.canary,
-            s.route_ctx.namespace,
+            &s.id.name,
+            &s.id.namespace,
             status.phase.unwrap_or_default(),
             &checksum(status),
             hook,
@@ -48,7 +50,7 @@ pub(super) async fn run_checks(
         hooks.insert(call.name.clone(), outcome);
     }
     let metrics = if request.metrics {
-        metric_results(ctx, s, now).await?
+        metric_results(ctx, canary, s, now).await?
     } else {
         Vec::new()
     };
@@ -57,14 +59,15 @@ pub(super) async fn run_checks(
 
 async fn metric_results(
     ctx: &Context,
+    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<serin_crds::canary::MetricResult>> {
-    let namespace = s.route_ctx.namespace;
+    let namespace = s.id.namespace.as_str();
     let caches = ctx.caches();
     let mut templates = Vec::new();
-    for metric in s.canary.spec.analysis.metrics.iter().flatten() {
-        let Some(reference) = &metric.template_ref else {
+    for metric in &s.valid.metrics {
+        let MetricSource::Template(reference) = &metric.source else {
             continue;
         };
         let ns = reference
@@ -79,12 +82,8 @@ async fn metric_results(
             templates.push(t);
         }
     }
-    let metrics_server = s
-        .canary
-        .spec
-        .metrics_server
-        .clone()
-        .unwrap_or_else(|| ctx.config.metrics_server.clone());
+    // The Canary's own `metricsServer`, when it has one, is the planner's to apply.
+    let metrics_server = ctx.config.metrics_server.clone();
     let overrides = serin_analysis::context::ContextOverrides::default();
     let inputs = PlanInputs {
         templates: &templates,
@@ -92,7 +91,7 @@ async fn metric_results(
         default_router: ctx.config.mesh_provider,
         overrides: &overrides,
     };
-    let planned = plan_checks(s.canary, &inputs);
+    let planned = plan_checks(canary, &inputs);
     let mut secrets: SecretData = BTreeMap::new();
     for check in planned.iter().flatten() {
         if let Some((ns, name)) = check.secret() {

@@ -43,13 +43,7 @@ pub(super) async fn report_invalid(
     let namespace = object.metadata.namespace.clone().unwrap_or_default();
     let name = object.metadata.name.clone().unwrap_or_default();
     let now = Utc::now();
-    let reason = match error {
-        Error::TargetMissing { .. } => "TargetNotFound",
-        Error::Malformed(_) | Error::InvalidSpec(_) => "InvalidSpec",
-        Error::Workload(_) => "UnsupportedTarget",
-        Error::Router(_) => "UnsupportedProvider",
-        Error::Kube(_) | Error::Serde(_) => "ReconcileError",
-    };
+    let reason = error.reason();
     let message = error.to_string();
     let condition = |type_: &str, status: &str| CanaryCondition {
         type_: type_.to_owned(),

@@ -133,6 +133,9 @@ fn provider_family(provider: Provider) -> &'static str {
     }
 }
 
+/// Matches keyed by header or parameter name.
+type StringMatchMap = BTreeMap<String, StringMatch>;
+
 /// Checks each match entry against what the router supports.
 fn matches(
     entries: &[HttpMatchRequest],
@@ -155,7 +158,7 @@ fn matches(
         single(p, "scheme", m.scheme.as_ref(), support.scheme);
         single(p, "method", m.method.as_ref(), support.method);
         single(p, "authority", m.authority.as_ref(), support.authority);
-        let maps: [(&str, Option<&BTreeMap<String, StringMatch>>, StringMatches); 3] = [
+        let maps: [(&str, Option<&StringMatchMap>, StringMatches); 3] = [
             ("headers", m.headers.as_ref(), support.headers),
             ("queryParams", m.query_params.as_ref(), support.query_params),
             (

@@ -6,10 +6,11 @@ use serin_crds::validation::{HookKind, Strategy};
 
 use super::idle::{record_observed, record_release};
 use super::{Rollback, interval_elapsed, promote_now, rollback};
-use crate::conditions::reason;
+use crate::conditions::{event, reason};
 use crate::decision::{Action, CheckRequest, EventKind, Routes};
 use crate::gates::{self, Verdict};
 use crate::observations::Readiness;
+use crate::observations::RouteObservation;
 use crate::step::{Flow, Step, Tick};
 use crate::strategy::{self, Next};
 
@@ -93,7 +94,7 @@ fn judge(t: &Tick<'_>, s: &mut Step, verdict: &Verdict) -> bool {
         s.status.no_data_since = None;
         s.event(
             EventKind::Warning,
-            "CheckFailed",
+            event::CHECK_FAILED,
             format!(
                 "Halt {} advancement: {}",
                 t.target(),
@@ -139,6 +140,7 @@ fn workloads_ready(t: &Tick<'_>, s: &mut Step) -> bool {
     let exceeded = match t.observed.canary {
         Readiness::Ready => return true,
         Readiness::DeadlineExceeded => true,
+        Readiness::Missing => false,
         Readiness::NotReady { since } => since.is_some_and(|since| t.past_deadline(since)),
     };
     if exceeded {
@@ -153,32 +155,107 @@ fn workloads_ready(t: &Tick<'_>, s: &mut Step) -> bool {
     false
 }
 
-/// For progressive releases, the router must report the weights last set before they are
-/// judged; otherwise they are set again.
+/// A step's analysis counts only while the routes are live with the split serin set. Until
+/// then the release holds at its weight (setting the split again when the routes hold another or
+/// are missing), with a condition and an event saying why; a hold that lasts a whole progress
+/// deadline rolls the release back with that reason.
 fn routes_live(t: &Tick<'_>, s: &mut Step) -> bool {
-    let (Strategy::Progressive { .. }, Some(live)) = (&t.canary.strategy, t.observed.routes) else {
+    let Some(expected) = expected_routes(t) else {
         return true;
     };
-    if live.canary == t.weight && !live.matched_to_canary {
-        return true;
-    }
-    let mut wanted = Routes::split(t.weight);
-    wanted.mirror = t
-        .canary
-        .mirror
-        .filter(|_| t.weight.get() == 0 && t.mirrored())
-        .map(|m| m.percent);
-    s.set_weights(wanted);
-    s.hold(
-        t,
-        reason::ROUTES_PENDING,
-        format!(
-            "Waiting for the router to route {} to the canary.",
-            t.weight
+    let (reason, kind, message, reapply) = match &t.observed.routes {
+        RouteObservation::Live { routes, .. } if consistent(t, *routes, expected) => {
+            s.status.routes_pending_since = None;
+            return true;
+        }
+        RouteObservation::Live { routes, .. } => (
+            reason::ROUTES_PENDING,
+            EventKind::Normal,
+            format!(
+                "Waiting for the router to route {} to the canary (the routes send it {}).",
+                expected.canary, routes.canary
+            ),
+            true,
         ),
-    );
+        RouteObservation::Missing => (
+            reason::ROUTES_PENDING,
+            EventKind::Warning,
+            "The routing object is missing; it is applied again.".to_owned(),
+            true,
+        ),
+        RouteObservation::Pending { reason } => (
+            reason::ROUTES_PENDING,
+            EventKind::Normal,
+            format!("Waiting for the routes to go live: {reason}."),
+            false,
+        ),
+        RouteObservation::Rejected { reason } => (
+            reason::ROUTES_REJECTED,
+            EventKind::Warning,
+            format!("The routes were not accepted: {reason}."),
+            false,
+        ),
+    };
+    let since = t.prev.routes_pending_since.unwrap_or(t.now);
+    if t.past_deadline(since) {
+        rollback(t, s, &Rollback::RoutesNotLive(message));
+        return false;
+    }
+    s.status.routes_pending_since = Some(since);
+    if reapply {
+        s.set_weights(expected);
+    }
+    if s.hold(t, reason, message.clone()) {
+        s.event(kind, reason, message);
+    }
     s.requeue_after = t.canary.interval.min(std::time::Duration::from_secs(5));
     false
+}
+
+/// The split the routes should hold at this point of the release; `None` when the router
+/// cannot split traffic (blue/green with plain Services), so there is nothing to check.
+pub(crate) fn expected_routes(t: &Tick<'_>) -> Option<Routes> {
+    if !t
+        .canary
+        .provider
+        .is_none_or(|p| serin_crds::routing::capabilities(p).weighted)
+    {
+        return None;
+    }
+    let iterations = t.prev.iterations.unwrap_or(0);
+    Some(match &t.canary.strategy {
+        Strategy::Progressive { .. } => {
+            let mut routes = Routes::split(t.weight);
+            routes.mirror = t
+                .canary
+                .mirror
+                .filter(|_| t.weight.get() == 0 && t.mirrored())
+                .map(|m| m.percent);
+            routes
+        }
+        Strategy::ABTesting { .. } if iterations > 0 => Routes::ab_testing(),
+        Strategy::BlueGreen { iterations: n } if iterations > *n => {
+            Routes::split(serin_crds::validation::Weight::FULL)
+        }
+        Strategy::BlueGreen { .. } if iterations > 0 => t
+            .canary
+            .mirror
+            .map_or_else(Routes::all_primary, |m| Routes::mirrored(m.percent)),
+        Strategy::ABTesting { .. } | Strategy::BlueGreen { .. } => Routes::all_primary(),
+    })
+}
+
+/// Whether the live split is the one expected, as far as the strategy cares: the weights and
+/// mirroring for progressive and blue/green releases, the routing of matching requests for A/B.
+fn consistent(t: &Tick<'_>, live: Routes, expected: Routes) -> bool {
+    match t.canary.strategy {
+        Strategy::ABTesting { .. } => live.matched_to_canary == expected.matched_to_canary,
+        Strategy::Progressive { .. } | Strategy::BlueGreen { .. } => {
+            live.canary == expected.canary
+                && !live.matched_to_canary
+                && live.mirror.is_some() == expected.mirror.is_some()
+        }
+    }
 }
 
 /// A new revision during analysis: back to weight 0, and the analysis starts over.
@@ -188,7 +265,7 @@ fn restart(t: &Tick<'_>, s: &mut Step) {
     s.phase(CanaryPhase::Progressing);
     s.event(
         EventKind::Normal,
-        "Synced",
+        event::SYNCED,
         format!(
             "New revision detected! Restarting analysis for {}",
             t.target()
@@ -209,7 +286,7 @@ fn abandon(t: &Tick<'_>, s: &mut Step) {
     s.phase(CanaryPhase::Initialized);
     s.event(
         EventKind::Normal,
-        "Reverted",
+        event::REVERTED,
         format!(
             "{} reverted to the promoted revision; release abandoned",
             t.target()

@@ -3,7 +3,7 @@
 use serin_crds::canary::CanaryPhase;
 
 use super::{Rollback, in_analysis, promote_now, rollback};
-use crate::conditions::reason;
+use crate::conditions::{event, reason};
 use crate::controls::Pending;
 use crate::decision::EventKind;
 use crate::observations::Readiness;
@@ -20,7 +20,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> bool {
         }
         s.event(
             EventKind::Normal,
-            "AbortIgnored",
+            event::ABORT_IGNORED,
             format!(
                 "Abort request {id} ignored: no release in analysis ({})",
                 t.phase
@@ -33,7 +33,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> bool {
         s.ack(|a| a.retry = Some(id.to_owned()));
         s.event(
             EventKind::Normal,
-            "RetryIgnored",
+            event::RETRY_IGNORED,
             format!(
                 "Retry request {id} ignored: the last release did not fail ({})",
                 t.phase
@@ -48,7 +48,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> bool {
                 s.ack(|a| a.promote = Some(id.to_owned()));
                 s.event(
                     EventKind::Normal,
-                    "PromotionRequested",
+                    event::PROMOTION_REQUESTED,
                     format!(
                         "Promotion of {} requested ({id}), skipping the remaining steps",
                         t.target()
@@ -64,7 +64,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> bool {
                 s.ack(|a| a.promote = Some(id.to_owned()));
                 s.event(
                     EventKind::Normal,
-                    "PromoteIgnored",
+                    event::PROMOTE_IGNORED,
                     format!(
                         "Promote request {id} ignored: no release in analysis ({})",
                         t.phase

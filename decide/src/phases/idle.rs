@@ -4,9 +4,11 @@ use serin_crds::canary::{AlertSeverity, CanaryPhase, RevisionAnalysis};
 use serin_crds::validation::{HookKind, Weight};
 
 use super::waiting;
+use crate::conditions::event;
 use crate::controls::Pending;
 use crate::decision::{Action, CheckRequest, EventKind, Routes};
 use crate::gates;
+use crate::observations::RouteObservation;
 use crate::revision::revision_id;
 use crate::step::{Flow, Step, Tick};
 
@@ -19,7 +21,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
         s.ack(|a| a.retry = Some(id.to_owned()));
         s.event(
             EventKind::Normal,
-            "RetryRequested",
+            event::RETRY_REQUESTED,
             format!("Retrying the release of {} ({id})", t.target()),
         );
         start(t, s);
@@ -36,7 +38,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
             s.phase(CanaryPhase::Initialized);
             s.event(
                 EventKind::Normal,
-                "Reverted",
+                event::REVERTED,
                 format!(
                     "{} reverted to the promoted revision; nothing to release",
                     t.target()
@@ -51,24 +53,30 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
 }
 
 /// Outside a release every request goes to the primary: live routes that send any to the canary
-/// (changed by hand, or by another tool) are set back.
+/// (changed by hand, or by another tool), or routes deleted, are set back.
 fn restore_routes(t: &Tick<'_>, s: &mut Step) {
-    let Some(live) = t.observed.routes else {
-        return;
-    };
-    if live.canary == Weight::ZERO && live.mirror.is_none() && !live.matched_to_canary {
-        return;
-    }
-    s.set_weights(Routes::all_primary());
-    s.event(
-        EventKind::Warning,
-        "RoutesRestored",
-        format!(
-            "The routes of {} sent {}% of the traffic to the canary outside a release; all traffic is routed to the primary again",
-            t.target(),
-            live.canary.get()
+    let message = match &t.observed.routes {
+        RouteObservation::Live { routes, .. }
+            if routes.canary != Weight::ZERO
+                || routes.mirror.is_some()
+                || routes.matched_to_canary =>
+        {
+            format!(
+                "The routes of {} sent {}% of the traffic to the canary outside a release; all traffic is routed to the primary again",
+                t.target(),
+                routes.canary.get()
+            )
+        }
+        RouteObservation::Missing => format!(
+            "The routes of {} were missing; they are applied again with all traffic to the primary",
+            t.target()
         ),
-    );
+        RouteObservation::Live { .. }
+        | RouteObservation::Pending { .. }
+        | RouteObservation::Rejected { .. } => return,
+    };
+    s.set_weights(Routes::all_primary());
+    s.event(EventKind::Warning, event::ROUTES_RESTORED, message);
 }
 
 /// The `confirm-rollout` hooks, asked before a release starts.
@@ -117,7 +125,7 @@ pub(super) fn begin_progressing(t: &Tick<'_>, s: &mut Step) {
     s.phase(CanaryPhase::Progressing);
     s.event(
         EventKind::Normal,
-        "Synced",
+        event::SYNCED,
         format!("New revision detected! Scaling up {}", t.target()),
     );
     s.alert(

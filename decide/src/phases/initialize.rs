@@ -3,19 +3,21 @@
 
 use serin_crds::canary::{AlertSeverity, CanaryPhase};
 
-use crate::conditions::reason;
-use crate::decision::{Action, EventKind, Routes};
+use crate::conditions::{event, reason};
+use serin_crds::validation::TargetKindPlan;
+
+use crate::decision::{Action, EventKind, Routes, ServiceRole};
 use crate::observations::Readiness;
 use crate::revision::revision_id;
 use crate::step::{Step, Tick};
 
 pub(super) fn run(t: &Tick<'_>, s: &mut Step) {
-    s.act(Action::Initialize);
+    create(t, s);
     if t.phase == CanaryPhase::Unset {
         s.phase(CanaryPhase::Initializing);
         s.event(
             EventKind::Normal,
-            "Initializing",
+            event::INITIALIZING,
             format!("Initializing the primary of {}", t.target()),
         );
         return;
@@ -26,6 +28,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) {
             return;
         }
         Readiness::DeadlineExceeded => true,
+        Readiness::Missing => false,
         Readiness::NotReady { since } => since.is_some_and(|since| t.past_deadline(since)),
     };
     if exceeded {
@@ -50,6 +53,24 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) {
     }
 }
 
+/// Creates what a release needs: the primary when it is missing, then the Services. The apex
+/// Service moves to the primary only once the primary can serve, so that taking over an existing
+/// Service causes no downtime. A Service target is its own apex: only its `-canary` copy is
+/// added. Idempotent.
+fn create(t: &Tick<'_>, s: &mut Step) {
+    if t.observed.primary == Readiness::Missing {
+        s.act(Action::ApplyPrimary);
+    }
+    let roles = if t.canary.target.kind == TargetKindPlan::Service {
+        vec![ServiceRole::Canary]
+    } else if t.observed.primary == Readiness::Ready {
+        vec![ServiceRole::Primary, ServiceRole::Canary, ServiceRole::Apex]
+    } else {
+        vec![ServiceRole::Primary, ServiceRole::Canary]
+    };
+    s.act(Action::ApplyServices(roles));
+}
+
 fn initialized(t: &Tick<'_>, s: &mut Step) {
     let target = &t.observed.target;
     s.act(Action::ScaleCanaryToZero);
@@ -62,7 +83,7 @@ fn initialized(t: &Tick<'_>, s: &mut Step) {
     s.phase(CanaryPhase::Initialized);
     s.event(
         EventKind::Normal,
-        "Synced",
+        event::SYNCED,
         format!("Initialization done! {}", t.target()),
     );
     s.alert(AlertSeverity::Info, "Initialization done!");

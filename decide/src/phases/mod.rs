@@ -2,6 +2,7 @@
 
 mod analysis;
 mod controls;
+mod drift;
 mod idle;
 mod initialize;
 mod promote;
@@ -12,8 +13,11 @@ mod waiting;
 use serin_crds::canary::CanaryPhase;
 
 use super::conditions::reason;
+use super::decision::Action;
 use super::step::{Flow, Step, Tick};
 
+#[cfg(test)]
+pub(crate) use analysis::expected_routes;
 pub(crate) use promote::promote_now;
 pub(crate) use rollback::{Rollback, rollback};
 
@@ -23,6 +27,17 @@ pub(crate) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
         terminate::run(t, s);
         return Ok(());
     }
+    if t.canary.revert_on_deletion && !t.observed.finalizer {
+        s.act(Action::AddFinalizer);
+    }
+    let flow = by_phase(t, s);
+    if flow.is_ok() {
+        drift::restore_services(t, s);
+    }
+    flow
+}
+
+fn by_phase(t: &Tick<'_>, s: &mut Step) -> Flow {
     if t.canary.suspend {
         s.hold(
             t,

@@ -4,7 +4,7 @@
 use serin_crds::canary::{AlertSeverity, CanaryPhase};
 use serin_crds::validation::{HookKind, Strategy};
 
-use crate::conditions::reason;
+use crate::conditions::{event, reason};
 use crate::decision::{Action, EventKind, Routes};
 use crate::gates;
 use crate::observations::Readiness;
@@ -20,7 +20,7 @@ pub(crate) fn promote_now(t: &Tick<'_>, s: &mut Step) {
     s.status.last_analysis_time = Some(t.now);
     s.event(
         EventKind::Normal,
-        "Synced",
+        event::SYNCED,
         format!(
             "Copying {} template spec to {}-primary",
             t.target(),
@@ -37,7 +37,7 @@ pub(super) fn promoting(t: &Tick<'_>, s: &mut Step) {
         return;
     }
     let exceeded = match t.observed.primary {
-        Readiness::Ready => false,
+        Readiness::Ready | Readiness::Missing => false,
         Readiness::DeadlineExceeded => true,
         Readiness::NotReady { since } => since.is_some_and(|since| t.past_deadline(since)),
     };
@@ -80,7 +80,7 @@ pub(super) fn promoting(t: &Tick<'_>, s: &mut Step) {
             s.status.last_analysis_time = Some(t.now);
             s.event(
                 EventKind::Normal,
-                "Synced",
+                event::SYNCED,
                 format!(
                     "Advance {} primary weight {}",
                     t.target(),
@@ -93,7 +93,7 @@ pub(super) fn promoting(t: &Tick<'_>, s: &mut Step) {
             s.phase(CanaryPhase::Finalising);
             s.event(
                 EventKind::Normal,
-                "Synced",
+                event::SYNCED,
                 format!("Routing all traffic to {}-primary", t.target()),
             );
         }
@@ -112,7 +112,7 @@ pub(super) fn finalising(t: &Tick<'_>, s: &mut Step) {
     s.phase(CanaryPhase::Succeeded);
     s.event(
         EventKind::Normal,
-        "Synced",
+        event::SYNCED,
         format!("Promotion completed! Scaling down {}", t.target()),
     );
     s.alert(

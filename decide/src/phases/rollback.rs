@@ -3,6 +3,7 @@
 use serin_crds::canary::{AlertSeverity, CanaryPhase};
 use serin_crds::validation::HookKind;
 
+use crate::conditions::{event, reason};
 use crate::decision::{Action, EventKind, Routes};
 use crate::gates;
 use crate::step::{Step, Tick};
@@ -20,16 +21,19 @@ pub(crate) enum Rollback {
     Hook(String),
     /// The `serin.dev/abort` annotation asked for it.
     Aborted(String),
+    /// The routes did not go live at the step's weights within the progress deadline.
+    RoutesNotLive(String),
 }
 
 impl Rollback {
     fn reason(&self) -> &'static str {
         match self {
-            Rollback::Threshold(_) => "FailedChecksThresholdReached",
-            Rollback::ProgressDeadline => "ProgressDeadlineExceeded",
-            Rollback::NoDataDeadline(_) => "NoDataDeadlineExceeded",
-            Rollback::Hook(_) => "RollbackHookInvoked",
-            Rollback::Aborted(_) => "Aborted",
+            Rollback::Threshold(_) => event::FAILED_CHECKS_THRESHOLD_REACHED,
+            Rollback::ProgressDeadline => reason::PROGRESS_DEADLINE_EXCEEDED,
+            Rollback::NoDataDeadline(_) => event::NO_DATA_DEADLINE_EXCEEDED,
+            Rollback::Hook(_) => event::ROLLBACK_HOOK_INVOKED,
+            Rollback::Aborted(_) => event::ABORTED,
+            Rollback::RoutesNotLive(_) => event::ROUTES_NOT_LIVE,
         }
     }
 
@@ -47,6 +51,9 @@ impl Rollback {
                 format!("Rolling back manual webhook invoked ({name})")
             }
             Rollback::Aborted(id) => format!("Rolling back: aborted with serin.dev/abort ({id})"),
+            Rollback::RoutesNotLive(why) => {
+                format!("Progress deadline exceeded: the routes did not go live. {why}")
+            }
         }
     }
 }
@@ -61,6 +68,7 @@ pub(crate) fn rollback(t: &Tick<'_>, s: &mut Step, why: &Rollback) {
     }
     s.status.iterations = Some(0);
     s.status.no_data_since = None;
+    s.status.routes_pending_since = None;
     s.phase(CanaryPhase::Failed);
     s.event(
         EventKind::Warning,

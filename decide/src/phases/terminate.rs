@@ -4,7 +4,7 @@
 use serin_crds::canary::CanaryPhase;
 
 use super::in_analysis;
-use crate::conditions::reason;
+use crate::conditions::{event, reason};
 use crate::decision::{Action, EventKind, Routes};
 use crate::observations::Readiness;
 use crate::step::{Step, Tick};
@@ -28,7 +28,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) {
             s.phase(CanaryPhase::Terminated);
             s.event(
                 EventKind::Normal,
-                "Terminated",
+                event::TERMINATED,
                 format!("{} restored; the Canary can be deleted", t.target()),
             );
         }
@@ -46,7 +46,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) {
             s.phase(CanaryPhase::Terminating);
             s.event(
                 EventKind::Normal,
-                "Terminating",
+                event::TERMINATING,
                 format!("Deleting the Canary: restoring {}", t.target()),
             );
         }

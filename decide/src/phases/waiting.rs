@@ -7,7 +7,7 @@ use serin_crds::validation::HookKind;
 use super::controls::promote_requested;
 use super::idle::{begin_progressing, record_observed, start};
 use super::{Rollback, interval_elapsed, rollback};
-use crate::conditions::reason;
+use crate::conditions::{event, reason};
 use crate::decision::{CheckRequest, EventKind};
 use crate::gates;
 use crate::step::{Flow, Step, Tick};
@@ -19,7 +19,7 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
         s.phase(CanaryPhase::Initialized);
         s.event(
             EventKind::Normal,
-            "Reverted",
+            event::REVERTED,
             format!(
                 "{} reverted to the promoted revision; release abandoned",
                 t.target()

@@ -259,7 +259,7 @@ fn a_missing_metric_result_counts_as_failed() {
         .with_metric("error-rate")
         .progressing()
         .at_weight(20);
-    let mut observed = fixture.observed.clone();
+    let mut observed = fixture.observations();
     observed.checks = Some(CheckResults::default());
     let decision = decide(&fixture.valid(), &fixture.status, &observed, fixture.now);
     let plan = decision.plan().unwrap();

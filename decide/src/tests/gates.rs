@@ -316,7 +316,7 @@ fn event_hooks_are_never_asked_as_checks() {
 #[test]
 fn a_hook_missing_from_the_results_counts_as_failed() {
     let fixture = gated(HookType::Rollout).progressing().at_weight(20);
-    let mut observed = fixture.observed.clone();
+    let mut observed = fixture.observations();
     observed.checks = Some(CheckResults::default());
     let decision = decide(&fixture.valid(), &fixture.status, &observed, fixture.now);
     let plan = decision.plan().unwrap();

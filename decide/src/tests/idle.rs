@@ -147,7 +147,7 @@ fn a_release_of_a_changed_config_alone_carries_on_at_the_next_tick() {
     assert!(
         plan.actions
             .iter()
-            .any(|a| matches!(a, Action::SetWeights(r) if r.canary.get() == 10)),
+            .any(|a| matches!(a, Action::SetWeights(r) if r.routes.canary.get() == 10)),
         "the first step is taken: {:?}",
         plan.actions
     );
@@ -166,8 +166,9 @@ fn routes_sending_traffic_to_the_canary_outside_a_release_are_restored() {
             .decide();
         assert_eq!(plan.phase(), phase);
         assert!(
-            plan.actions
-                .contains(&Action::SetWeights(Routes::all_primary())),
+            plan.actions.contains(&Action::SetWeights(
+                TrafficSplit::new(Routes::all_primary())
+            )),
             "{phase:?}: {:?}",
             plan.actions
         );

@@ -4,10 +4,72 @@ use super::*;
 use crate::{PROMOTED, STALLED, reason};
 
 #[test]
-fn a_new_canary_starts_initializing_and_creates_the_primary() {
-    let plan = canary().in_phase(CanaryPhase::Unset).decide();
+fn a_new_canary_starts_initializing_and_creates_the_primary_and_its_services() {
+    let plan = canary()
+        .in_phase(CanaryPhase::Unset)
+        .without_primary()
+        .decide();
     assert_eq!(plan.phase(), CanaryPhase::Initializing);
-    assert!(plan.has(&Action::Initialize));
+    assert_eq!(
+        plan.actions[..2],
+        [
+            Action::ApplyPrimary,
+            Action::ApplyServices(vec![ServiceRole::Primary, ServiceRole::Canary])
+        ]
+    );
+}
+
+#[test]
+fn the_apex_service_moves_to_the_primary_only_once_the_primary_is_ready() {
+    let waiting = canary()
+        .in_phase(CanaryPhase::Initializing)
+        .primary_not_ready_for_secs(10)
+        .decide();
+    assert!(waiting.has(&Action::ApplyServices(vec![
+        ServiceRole::Primary,
+        ServiceRole::Canary
+    ])));
+    assert!(!waiting.has(&Action::ApplyPrimary), "the primary exists");
+    let ready = canary().in_phase(CanaryPhase::Initializing).decide();
+    assert!(ready.has(&Action::ApplyServices(vec![
+        ServiceRole::Primary,
+        ServiceRole::Canary,
+        ServiceRole::Apex
+    ])));
+}
+
+#[test]
+fn a_service_target_gets_only_its_canary_copy() {
+    let plan = canary()
+        .with_service_target()
+        .in_phase(CanaryPhase::Unset)
+        .without_primary()
+        .decide();
+    assert_eq!(
+        plan.actions[..2],
+        [
+            Action::ApplyPrimary,
+            Action::ApplyServices(vec![ServiceRole::Canary])
+        ]
+    );
+}
+
+#[test]
+fn initialization_repairs_nothing_and_records_no_drift() {
+    // The watch cache may not have seen the Services serin just created.
+    let plan = canary()
+        .in_phase(CanaryPhase::Initializing)
+        .with_services(&[
+            (ServiceRole::Apex, Generated::Unknown),
+            (ServiceRole::Primary, Generated::Missing),
+        ])
+        .decide();
+    assert_eq!(plan.phase(), CanaryPhase::Initialized);
+    assert!(
+        !plan
+            .event_reasons()
+            .contains(&crate::event::SERVICES_RESTORED)
+    );
 }
 
 #[test]

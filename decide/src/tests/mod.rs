@@ -15,6 +15,7 @@ mod progressive;
 mod promotion;
 mod properties;
 mod revisions;
+mod routes;
 
 use std::collections::BTreeMap;
 
@@ -30,8 +31,9 @@ use serin_crds::validation::{ValidCanary, Weight, validate_canary};
 
 use super::revision::{revision_id, template_hash};
 use super::{
-    Action, CheckRequest, CheckResults, Decision, EventKind, HookOutcome, ManualControls,
-    Observations, Plan, Readiness, Routes, TargetRevision, decide,
+    Action, CheckRequest, CheckResults, Decision, EventKind, Generated, HookOutcome,
+    ManualControls, Observations, Plan, Readiness, RouteObservation, Routes, ServiceRole,
+    TargetRevision, TrafficSplit, decide,
 };
 
 /// A moment all tests share.
@@ -62,6 +64,9 @@ pub(super) struct Fixture {
     pub(super) hook_outcomes: BTreeMap<String, HookOutcome>,
     /// Outcome each metric gives when checked; metrics not listed pass.
     pub(super) metric_outcomes: BTreeMap<String, MetricOutcome>,
+    /// What the router reports; when not set, the routes are live with the split serin set last
+    /// (the status's).
+    pub(super) routes: Option<RouteObservation>,
 }
 
 /// A progressive Canary (`stepWeight: 10`, `maxWeight: 50`, `threshold: 3`, `interval: 1m`)
@@ -95,6 +100,7 @@ pub(super) fn canary() -> Fixture {
         now: now(),
         hook_outcomes: BTreeMap::new(),
         metric_outcomes: BTreeMap::new(),
+        routes: None,
     }
 }
 
@@ -184,6 +190,12 @@ impl Fixture {
                 url: format!("http://loadtester.test/{name}"),
                 ..Webhook::default()
             });
+        self
+    }
+    /// The target is a core Service (not a Deployment).
+    pub(super) fn with_service_target(mut self) -> Self {
+        self.spec.target_ref.kind = serin_crds::canary::TargetKind::Service;
+        self.spec.target_ref.api_version = "v1".into();
         self
     }
     pub(super) fn skipping_analysis(mut self) -> Self {
@@ -294,7 +306,26 @@ impl Fixture {
         self
     }
     pub(super) fn with_live_routes(mut self, routes: Routes) -> Self {
-        self.observed.routes = Some(routes);
+        self.routes = Some(RouteObservation::Live {
+            routes,
+            confirmed: true,
+        });
+        self
+    }
+    pub(super) fn with_routes(mut self, routes: RouteObservation) -> Self {
+        self.routes = Some(routes);
+        self
+    }
+    pub(super) fn without_primary(mut self) -> Self {
+        self.observed.primary = Readiness::Missing;
+        self
+    }
+    pub(super) fn with_services(mut self, services: &[(ServiceRole, Generated)]) -> Self {
+        self.observed.services = services.to_vec();
+        self
+    }
+    pub(super) fn with_finalizer(mut self) -> Self {
+        self.observed.finalizer = true;
         self
     }
     pub(super) fn hook_fails(mut self, name: &str) -> Self {
@@ -325,9 +356,23 @@ impl Fixture {
         validate_canary(&self.spec, None).expect("the fixture's spec is valid")
     }
 
+    /// This tick's observations, with the routes the fixture reports.
+    pub(super) fn observations(&self) -> Observations {
+        let canary = self.valid();
+        let mut observed = self.observed.clone();
+        observed.routes = self.routes.clone().unwrap_or_else(|| {
+            let tick = crate::step::Tick::new(&canary, &self.status, &self.observed, self.now);
+            RouteObservation::Live {
+                routes: crate::phases::expected_routes(&tick).unwrap_or_else(Routes::all_primary),
+                confirmed: true,
+            }
+        });
+        observed
+    }
+
     /// The first call of the protocol: a plan, or the checks it asks for.
     pub(super) fn first_call(&self) -> Decision {
-        decide(&self.valid(), &self.status, &self.observed, self.now)
+        decide(&self.valid(), &self.status, &self.observations(), self.now)
     }
 
     /// What the first call asks for (panics when it decides at once).
@@ -341,10 +386,11 @@ impl Fixture {
     /// The whole protocol: checks are run with the fixture's outcomes when asked for.
     pub(super) fn decide(&self) -> Plan {
         let canary = self.valid();
-        match decide(&canary, &self.status, &self.observed, self.now) {
+        let observed = self.observations();
+        match decide(&canary, &self.status, &observed, self.now) {
             Decision::Act(plan) => *plan,
             Decision::RunChecks(request) => {
-                let mut observed = self.observed.clone();
+                let mut observed = observed;
                 observed.checks = Some(self.answer(&request));
                 match decide(&canary, &self.status, &observed, self.now) {
                     Decision::Act(plan) => *plan,
@@ -477,7 +523,7 @@ pub(super) fn weight(w: u8) -> Weight {
 }
 
 pub(super) fn split(w: u8) -> Action {
-    Action::SetWeights(Routes::split(weight(w)))
+    Action::SetWeights(TrafficSplit::new(Routes::split(weight(w))))
 }
 
 pub(super) fn warning_events(plan: &Plan) -> usize {

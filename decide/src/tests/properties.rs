@@ -221,7 +221,16 @@ fn observe(f: &mut Fixture, w: &World, tick: usize, revision: &mut u32, live: Ro
         1 => Readiness::DeadlineExceeded,
         _ => Readiness::Ready,
     };
-    f.observed.routes = w.routes_reported.then_some(live);
+    f.observed.routes = if w.routes_reported {
+        RouteObservation::Live {
+            routes: live,
+            confirmed: true,
+        }
+    } else {
+        RouteObservation::Pending {
+            reason: "the Gateway has not processed the route yet".into(),
+        }
+    };
     f.observed.checks = None;
     f.observed.controls = ManualControls::default();
     let id = format!("req-{tick}");
@@ -265,9 +274,12 @@ fn invariants(f: &Fixture, plan: &Plan, good: bool, max: u32) -> Result<(), Test
     // Weights always sum to 100, and the canary never gets more than maxWeight.
     for a in &plan.actions {
         if let Action::SetWeights(r) = a {
-            prop_assert_eq!(u32::from(r.primary.get()) + u32::from(r.canary.get()), 100);
-            if !r.matched_to_canary {
-                prop_assert!(u32::from(r.canary.get()) <= max, "{r:?} above {max}");
+            prop_assert_eq!(
+                u32::from(r.routes.primary.get()) + u32::from(r.routes.canary.get()),
+                100
+            );
+            if !r.routes.matched_to_canary {
+                prop_assert!(u32::from(r.routes.canary.get()) <= max, "{r:?} above {max}");
             }
         }
     }
