@@ -4,6 +4,7 @@
 pub mod client;
 pub mod crds;
 pub use serin_decide as decide;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod http_client;
 pub mod leader;

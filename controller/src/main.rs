@@ -52,6 +52,7 @@ enum Command {
     /// Show serin at work on an emulated cluster on this machine: a healthy release promoted step
     /// by step, then a bad one rolled back. Needs Prometheus (installed from Debian when missing).
     /// Exits 0 when both releases ended as expected.
+    #[cfg(feature = "demo")]
     Demo(serin_controller::demo::DemoArgs),
     /// Run the controller: reconcile Canaries on the cluster of the kubeconfig (or in-cluster).
     Controller(Box<serin_controller::run::ControllerArgs>),
@@ -117,6 +118,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             runtime.block_on(serin_controller::run::run(*args))?;
             Ok(0)
         }
+        #[cfg(feature = "demo")]
         Command::Demo(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             let mut out = std::io::stdout();

@@ -63,6 +63,37 @@ async fn metric_results(
     s: &Subject<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<serin_crds::canary::MetricResult>> {
+    let templates = templates(ctx, s).await?;
+    // The Canary's own `metricsServer`, when it has one, is the planner's to apply.
+    let metrics_server = ctx.config.metrics_server.clone();
+    let overrides = serin_analysis::context::ContextOverrides::default();
+    let inputs = PlanInputs {
+        templates: &templates,
+        metrics_server: &metrics_server,
+        default_router: ctx.config.mesh_provider,
+        overrides: &overrides,
+    };
+    let planned = plan_checks(canary, &inputs);
+    let secrets = secret_data(ctx, planned.iter().flatten()).await?;
+    let results = run_planned(planned, &secrets, &ctx.providers).await;
+    for r in &results {
+        if let Some(value) = r.value {
+            ctx.metrics
+                .metric_analysis
+                .get_or_create(&crate::metrics::MetricLabels {
+                    name: s.valid.target.name.clone(),
+                    namespace: s.id.namespace.clone(),
+                    metric: r.name.clone(),
+                })
+                .set(value);
+        }
+    }
+    Ok(results.iter().map(|r| r.to_status(now)).collect())
+}
+
+/// The MetricTemplates the checks name. With `--no-cross-namespace-refs`, templates of other
+/// namespaces are not read (the check then reports its template missing).
+async fn templates(ctx: &Context, s: &Subject<'_>) -> Result<Vec<serin_crds::MetricTemplate>> {
     let namespace = s.id.namespace.as_str();
     let caches = ctx.caches();
     let mut templates = Vec::new();
@@ -82,18 +113,16 @@ async fn metric_results(
             templates.push(t);
         }
     }
-    // The Canary's own `metricsServer`, when it has one, is the planner's to apply.
-    let metrics_server = ctx.config.metrics_server.clone();
-    let overrides = serin_analysis::context::ContextOverrides::default();
-    let inputs = PlanInputs {
-        templates: &templates,
-        metrics_server: &metrics_server,
-        default_router: ctx.config.mesh_provider,
-        overrides: &overrides,
-    };
-    let planned = plan_checks(canary, &inputs);
+    Ok(templates)
+}
+
+/// The data of the Secrets the planned checks' providers need.
+async fn secret_data(
+    ctx: &Context,
+    planned: impl Iterator<Item = &serin_analysis::MetricCheck>,
+) -> Result<SecretData> {
     let mut secrets: SecretData = BTreeMap::new();
-    for check in planned.iter().flatten() {
+    for check in planned {
         if let Some((ns, name)) = check.secret() {
             let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
             if let Some(secret) = api.get_opt(name).await? {
@@ -107,18 +136,5 @@ async fn metric_results(
             }
         }
     }
-    let results = run_planned(planned, &secrets, &ctx.providers).await;
-    for r in &results {
-        if let Some(value) = r.value {
-            ctx.metrics
-                .metric_analysis
-                .get_or_create(&crate::metrics::MetricLabels {
-                    name: s.valid.target.name.clone(),
-                    namespace: namespace.to_owned(),
-                    metric: r.name.clone(),
-                })
-                .set(value);
-        }
-    }
-    Ok(results.iter().map(|r| r.to_status(now)).collect())
+    Ok(secrets)
 }

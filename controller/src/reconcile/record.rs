@@ -19,8 +19,29 @@ pub(super) fn record(
     status: &CanaryStatus,
 ) {
     let phase = status.phase.unwrap_or_default();
+    ctx.metrics
+        .set_status(&valid.target.name, &id.namespace, phase);
+    record_total(ctx, id);
+    let key = format!("{}/{}", id.namespace, id.name);
+    let start = {
+        let mut started = ctx
+            .release_started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(phase, CanaryPhase::Progressing | CanaryPhase::Waiting) {
+            started.entry(key.clone()).or_insert_with(Instant::now);
+        }
+        if phase == previous || !matches!(phase, CanaryPhase::Succeeded | CanaryPhase::Failed) {
+            return;
+        }
+        started.remove(&key)
+    };
+    record_outcome(ctx, valid, id, phase, start);
+}
+
+/// `flagger_canary_total` of the Canary's namespace.
+fn record_total(ctx: &Context, id: &Identity) {
     let m = &ctx.metrics;
-    m.set_status(&valid.target.name, &id.namespace, phase);
     if let Some(store) = ctx.canary_cache() {
         let total = store
             .state()
@@ -33,22 +54,22 @@ pub(super) fn record(
             })
             .set(i64::try_from(total).unwrap_or(i64::MAX));
     }
-    let key = format!("{}/{}", id.namespace, id.name);
-    let mut started = ctx
-        .release_started
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if matches!(phase, CanaryPhase::Progressing | CanaryPhase::Waiting) {
-        started.entry(key.clone()).or_insert_with(Instant::now);
-    }
-    if phase == previous || !matches!(phase, CanaryPhase::Succeeded | CanaryPhase::Failed) {
-        return;
-    }
+}
+
+/// The duration and outcome of a release that ended in `phase`.
+fn record_outcome(
+    ctx: &Context,
+    valid: &ValidCanary,
+    id: &Identity,
+    phase: CanaryPhase,
+    start: Option<Instant>,
+) {
+    let m = &ctx.metrics;
     let labels = CanaryLabels {
         name: valid.target.name.clone(),
         namespace: id.namespace.clone(),
     };
-    if let Some(start) = started.remove(&key) {
+    if let Some(start) = start {
         m.canary_duration
             .get_or_create(&labels)
             .observe(start.elapsed().as_secs_f64());

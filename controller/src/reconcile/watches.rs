@@ -29,19 +29,7 @@ pub(super) fn controller(ctx: &Context) -> Controller<DynamicObject> {
     let (metric_templates, template_events) = caches::watch(scoped(ctx), caches::drop_bulk);
     let (alert_providers, provider_events) = caches::watch(scoped(ctx), caches::drop_bulk);
     let tracking = ctx.config.config_tracking;
-    let mut routes = BTreeMap::new();
-    let mut route_events = Vec::new();
-    for used in crate::routers::all_kinds() {
-        let kind = used.kind;
-        let resource = kind.api_resource();
-        let api = match (&ctx.config.namespace, kind.namespaced) {
-            (Some(ns), true) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
-            _ => Api::all_with(ctx.client.clone(), &resource),
-        };
-        let (store, events) = caches::watch_routes(api, &resource);
-        routes.insert(kind, store);
-        route_events.push((events, resource));
-    }
+    let (routes, route_events) = route_watches(ctx);
     *ctx.caches
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Caches {
@@ -91,6 +79,31 @@ pub(super) fn controller(ctx: &Context) -> Controller<DynamicObject> {
         controller = controller.watches_stream_with(events, |_| Vec::new(), resource);
     }
     controller
+}
+
+type RouteEvents = std::pin::Pin<
+    Box<dyn futures::Stream<Item = Result<DynamicObject, kube::runtime::watcher::Error>> + Send>,
+>;
+
+type RouteStores =
+    BTreeMap<crate::routers::RouteKind, kube::runtime::reflector::Store<DynamicObject>>;
+
+/// A watch into a cache for every kind the routers declare.
+fn route_watches(ctx: &Context) -> (RouteStores, Vec<(RouteEvents, ApiResource)>) {
+    let mut routes = BTreeMap::new();
+    let mut events: Vec<(RouteEvents, ApiResource)> = Vec::new();
+    for used in crate::routers::all_kinds() {
+        let kind = used.kind;
+        let resource = kind.api_resource();
+        let api = match (&ctx.config.namespace, kind.namespaced) {
+            (Some(ns), true) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
+            _ => Api::all_with(ctx.client.clone(), &resource),
+        };
+        let (store, stream) = caches::watch_routes(api, &resource);
+        routes.insert(kind, store);
+        events.push((Box::pin(stream), resource));
+    }
+    (routes, events)
 }
 
 /// An API for `K` in the watched namespace, or in all of them.

@@ -88,23 +88,13 @@ pub(super) async fn observe(
         &config_refs,
     )?;
     let meta = &canary.metadata;
-    // DaemonSets report no time of progress; as in Flagger, their deadline counts from the
-    // Canary's last transition.
-    let last_transition = canary.status.as_ref().and_then(|s| s.last_transition_time);
-    let readiness = |t: &Target, threshold: u8| match t.readiness(threshold) {
-        crate::workloads::Readiness::Ready => Readiness::Ready,
-        crate::workloads::Readiness::Progressing { since, .. } => Readiness::NotReady {
-            since: since.or(last_transition),
-        },
-        crate::workloads::Readiness::DeadlineExceeded { .. } => Readiness::DeadlineExceeded,
-    };
     let observations = Observations {
         generation: meta.generation,
         target: revision,
         primary: primary.as_ref().map_or(Readiness::Missing, |p| {
-            readiness(p, valid.primary_ready_threshold.get())
+            readiness(canary, p, valid.primary_ready_threshold.get())
         }),
-        canary: readiness(&target, valid.canary_ready_threshold.get()),
+        canary: readiness(canary, &target, valid.canary_ready_threshold.get()),
         routes: routing.observation,
         services: services.iter().map(|s| (s.role, s.state)).collect(),
         finalizer: meta.finalizers.iter().flatten().any(|f| f == FINALIZER),
@@ -121,6 +111,19 @@ pub(super) async fn observe(
         services,
         observations,
     })
+}
+
+/// How ready a workload is. DaemonSets report no time of progress; as in Flagger, their
+/// deadline counts from the Canary's last transition.
+fn readiness(canary: &Canary, workload: &Target, threshold: u8) -> Readiness {
+    let last_transition = canary.status.as_ref().and_then(|s| s.last_transition_time);
+    match workload.readiness(threshold) {
+        crate::workloads::Readiness::Ready => Readiness::Ready,
+        crate::workloads::Readiness::Progressing { since, .. } => Readiness::NotReady {
+            since: since.or(last_transition),
+        },
+        crate::workloads::Readiness::DeadlineExceeded { .. } => Readiness::DeadlineExceeded,
+    }
 }
 
 /// The target and its primary, of the target's kind.
