@@ -81,9 +81,8 @@ impl Tier {
 
     /// One reconcile that must succeed.
     pub(crate) async fn tick_ok(&self, name: &str) {
-        if let Err(e) = self.tick(name).await {
-            panic!("the reconcile failed: {e}");
-        }
+        let result = self.tick(name).await;
+        assert!(result.is_ok(), "the reconcile failed: {result:?}");
     }
 
     /// The Canary as stored.
@@ -103,7 +102,7 @@ impl Tier {
             .into_iter()
             .flatten()
             .find(|c| c.type_ == type_)
-            .unwrap_or_else(|| panic!("no {type_} condition"));
+            .expect("the condition is set");
         (c.status, c.reason, c.message.unwrap_or_default())
     }
 
