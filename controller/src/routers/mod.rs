@@ -8,11 +8,14 @@
 //! router contract test checks that each router does what the table says. Nothing outside this
 //! module asks which router it is.
 
+mod cookies;
 mod gateway_api;
+mod istio;
 mod kinds;
 mod kubernetes;
 
 pub use gateway_api::{GatewayApi, GatewayApiVersion};
+pub use istio::Istio;
 pub use kinds::{
     Access, DESTINATION_RULE, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, KindUse, RouteKind,
     VIRTUAL_SERVICE,
@@ -176,12 +179,12 @@ pub fn router_for(
         Provider::Kubernetes => Ok(Box::new(KubernetesServices)),
         Provider::GatewayApiV1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1))),
         Provider::GatewayApiV1beta1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1beta1))),
+        Provider::Istio => Ok(Box::new(Istio)),
         Provider::Apisix
         | Provider::AppMesh
         | Provider::AppMeshV1beta2
         | Provider::Contour
         | Provider::Gloo
-        | Provider::Istio
         | Provider::Knative
         | Provider::Kuma
         | Provider::Linkerd

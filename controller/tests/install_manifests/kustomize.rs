@@ -273,7 +273,6 @@ fn extra_router_permissions_are_optional_and_bounded() {
     let extra = find(&objs, "ClusterRole", "serin-extra-routers");
     let granted = permissions(&extra["rules"]);
     for key in [
-        "networking.istio.io/virtualservices",
         "networking.k8s.io/ingresses",
         "split.smi-spec.io/trafficsplits",
         "projectcontour.io/httpproxies",

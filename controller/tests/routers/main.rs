@@ -5,6 +5,27 @@ mod contract;
 use contract::{Case, check, gateway_accepted};
 use serin_crds::canary::Provider;
 
+/// The upstream CRDs in `shared/mesh-crds/` beside the repository (or under `$SERIN_SHARED`).
+fn mesh_crds(file: &str) -> Vec<String> {
+    let shared = std::env::var_os("SERIN_SHARED").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        std::path::PathBuf::from,
+    );
+    let path = shared.join("mesh-crds").join(file);
+    vec![std::fs::read_to_string(&path).expect("the router's CRDs in shared/mesh-crds")]
+}
+
+/// istiod's status with `PILOT_ENABLE_STATUS=true`: the generation reconciled.
+#[allow(clippy::unnecessary_wraps, reason = "the signature of Case::accepted")]
+fn istiod_reconciled(vs: &serde_json::Value) -> Option<serde_json::Value> {
+    (vs["kind"] == "VirtualService").then(|| {
+        serde_json::json!({
+            "observedGeneration": vs["metadata"]["generation"],
+            "conditions": [{"type": "Reconciled", "status": "True", "reason": "", "message": "2/2"}]
+        })
+    })
+}
+
 /// The shared Gateway API CRDs, as a cluster operator installs them.
 fn gateway_api_crds() -> Vec<String> {
     vec![serin_controller::demo::GATEWAY_API_CRDS.to_owned()]
@@ -40,4 +61,23 @@ async fn the_gateway_api_router_keeps_its_contract() {
         })
         .await;
     }
+}
+
+#[tokio::test]
+async fn the_istio_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Istio,
+        crds: mesh_crds("istio/networking-crds.yaml"),
+        spec: PODINFO.to_owned(),
+        accepted: istiod_reconciled,
+    })
+    .await;
+    // Without istiod's status the spec is taken as live.
+    check(Case {
+        provider: Provider::Istio,
+        crds: mesh_crds("istio/networking-crds.yaml"),
+        spec: PODINFO.to_owned(),
+        accepted: contract::no_status,
+    })
+    .await;
 }

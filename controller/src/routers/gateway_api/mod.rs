@@ -152,7 +152,7 @@ fn route_spec(input: &RouteInput<'_>, split: &TrafficSplit) -> Result<Value, Rou
     let canary_weight = split.routes.canary.get();
     let mut canary_backend = backend(&names.canary, service.port, canary_weight);
     if let (Some(cookie), Some(affinity)) = (&split.sticky_cookie, input.session_affinity) {
-        canary_backend["filters"] = json!([set_cookie_filter(&cookie_attributes(
+        canary_backend["filters"] = json!([set_cookie_filter(&super::cookies::set_cookie(
             cookie, affinity, None
         ))]);
     }
@@ -225,7 +225,7 @@ fn sticky_rule(
         let header = json!({
             "type": "RegularExpression",
             "name": "Cookie",
-            "value": format!(".*{}={}.*", matches::escape_regex(name), matches::escape_regex(value)),
+            "value": super::cookies::cookie_regex(&format!("{name}={value}")).unwrap_or_default(),
         });
         Ok(matches::merge(
             &[json!({ "headers": [header] })],
@@ -241,7 +241,7 @@ fn sticky_rule(
     }
     if let Some(expired) = &split.expired_cookie {
         let mut expire = filters.to_vec();
-        expire.push(set_cookie_filter(&cookie_attributes(
+        expire.push(set_cookie_filter(&super::cookies::set_cookie(
             expired,
             affinity,
             Some(-1),
@@ -260,23 +260,6 @@ fn set_cookie_filter(value: &str) -> Value {
         "type": "ResponseHeaderModifier",
         "responseHeaderModifier": { "add": [{ "name": "Set-Cookie", "value": value }] },
     })
-}
-
-/// `name=value` with the cookie attributes of `spec.analysis.sessionAffinity`.
-fn cookie_attributes(
-    cookie: &str,
-    a: &serin_crds::canary::SessionAffinity,
-    max_age: Option<i64>,
-) -> String {
-    let max_age = max_age.unwrap_or_else(|| i64::from(a.max_age.unwrap_or(86_400)));
-    let mut parts = vec![cookie.to_owned(), format!("Max-Age={max_age}")];
-    parts.extend(a.path.as_ref().map(|p| format!("Path={p}")));
-    parts.extend(a.domain.as_ref().map(|d| format!("Domain={d}")));
-    parts.extend((a.http_only == Some(true)).then(|| "HttpOnly".to_owned()));
-    parts.extend((a.secure == Some(true)).then(|| "Secure".to_owned()));
-    parts.extend(a.same_site.map(|s| format!("SameSite={s:?}")));
-    parts.extend((a.partitioned == Some(true)).then(|| "Partitioned".to_owned()));
-    parts.join("; ")
 }
 
 #[cfg(test)]
