@@ -108,7 +108,7 @@ fn weighted(routing: &RoutingSpec, split: &TrafficSplit) -> Vec<Value> {
 }
 
 /// An HTTP route with `spec.service`'s settings, matching `matches` (none: every request).
-fn http_route(routing: &RoutingSpec, matches: &[Value], route: Vec<Value>) -> Value {
+fn http_route(routing: &RoutingSpec, matches: &[Value], route: &[Value]) -> Value {
     let service = &routing.service;
     let mut http = Map::new();
     if !matches.is_empty() {
@@ -155,11 +155,11 @@ fn http_routes(input: &RouteInput<'_>, split: &TrafficSplit) -> Result<Vec<Value
             http_route(
                 routing,
                 &service_matches,
-                vec![destination(routing, &routing.names.primary, 100)],
+                &[destination(routing, &routing.names.primary, 100)],
             ),
         ]);
     }
-    let mut weighted_route = http_route(routing, &service_matches, weighted(routing, split));
+    let mut weighted_route = http_route(routing, &service_matches, &weighted(routing, split));
     if let Some(percent) = split.routes.mirror {
         weighted_route["mirror"] = json!({ "host": routing.names.canary });
         weighted_route["mirrorPercentage"] = json!({ "value": f64::from(percent.get()) });
@@ -190,7 +190,7 @@ fn sticky_routes(
                 &[json!({ "headers": { "Cookie": { "regex": regex } } })],
                 service_matches,
             );
-            let mut http = http_route(routing, &matches, route);
+            let mut http = http_route(routing, &matches, &route);
             http["name"] = json!(name);
             Ok(http)
         };
