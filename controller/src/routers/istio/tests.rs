@@ -268,7 +268,7 @@ fn after_a_run_the_cookies_are_expired() {
     );
 }
 
-fn users_vs(annotations: Value) -> Value {
+fn users_vs(annotations: &Value) -> Value {
     json!({
         "apiVersion": "networking.istio.io/v1beta1",
         "kind": "VirtualService",
@@ -291,7 +291,7 @@ fn referenced(vs: Value) -> Referenced {
 #[test]
 fn a_virtual_service_the_user_has_is_taken_over_keeping_its_spec_for_later() {
     let routing = routing(PODINFO);
-    let mine = users_vs(json!({}));
+    let mine = users_vs(&json!({}));
     let taken = vs(&build(&routing, &referenced(mine.clone()), None, &at(0)));
     assert!(
         taken["metadata"].get("ownerReferences").is_none(),
@@ -306,7 +306,7 @@ fn a_virtual_service_the_user_has_is_taken_over_keeping_its_spec_for_later() {
     assert_eq!(kept, mine["spec"]);
     // Once taken over, the kept spec is carried on, not replaced by serin's.
     let mut now = users_vs(
-        json!({ ORIGINAL_CONFIGURATION: taken["metadata"]["annotations"][ORIGINAL_CONFIGURATION] }),
+        &json!({ ORIGINAL_CONFIGURATION: taken["metadata"]["annotations"][ORIGINAL_CONFIGURATION] }),
     );
     now["spec"] = taken["spec"].clone();
     let again = vs(&build(&routing, &referenced(now.clone()), None, &at(10)));
@@ -333,7 +333,7 @@ fn a_virtual_service_the_user_has_is_taken_over_keeping_its_spec_for_later() {
 fn a_kubectl_applied_virtual_service_is_restored_from_its_last_applied_copy() {
     let routing = routing(PODINFO);
     let applied = json!({"spec": {"hosts": ["podinfo"], "http": [{"route": [{"destination": {"host": "podinfo"}}]}]}});
-    let mine = users_vs(json!({ LAST_APPLIED: applied.to_string() }));
+    let mine = users_vs(&json!({ LAST_APPLIED: applied.to_string() }));
     let taken = vs(&build(&routing, &referenced(mine.clone()), None, &at(0)));
     assert!(
         taken["metadata"]["annotations"]
