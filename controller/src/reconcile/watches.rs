@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use futures::StreamExt as _;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DynamicObject};
@@ -88,7 +89,9 @@ type RouteEvents = std::pin::Pin<
 type RouteStores =
     BTreeMap<crate::routers::RouteKind, kube::runtime::reflector::Store<DynamicObject>>;
 
-/// A watch into a cache for every kind the routers declare.
+/// A watch into a cache for every kind the routers declare. A kind the cluster does not serve
+/// (a mesh not installed) is watched once discovery lists it; until then its objects are read
+/// from the API, and a Canary needing it is stalled with the reason.
 fn route_watches(ctx: &Context) -> (RouteStores, Vec<(RouteEvents, ApiResource)>) {
     let mut routes = BTreeMap::new();
     let mut events: Vec<(RouteEvents, ApiResource)> = Vec::new();
@@ -101,9 +104,43 @@ fn route_watches(ctx: &Context) -> (RouteStores, Vec<(RouteEvents, ApiResource)>
         };
         let (store, stream) = caches::watch_routes(api, &resource);
         routes.insert(kind, store);
-        events.push((Box::pin(stream), resource));
+        let client = ctx.client.clone();
+        let served = resource.clone();
+        let gated = futures::stream::once(async move {
+            until_served(&client, &served).await;
+            stream
+        })
+        .flatten();
+        events.push((Box::pin(gated), resource));
     }
     (routes, events)
+}
+
+/// How often discovery is asked again for a kind the cluster did not serve.
+const DISCOVERY_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Returns once the API server serves `resource`, asking discovery every
+/// [`DISCOVERY_PERIOD`]; an unanswered discovery request counts as served, so that the watch's
+/// own retries take over.
+async fn until_served(client: &kube::Client, resource: &ApiResource) {
+    loop {
+        let listed = if resource.group.is_empty() {
+            client.list_core_api_resources(&resource.version).await
+        } else {
+            client.list_api_group_resources(&resource.api_version).await
+        };
+        match listed {
+            Ok(list) if list.resources.iter().any(|r| r.name == resource.plural) => return,
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(e) => {
+                tracing::debug!(kind = %resource.kind, error = %e, "discovery did not answer");
+                return;
+            }
+        }
+        tracing::debug!(kind = %resource.kind, "not served; its routing objects are read from the API");
+        tokio::time::sleep(DISCOVERY_PERIOD).await;
+    }
 }
 
 /// An API for `K` in the watched namespace, or in all of them.
