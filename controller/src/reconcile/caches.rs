@@ -99,7 +99,10 @@ where
     }
 }
 
-/// A namespaced object from its cache once that has synced, from the API before that.
+/// A namespaced object from its cache once that has synced, from the API before that. An
+/// object the cache does not hold is looked up in the API too: each watch delivers on its own
+/// stream, so a ConfigMap created with its Canary can reach the cache after the Canary does,
+/// and acting on its absence would build a primary without it.
 pub(super) async fn cached_or_get<K>(
     client: &kube::Client,
     store: Option<&Store<K>>,
@@ -114,8 +117,8 @@ where
         + 'static,
 {
     match lookup(store, namespace, name, ()) {
-        Lookup::Known(object) => Ok(object.map(|o| (*o).clone())),
-        Lookup::Unknown => {
+        Lookup::Known(Some(object)) => Ok(Some((*object).clone())),
+        Lookup::Known(None) | Lookup::Unknown => {
             Api::<K>::namespaced(client.clone(), namespace)
                 .get_opt(name)
                 .await

@@ -76,9 +76,10 @@ async fn fetch(ctx: &Context, caches: &Caches, key: &ObjectKey) -> Result<Option
     } else {
         ObjectRef::new_with(&key.name, resource.clone())
     };
+    // Absent from the cache is confirmed with the API, as in `cached_or_get`.
     let object = match lookup_in(caches.routes(&key.kind), &reference) {
-        Lookup::Known(object) => object.map(|o| (*o).clone()),
-        Lookup::Unknown => {
+        Lookup::Known(Some(object)) => Some((*object).clone()),
+        Lookup::Known(None) | Lookup::Unknown => {
             let api: Api<DynamicObject> = if key.kind.namespaced {
                 Api::namespaced_with(ctx.client.clone(), &key.namespace, &resource)
             } else {
