@@ -107,7 +107,7 @@ async fn apply_routes(ctx: &Context, s: &Subject<'_>, objects: &[DesiredObject])
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => {
                 return Err(Error::KindNotServed {
-                    kind: desired.kind.qualified(),
+                    kind: desired.kind.kind.to_owned(),
                     api_version: desired.kind.api_version(),
                 });
             }

@@ -36,7 +36,7 @@ pub enum Error {
         "the cluster does not serve {api_version} {kind}: install the router's CustomResourceDefinitions"
     )]
     KindNotServed {
-        /// `Kind.group`.
+        /// The kind, as in `kind:`.
         kind: String,
         /// The version written.
         api_version: String,

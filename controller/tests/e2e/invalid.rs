@@ -1,6 +1,6 @@
 //! Canaries serin cannot act on get `Stalled=True` with the reason and the path-qualified
-//! problem, and nothing is routed: an invalid spec, a router serin does not implement, a kind of
-//! target it does not release yet (Knative Services).
+//! problem, and nothing is routed: an invalid spec, a router whose kinds the cluster does not
+//! serve (Istio without its CRDs), a kind of target it does not release yet (Knative Services).
 
 use std::time::Duration;
 
@@ -10,6 +10,16 @@ use serin_crds::canary::Provider;
 use crate::support::Harness;
 
 const CANARIES: &str = r"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: test}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: 'ghcr.io/stefanprodan/podinfo:6.0.0'}]}
+---
 apiVersion: flagger.app/v1beta1
 kind: Canary
 metadata: {name: bad-step, namespace: test}
@@ -23,7 +33,7 @@ kind: Canary
 metadata: {name: on-istio, namespace: test}
 spec:
   provider: istio
-  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
   service: {port: 9898}
   analysis: {interval: 1s, threshold: 2, stepWeight: 10}
 ---
@@ -62,8 +72,8 @@ async fn canaries_serin_cannot_act_on_are_stalled_with_the_reason() {
         ),
         (
             "on-istio",
-            "UnsupportedProvider",
-            "provider istio is not supported by serin",
+            "RouterNotInstalled",
+            "the cluster does not serve networking.istio.io/v1beta1 ",
         ),
         (
             "knative",

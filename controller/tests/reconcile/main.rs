@@ -204,9 +204,7 @@ async fn a_router_whose_kinds_the_cluster_does_not_serve_stalls_the_canary_with_
         ("True", "RouterNotInstalled")
     );
     assert!(
-        message.contains(
-            "does not serve gateway.networking.k8s.io/v1 HTTPRoute.gateway.networking.k8s.io"
-        ),
+        message.contains("does not serve gateway.networking.k8s.io/v1 HTTPRoute: install"),
         "{message}"
     );
 }
