@@ -8,6 +8,7 @@ mod deletion;
 mod examples;
 mod gateway_api;
 mod invalid;
+mod istio;
 mod kubernetes;
 mod lifecycle;
 mod support;

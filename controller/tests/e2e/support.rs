@@ -12,13 +12,29 @@ use serin_crds::canary::{CanaryPhase, Provider};
 /// The upstream CRDs of a router's kinds, from `shared/mesh-crds/` beside the repository (or
 /// under `$SERIN_SHARED`), as a cluster operator installs them.
 pub(crate) fn mesh_crds(file: &str) -> String {
-    let shared = std::env::var_os("SERIN_SHARED").map_or_else(
+    let path = shared().join("mesh-crds").join(file);
+    let crds = std::fs::read_to_string(&path);
+    assert!(
+        crds.is_ok(),
+        "the router CRDs at {}: {crds:?}",
+        path.display()
+    );
+    crds.unwrap_or_default()
+}
+
+/// A manifest from Flagger's documentation and examples, in `shared/flagger-compat/manifests/`.
+pub(crate) fn flagger_manifest(file: &str) -> String {
+    let path = shared().join("flagger-compat/manifests").join(file);
+    let manifest = std::fs::read_to_string(&path);
+    assert!(manifest.is_ok(), "{}: {manifest:?}", path.display());
+    manifest.unwrap_or_default()
+}
+
+fn shared() -> std::path::PathBuf {
+    std::env::var_os("SERIN_SHARED").map_or_else(
         || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
         std::path::PathBuf::from,
-    );
-    let path = shared.join("mesh-crds").join(file);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the router CRDs at {}: {e}", path.display()))
+    )
 }
 
 /// A running emulated cluster with Prometheus and the controller: the demo's environment, with
@@ -68,8 +84,19 @@ impl Harness {
 
     /// Changes the target's pod template: a new image and new simulated behaviour.
     pub(crate) async fn release(&self, name: &str, image: &str, error_rate: &str) {
+        self.release_in("test", name, image, error_rate).await;
+    }
+
+    /// [`Harness::release`] in `namespace`.
+    pub(crate) async fn release_in(
+        &self,
+        namespace: &str,
+        name: &str,
+        image: &str,
+        error_rate: &str,
+    ) {
         let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
-            Api::namespaced(self.client.clone(), "test");
+            Api::namespaced(self.client.clone(), namespace);
         let patch = json!({"spec": {"template": {
             "metadata": {"annotations": {"sim.serin.dev/error-rate": error_rate}},
             "spec": {"containers": [{"name": "podinfo", "image": image}]}
@@ -102,7 +129,19 @@ impl Harness {
         timeout: Duration,
         check: impl Fn(&Canary) -> bool,
     ) -> Canary {
-        let canaries: Api<Canary> = Api::namespaced(self.client.clone(), "test");
+        self.wait_until_in("test", name, what, timeout, check).await
+    }
+
+    /// [`Harness::wait_until`] for a Canary in `namespace`.
+    pub(crate) async fn wait_until_in(
+        &self,
+        namespace: &str,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&Canary) -> bool,
+    ) -> Canary {
+        let canaries: Api<Canary> = Api::namespaced(self.client.clone(), namespace);
         let deadline = Instant::now() + timeout;
         loop {
             let canary = canaries.get(name).await.expect("get canary");
@@ -111,7 +150,7 @@ impl Harness {
             }
             assert!(
                 Instant::now() < deadline,
-                "canary did not reach {what} within {timeout:?}; status: {}\ntraffic: {}",
+                "canary {namespace}/{name} did not reach {what} within {timeout:?}; status: {}\ntraffic: {}",
                 serde_json::to_string_pretty(&canary.status).unwrap_or_default(),
                 self.traffic_summary().await
             );
@@ -168,6 +207,11 @@ impl Harness {
 
     /// Reasons of the Events recorded in the test namespace, oldest first.
     pub(crate) async fn event_reasons(&self) -> Vec<String> {
+        self.events().await.into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// Reasons and notes of the Events recorded in the test namespace, oldest first.
+    pub(crate) async fn events(&self) -> Vec<(String, String)> {
         let resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
             "events.k8s.io",
             "v1",
@@ -182,19 +226,39 @@ impl Harness {
         events
             .items
             .iter()
-            .filter_map(|e| e.data["reason"].as_str().map(str::to_owned))
+            .filter_map(|e| {
+                let note = e.data["note"].as_str().unwrap_or_default().to_owned();
+                e.data["reason"].as_str().map(|r| (r.to_owned(), note))
+            })
             .collect()
     }
 
     /// A namespaced object as JSON.
     pub(crate) async fn get(&self, api_version: &str, kind: &str, name: &str) -> Value {
+        self.get_in("test", api_version, kind, name).await
+    }
+
+    /// An object in `namespace` as JSON.
+    pub(crate) async fn get_in(
+        &self,
+        namespace: &str,
+        api_version: &str,
+        kind: &str,
+        name: &str,
+    ) -> Value {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
             group, version, kind,
         ));
         let api: Api<kube::api::DynamicObject> =
-            Api::namespaced_with(self.client.clone(), "test", &resource);
-        serde_json::to_value(api.get(name).await.expect("object exists")).expect("json")
+            Api::namespaced_with(self.client.clone(), namespace, &resource);
+        let object = api.get(name).await;
+        assert!(
+            object.is_ok(),
+            "{kind} {namespace}/{name}: {:?}",
+            object.as_ref().err()
+        );
+        serde_json::to_value(object.ok()).expect("json")
     }
 
     /// The controller's Kubernetes API reads so far (`get` and `list` requests, by resource),
