@@ -35,6 +35,7 @@ mod evidence;
 mod explain;
 mod grid;
 mod hypothesis;
+mod replay;
 mod status;
 mod window;
 
@@ -46,5 +47,6 @@ pub use evidence::{Evidence, MAX_TOTAL, Observed, SkipReason, Verdict};
 pub use explain::Explanation;
 pub use grid::{GRID_HALF_WIDTH, GRID_POINTS};
 pub use hypothesis::{Alpha, ConfigError, Hypothesis, MAX_MARGIN, MIN_ALPHA, Margin, Sides};
+pub use replay::{ReleaseOutcome, replay};
 pub use status::{EvidenceStatus, STATUS_VERSION, StatusError};
 pub use window::{Arm, ArmCounts, Window, WindowError};
