@@ -44,10 +44,7 @@ enum Command {
     /// Prints each check's rendered query, value, accepted range and outcome. Exits 0 when all
     /// pass, 1 when any fails, 2 when any has no data or an error, or the input is unusable.
     Analyze(serin_analysis::cli::AnalyzeArgs),
-    /// Replay releases' per-window counts through the canary-versus-primary judge.
-    ///
-    /// Reads one JSON release per line on standard input and writes one JSON decision per line.
-    /// Exits 0 when every line was judged, 2 at the first line that is not a release.
+    // Help text (input and output formats, exit status) on `JudgeArgs`.
     Judge(serin_analysis::cli::judge::JudgeArgs),
     /// Show serin at work on an emulated cluster on this machine: a healthy release promoted step
     /// by step, then a bad one rolled back. Needs Prometheus (installed from Debian when missing).

@@ -15,7 +15,8 @@ use crate::judge::{
 #[command(
     about = "Replay releases' counts through the canary-versus-primary judge",
     long_about = "Replay releases' per-window counts through the canary-versus-primary judge, \
-                  the sequential test the controller runs, to calibrate it or to benchmark it.\n\n\
+                  the sequential test of serin's canary-versus-primary comparison, to calibrate \
+                  it or to benchmark it.\n\n\
                   Reads standard input, one JSON object per line and release: \
                   {\"id\": \"r1\", \"windows\": [[canary_requests, canary_errors, \
                   primary_requests, primary_errors], ...]}. Blank lines are skipped.\n\
@@ -73,22 +74,22 @@ pub enum ReplayError {
         message: String,
     },
     /// A window whose counts cannot be a window.
-    #[error("input line {line}: window {window}: {source}")]
+    #[error("input line {line}: window {window}: {problem}")]
     Window {
         /// 1-based line number.
         line: usize,
         /// 1-based window number.
         window: usize,
         /// What is wrong.
-        source: WindowError,
+        problem: WindowError,
     },
     /// The line could not be read (for example, it is not UTF-8).
-    #[error("input line {line}: cannot be read: {source}")]
+    #[error("input line {line}: cannot be read: {problem}")]
     Read {
         /// 1-based line number.
         line: usize,
         /// The read error.
-        source: std::io::Error,
+        problem: std::io::Error,
     },
 }
 
@@ -150,9 +151,9 @@ pub fn run(args: &JudgeArgs, mut input: impl BufRead, out: impl Write) -> anyhow
         match input.read_line(&mut text) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(source) => {
+            Err(problem) => {
                 out.flush()?;
-                return Err(ReplayError::Read { line, source }.into());
+                return Err(ReplayError::Read { line, problem }.into());
             }
         }
         if text.trim().is_empty() {
@@ -199,10 +200,10 @@ fn parse(line: usize, text: &str, windows: &mut Vec<Window>) -> Result<Release, 
     })?;
     windows.clear();
     for (index, counts) in release.windows.iter().enumerate() {
-        let window = Window::from_counts(*counts).map_err(|source| ReplayError::Window {
+        let window = Window::from_counts(*counts).map_err(|problem| ReplayError::Window {
             line,
             window: index + 1,
-            source,
+            problem,
         })?;
         windows.push(window);
     }

@@ -38,14 +38,15 @@ pub enum EstimateKind {
     AtLeast,
 }
 
-/// The ratios not ruled out at level alpha. `None` for an end means the range is open on
-/// that side (it reaches the end of the grid).
+/// The ratios not ruled out at level alpha: more than `low` and less than `high`. `None` for
+/// an end means the range reaches the end of the grid on that side (for the one-sided test
+/// before a rollback, the margin or 1: ratios below it are not looked at).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RatioRange {
-    /// The ratio below which every ratio is ruled out.
+    /// This ratio and every lower one are ruled out.
     pub low: Option<f64>,
-    /// The ratio above which every ratio is ruled out.
+    /// This ratio and every higher one are ruled out.
     pub high: Option<f64>,
 }
 

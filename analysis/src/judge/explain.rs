@@ -138,10 +138,15 @@ struct Range(RatioRange);
 impl fmt::Display for Range {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.0.low, self.0.high) {
-            (Some(low), Some(high)) => write!(f, "range {}x to {}x", Ratio(low), Ratio(high)),
-            (None, Some(high)) => write!(f, "range up to {}x", Ratio(high)),
-            (Some(low), None) => write!(f, "range above {}x", Ratio(low)),
-            (None, None) => f.write_str("not bounded yet"),
+            (Some(low), Some(high)) => write!(
+                f,
+                "range: more than {}x, less than {}x",
+                Ratio(low),
+                Ratio(high)
+            ),
+            (None, Some(high)) => write!(f, "range: less than {}x", Ratio(high)),
+            (Some(low), None) => write!(f, "range: more than {}x", Ratio(low)),
+            (None, None) => f.write_str("range: not bounded yet"),
         }
     }
 }

@@ -104,7 +104,7 @@ fn the_explanation_gives_ratio_range_evidence_threshold_and_counts() {
     let estimate = explanation.estimate.expect("errors were counted").ratio;
     let range = explanation.range;
     let expected = format!(
-        "roll back: the canary's error rate is {estimate:.2}x the primary's (range {:.2}x to {:.2}x); \
+        "roll back: the canary's error rate is {estimate:.2}x the primary's (range: more than {:.2}x, less than {:.2}x); \
          evidence 5.19 reached the threshold 4.61 (alpha 0.01); canary 23 errors in 1799 requests \
          (1.28%), primary 49 in 10211 (0.48%), over 2 windows (1 skipped without traffic)",
         range.low.expect("bounded"),
