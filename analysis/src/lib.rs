@@ -15,6 +15,7 @@ pub mod cli;
 pub mod context;
 pub mod credentials;
 pub mod factory;
+pub mod judge;
 pub mod outcome;
 pub mod plan;
 pub mod prometheus;

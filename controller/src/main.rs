@@ -49,6 +49,8 @@ enum Command {
     /// Prints each check's rendered query, value, accepted range and outcome. Exits 0 when all
     /// pass, 1 when any fails, 2 when any has no data or an error, or the input is unusable.
     Analyze(serin_analysis::cli::AnalyzeArgs),
+    // Help text (input and output formats, exit status) on `JudgeArgs`.
+    Judge(serin_analysis::cli::judge::JudgeArgs),
     /// Show serin at work on an emulated cluster on this machine: a healthy release promoted step
     /// by step, then a bad one rolled back. Needs Prometheus (installed from Debian when missing).
     /// Exits 0 when both releases ended as expected.
@@ -144,6 +146,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Analyze(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(serin_analysis::cli::run(args, &mut stdout))
+        }
+        Command::Judge(args) => {
+            serin_analysis::cli::judge::run(&args, std::io::stdin().lock(), &mut stdout)?;
+            Ok(0)
         }
     }
 }

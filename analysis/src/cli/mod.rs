@@ -1,7 +1,8 @@
 //! `serin analyze`: run a Canary's metric checks once, now, against the configured providers,
-//! without a cluster, and print what each check saw.
+//! without a cluster, and print what each check saw. `serin judge` lives in [`judge`].
 
 mod input;
+pub mod judge;
 mod report;
 
 use std::collections::BTreeSet;
