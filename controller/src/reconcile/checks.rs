@@ -6,18 +6,19 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serin_analysis::plan::{PlanInputs, SecretData};
-use serin_analysis::{plan_checks, run_planned};
+use serin_analysis::{ErrorKind, plan_checks, run_planned};
 use serin_crds::canary::CanaryStatus;
 
 use super::act::Subject;
 use super::caches::cached_or_get;
 use super::context::Context;
-use super::error::Result;
+use super::error::{Error, Result};
 use super::notify::checksum;
 use crate::decide::{CheckRequest, CheckResults, HookOutcome};
 use crate::webhooks::HookPayload;
 
-/// Calls the hooks and runs the metric checks of `request`.
+/// Calls the hooks and runs the metric checks of `request`. A check that cannot run as
+/// configured is [`Error::MetricCheck`], which stalls the Canary rather than counting a failure.
 pub(super) async fn run_checks(
     ctx: &Context,
     s: &Subject<'_>,
@@ -108,7 +109,16 @@ async fn metric_results(
             }
         }
     }
-    let results = run_planned(planned, &secrets, &ctx.providers).await;
+    let results = run_planned(planned, &secrets, &ctx.providers, now).await;
+    if let Some(r) = results
+        .iter()
+        .find(|r| r.error_kind == Some(ErrorKind::Configuration))
+    {
+        return Err(Error::MetricCheck {
+            metric: r.name.clone(),
+            message: r.message.clone(),
+        });
+    }
     for r in &results {
         if let Some(value) = r.value {
             ctx.metrics

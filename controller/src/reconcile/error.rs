@@ -1,6 +1,6 @@
 //! Errors of one reconcile. Problems only the user can fix (an unreadable or invalid spec, an
-//! unsupported router or target, a missing target) are reported as a `Stalled` condition by the
-//! reconcile itself; what reaches `error_policy` is transient and retried, counted by
+//! unsupported router or target, a missing target, a metric check whose template, provider or
+//! Secret cannot be used) are reported as a `Stalled` condition by the reconcile itself; what reaches `error_policy` is transient and retried, counted by
 //! `category()`. A failed metric check is a decision, not an error.
 
 use crate::routers::RouterError;
@@ -29,6 +29,15 @@ pub enum Error {
     /// The router cannot be used.
     #[error(transparent)]
     Router(#[from] RouterError),
+    /// A metric check cannot run as configured (its MetricTemplate, provider or Secret): only
+    /// a change fixes it, so it stalls the Canary instead of counting failed checks.
+    #[error("metric check {metric} cannot run: {message}")]
+    MetricCheck {
+        /// Name of the check.
+        metric: String,
+        /// What is wrong, with the provider and the query.
+        message: String,
+    },
     /// A Kubernetes API call failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -46,6 +55,7 @@ impl Error {
             Error::TargetMissing { .. } => "target_missing",
             Error::Workload(e) => e.category(),
             Error::Router(e) => e.category(),
+            Error::MetricCheck { .. } => "metric_check_invalid",
             Error::Kube(_) => "kube_api",
             Error::Serde(_) => "serialization",
         }

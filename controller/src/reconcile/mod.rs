@@ -209,7 +209,14 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Context) -> Result<Action
     let now = Utc::now();
     let mut decision = decide(&valid, &status, &observed.observations, now);
     if let Decision::RunChecks(request) = &decision {
-        let results = checks::run_checks(ctx, &subject, request, &status, now).await?;
+        let results = match checks::run_checks(ctx, &subject, request, &status, now).await {
+            Ok(results) => results,
+            Err(e @ Error::MetricCheck { .. }) => {
+                status::report_invalid(ctx, object, &e).await?;
+                return Ok(Action::requeue(valid.interval));
+            }
+            Err(e) => return Err(e),
+        };
         let mut with_checks = observed.observations.clone();
         with_checks.checks = Some(results);
         decision = decide(&valid, &status, &with_checks, now);

@@ -48,6 +48,7 @@ pub(super) async fn report_invalid(
         Error::Malformed(_) | Error::InvalidSpec(_) => "InvalidSpec",
         Error::Workload(_) => "UnsupportedTarget",
         Error::Router(_) => "UnsupportedProvider",
+        Error::MetricCheck { .. } => "MetricCheckInvalid",
         Error::Kube(_) | Error::Serde(_) => "ReconcileError",
     };
     let message = error.to_string();
