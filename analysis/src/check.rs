@@ -53,6 +53,7 @@ pub async fn run_check(
             };
             CheckResult::judged(
                 &check.name,
+                provider.kind(),
                 &check.query,
                 value,
                 unit,
@@ -140,9 +141,10 @@ pub async fn run_checks(
                 check.thresholds,
                 check.on_no_data,
             );
-            let task = tokio::spawn(async move {
-                run_check(&check, provider.as_ref(), timeout, at).await
-            });
+            let task =
+                tokio::spawn(
+                    async move { run_check(&check, provider.as_ref(), timeout, at).await },
+                );
             (fallback, task)
         })
         .collect();

@@ -178,7 +178,10 @@ impl BuiltinProviders {
         }
     }
 
-    fn kubernetes(&self, kind: MetricProviderType) -> Result<Arc<dyn KubernetesApi>, ProviderError> {
+    fn kubernetes(
+        &self,
+        kind: MetricProviderType,
+    ) -> Result<Arc<dyn KubernetesApi>, ProviderError> {
         self.kubernetes
             .clone()
             .ok_or(ProviderError::NeedsKubernetes(kind.as_str()))
@@ -196,29 +199,39 @@ impl ProviderFactory for BuiltinProviders {
         Ok(match kind {
             MetricProviderType::Prometheus => {
                 let credentials = credentials(spec, secret_data)?;
-                Arc::new(PrometheusProvider::new(spec, credentials.as_ref(), options)?)
+                Arc::new(PrometheusProvider::new(
+                    spec,
+                    credentials.as_ref(),
+                    options,
+                )?)
             }
             MetricProviderType::Datadog => {
                 Arc::new(datadog::DatadogProvider::new(spec, secret_data, options)?)
             }
-            MetricProviderType::Cloudwatch => {
-                Arc::new(cloudwatch::CloudWatchProvider::new(spec, options)?)
-            }
+            MetricProviderType::Cloudwatch => Arc::new(cloudwatch::CloudWatchProvider::new(
+                spec,
+                secret_data,
+                options,
+            )?),
             MetricProviderType::Newrelic => {
                 Arc::new(newrelic::NewRelicProvider::new(spec, secret_data, options)?)
             }
             MetricProviderType::Graphite => {
                 Arc::new(graphite::GraphiteProvider::new(spec, secret_data, options)?)
             }
-            MetricProviderType::Stackdriver => Arc::new(
-                stackdriver::CloudMonitoringProvider::new(spec, secret_data, options)?,
-            ),
+            MetricProviderType::Stackdriver => Arc::new(stackdriver::CloudMonitoringProvider::new(
+                spec,
+                secret_data,
+                options,
+            )?),
             MetricProviderType::Influxdb => {
                 Arc::new(influxdb::InfluxDbProvider::new(spec, secret_data, options)?)
             }
-            MetricProviderType::Dynatrace => {
-                Arc::new(dynatrace::DynatraceProvider::new(spec, secret_data, options)?)
-            }
+            MetricProviderType::Dynatrace => Arc::new(dynatrace::DynatraceProvider::new(
+                spec,
+                secret_data,
+                options,
+            )?),
             MetricProviderType::Splunk => {
                 Arc::new(splunk::SplunkProvider::new(spec, secret_data, options)?)
             }
@@ -226,7 +239,10 @@ impl ProviderFactory for BuiltinProviders {
                 Arc::new(keptn::KeptnProvider::new(self.kubernetes(kind)?, options))
             }
             MetricProviderType::Externalmetrics => {
-                let has_address = spec.address.as_deref().is_some_and(|a| !a.trim().is_empty());
+                let has_address = spec
+                    .address
+                    .as_deref()
+                    .is_some_and(|a| !a.trim().is_empty());
                 let kubernetes = if has_address {
                     None
                 } else {

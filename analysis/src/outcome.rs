@@ -68,9 +68,10 @@ pub enum NoDataKind {
 }
 
 impl CheckResult {
-    /// A check whose value was judged against its range.
+    /// A check whose value, read from `provider` (its kind), was judged against its range.
     pub fn judged(
         name: &str,
+        provider: &str,
         query: &str,
         value: f64,
         unit: &str,
@@ -86,7 +87,7 @@ impl CheckResult {
             Judgement::Below(min) => (
                 MetricOutcome::Fail,
                 format!(
-                    "{name} is {shown}, below the minimum {}{}; query: {query}",
+                    "{name} is {shown}, below the minimum {}{}; {provider} query: {query}",
                     number(min),
                     unit_suffix(unit)
                 ),
@@ -94,7 +95,7 @@ impl CheckResult {
             Judgement::Above(max) => (
                 MetricOutcome::Fail,
                 format!(
-                    "{name} is {shown}, above the maximum {}{}; query: {query}",
+                    "{name} is {shown}, above the maximum {}{}; {provider} query: {query}",
                     number(max),
                     unit_suffix(unit)
                 ),
@@ -218,6 +219,7 @@ mod tests {
     fn a_failed_check_names_value_bound_and_query() {
         let r = CheckResult::judged(
             "request-success-rate",
+            "prometheus",
             "sum(x)",
             90.0,
             "%",
@@ -227,7 +229,7 @@ mod tests {
         assert_eq!(r.outcome, MetricOutcome::Fail);
         assert_eq!(
             r.message,
-            "request-success-rate is 90%, below the minimum 99%; query: sum(x)"
+            "request-success-rate is 90%, below the minimum 99%; prometheus query: sum(x)"
         );
     }
 
@@ -264,6 +266,7 @@ mod tests {
     fn status_entries_carry_value_range_and_outcome() {
         let r = CheckResult::judged(
             "latency",
+            "prometheus",
             "q",
             120.0,
             "",

@@ -131,7 +131,8 @@ pub async fn run_with_factory(
     };
     let providers = ProviderCache::with_factory(factory, options);
     if args.check {
-        let online = report::check_providers(&prepared.planned, &prepared.secrets, &providers).await;
+        let online =
+            report::check_providers(&prepared.planned, &prepared.secrets, &providers).await;
         let code = if online.iter().all(|p| p.error.is_none()) {
             EXIT_PASS
         } else {
@@ -143,13 +144,9 @@ pub async fn run_with_factory(
         }
         return Ok(code);
     }
-    let results = crate::check::run_planned(
-        prepared.planned,
-        &prepared.secrets,
-        &providers,
-        prepared.at,
-    )
-    .await;
+    let results =
+        crate::check::run_planned(prepared.planned, &prepared.secrets, &providers, prepared.at)
+            .await;
     let code = exit_code(&results);
     match args.output {
         OutputFormat::Table => report::table(&results, out)?,

@@ -128,7 +128,11 @@ pub(super) async fn check_providers(
     secrets: &SecretData,
     providers: &ProviderCache,
 ) -> Vec<Online> {
-    type Distinct<'a> = (MetricProvider, Option<&'a BTreeMap<String, Vec<u8>>>, Vec<String>);
+    type Distinct<'a> = (
+        MetricProvider,
+        Option<&'a BTreeMap<String, Vec<u8>>>,
+        Vec<String>,
+    );
     let mut distinct: Vec<Distinct<'_>> = Vec::new();
     for check in planned.iter().flatten() {
         let secret = check
@@ -143,34 +147,36 @@ pub(super) async fn check_providers(
         }
     }
     let timeout = providers.options().timeout;
-    let checks = distinct.into_iter().map(|(spec, secret, checks)| async move {
-        let kind = spec.type_.as_str();
-        match providers.provider(&spec, secret) {
-            Err(e) => Online {
-                kind,
-                address: spec.address.clone().unwrap_or_default(),
-                checks,
-                error: Some(e.to_string()),
-            },
-            Ok(provider) => {
-                let result = tokio::time::timeout(timeout, provider.check_online()).await;
-                let error = match result {
-                    Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(e.to_string()),
-                    Err(_) => Some(
-                        crate::providers::http::timeout_error(provider.address(), timeout)
-                            .to_string(),
-                    ),
-                };
-                Online {
+    let checks = distinct
+        .into_iter()
+        .map(|(spec, secret, checks)| async move {
+            let kind = spec.type_.as_str();
+            match providers.provider(&spec, secret) {
+                Err(e) => Online {
                     kind,
-                    address: provider.address().to_owned(),
+                    address: spec.address.clone().unwrap_or_default(),
                     checks,
-                    error,
+                    error: Some(e.to_string()),
+                },
+                Ok(provider) => {
+                    let result = tokio::time::timeout(timeout, provider.check_online()).await;
+                    let error = match result {
+                        Ok(Ok(())) => None,
+                        Ok(Err(e)) => Some(e.to_string()),
+                        Err(_) => Some(
+                            crate::providers::http::timeout_error(provider.address(), timeout)
+                                .to_string(),
+                        ),
+                    };
+                    Online {
+                        kind,
+                        address: provider.address().to_owned(),
+                        checks,
+                        error,
+                    }
                 }
             }
-        }
-    });
+        });
     futures_util::future::join_all(checks).await
 }
 
@@ -182,7 +188,11 @@ pub(super) fn online_table(online: &[Online], out: &mut impl Write) -> std::io::
         return Ok(());
     }
     for p in online {
-        let state = if p.error.is_none() { "online" } else { "OFFLINE" };
+        let state = if p.error.is_none() {
+            "online"
+        } else {
+            "OFFLINE"
+        };
         writeln!(
             out,
             "{:<16} {:<8} {}  (checks: {})",

@@ -5,9 +5,12 @@
 //! with at most 20 datapoints, newest first.
 //!
 //! The value is the newest value of the one result returned (`ReturnData`), as in Flagger.
-//! Credentials come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_SESSION_TOKEN`), as AWS's default chain reads them first.
+//! Credentials come from the provider's Secret when it has `aws_access_key_id` and
+//! `aws_secret_access_key` (a serin addition), otherwise from the environment
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), as AWS's default chain
+//! reads them first.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
@@ -18,6 +21,7 @@ use serde_json::{Value, json};
 use serin_crds::metric_template::MetricProvider;
 
 use super::http::HttpClient;
+use super::secret::SecretKeys;
 use super::series::{Series, json_number, parse_json, reading};
 use crate::factory::{ProviderError, ProviderOptions};
 use crate::provider::{MetricsProvider, ProviderFuture, Query, QueryError, RANGE_WINDOWS, Reading};
@@ -28,10 +32,18 @@ const SERVICE: &str = "monitoring";
 /// `MaxDatapoints` of every request, as in Flagger.
 const MAX_DATAPOINTS: u32 = 20;
 
+/// Secret key of a static access key id (with [`SECRET_ACCESS_KEY`]).
+pub const ACCESS_KEY_ID: &str = "aws_access_key_id";
+/// Secret key of a static secret access key.
+pub const SECRET_ACCESS_KEY: &str = "aws_secret_access_key";
+/// Secret key of an optional session token.
+pub const SESSION_TOKEN: &str = "aws_session_token";
+
 /// CloudWatch in one region.
 pub struct CloudWatchProvider {
     http: HttpClient,
     region: String,
+    credentials: Option<Credentials>,
 }
 
 impl std::fmt::Debug for CloudWatchProvider {
@@ -46,7 +58,21 @@ impl std::fmt::Debug for CloudWatchProvider {
 impl CloudWatchProvider {
     /// A provider for `spec.region`, at `spec.address` when set (a VPC endpoint, or a local
     /// server in tests), otherwise at `https://monitoring.<region>.amazonaws.com`.
-    pub fn new(spec: &MetricProvider, options: &ProviderOptions) -> Result<Self, ProviderError> {
+    pub fn new(
+        spec: &MetricProvider,
+        secret: Option<&BTreeMap<String, Vec<u8>>>,
+        options: &ProviderOptions,
+    ) -> Result<Self, ProviderError> {
+        let credentials = match SecretKeys::of(spec, secret)? {
+            Some(keys) => Some(Credentials::new(
+                keys.required(ACCESS_KEY_ID)?,
+                keys.required(SECRET_ACCESS_KEY)?,
+                keys.optional(SESSION_TOKEN)?.filter(|t| !t.is_empty()),
+                None,
+                "secret",
+            )),
+            None => None,
+        };
         let region = spec
             .region
             .as_deref()
@@ -75,22 +101,34 @@ impl CloudWatchProvider {
             reqwest::header::HeaderMap::new(),
             options,
         )?;
-        Ok(CloudWatchProvider { http, region })
+        Ok(CloudWatchProvider {
+            http,
+            region,
+            credentials,
+        })
     }
 
     /// Signs and sends one awsJson1.0 call of `operation`.
     async fn call(&self, operation: &str, body: &Value) -> Result<Vec<u8>, QueryError> {
-        let credentials = environment_credentials().ok_or_else(|| {
-            QueryError::Unauthorized {
-                address: self.http.address().to_owned(),
+        let credentials = self
+            .credentials
+            .clone()
+            .or_else(environment_credentials)
+            .ok_or_else(|| QueryError::Unauthorized {
+                address: format!(
+                    "{} (no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+                    self.http.address()
+                ),
                 status: 403,
-            }
-        })?;
+            })?;
         let body = serde_json::to_vec(body)
             .map_err(|e| QueryError::Malformed(format!("the request body: {e}")))?;
         let url = self.http.url("/");
         let target = format!("{TARGET_PREFIX}.{operation}");
-        let headers = [("content-type", CONTENT_TYPE), ("x-amz-target", target.as_str())];
+        let headers = [
+            ("content-type", CONTENT_TYPE),
+            ("x-amz-target", target.as_str()),
+        ];
         let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
@@ -118,23 +156,27 @@ impl CloudWatchProvider {
         for (name, value) in instructions.headers() {
             let mut value = reqwest::header::HeaderValue::from_str(value)
                 .map_err(|e| QueryError::Malformed(format!("signing: {e}")))?;
-            value.set_sensitive(name.eq_ignore_ascii_case("authorization")
-                || name.eq_ignore_ascii_case("x-amz-security-token"));
+            value.set_sensitive(
+                name.eq_ignore_ascii_case("authorization")
+                    || name.eq_ignore_ascii_case("x-amz-security-token"),
+            );
             request = request.header(name, value);
         }
         let answer = self.http.send(request).await?;
         if (answer.status == 400 || answer.status == 403)
-            && let Some(error) = aws_error(&answer.body) {
-                return Err(if error.is_auth() {
-                    QueryError::Unauthorized {
-                        address: self.http.address().to_owned(),
-                        status: answer.status,
-                    }
-                } else {
-                    QueryError::Rejected(error.to_string())
-                });
-            }
-        self.http.success(answer, |b| aws_error(b).map(|e| e.to_string()))
+            && let Some(error) = aws_error(&answer.body)
+        {
+            return Err(if error.is_auth() {
+                QueryError::Unauthorized {
+                    address: self.http.address().to_owned(),
+                    status: answer.status,
+                }
+            } else {
+                QueryError::Rejected(error.to_string())
+            });
+        }
+        self.http
+            .success(answer, |b| aws_error(b).map(|e| e.to_string()))
     }
 
     async fn run(&self, query: &Query<'_>) -> Result<Reading, QueryError> {

@@ -54,7 +54,11 @@ impl DatadogProvider {
             .http
             .client()
             .get(self.http.url("/api/v1/query"))
-            .query(&[("from", from.as_str()), ("to", to.as_str()), ("query", query.text)]);
+            .query(&[
+                ("from", from.as_str()),
+                ("to", to.as_str()),
+                ("query", query.text),
+            ]);
         let body = self.http.fetch(request, error_message).await?;
         let answer: Answer = parse_json(&body)?;
         if answer.status.as_deref() == Some("error") {
@@ -69,7 +73,11 @@ impl DatadogProvider {
                 let value = point.get(1).unwrap_or(&serde_json::Value::Null);
                 points.push(json_number(value, "a pointlist value")?);
             }
-            let label = s.scope.clone().or_else(|| s.expression.clone()).unwrap_or_default();
+            let label = s
+                .scope
+                .clone()
+                .or_else(|| s.expression.clone())
+                .unwrap_or_default();
             series.push(Series::new(label, points));
         }
         reading(&series)

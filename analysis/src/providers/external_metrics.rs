@@ -97,9 +97,9 @@ impl ExternalMetricsProvider {
             .map_err(|e| QueryError::Malformed(format!("an ExternalMetricValueList: {e}")))?;
         match list.items.as_slice() {
             [] => Ok(Reading::Empty),
-            [one] => parse_quantity(&one.value).map(Reading::of).ok_or_else(|| {
-                QueryError::Malformed(format!("`{}` is not a quantity", one.value))
-            }),
+            [one] => parse_quantity(&one.value)
+                .map(Reading::of)
+                .ok_or_else(|| QueryError::Malformed(format!("`{}` is not a quantity", one.value))),
             [first, ..] => Err(QueryError::MultipleSeries {
                 count: list.items.len(),
                 first: format!("{} {:?}", first.metric_name, first.metric_labels),

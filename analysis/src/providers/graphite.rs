@@ -59,7 +59,9 @@ impl GraphiteProvider {
             .query(&parameters);
         let body = self
             .http
-            .fetch(request, |body| Some(excerpt(body)).filter(|m| !m.is_empty()))
+            .fetch(request, |body| {
+                Some(excerpt(body)).filter(|m| !m.is_empty())
+            })
             .await?;
         parse_json(&body)
     }

@@ -215,7 +215,10 @@ pub fn classify(address: &str, timeout: Duration, error: &reqwest::Error) -> Que
 }
 
 /// Reads the body of `response`, failing past [`MAX_BODY`] bytes.
-async fn read_bounded(mut response: reqwest::Response, address: &str) -> Result<Vec<u8>, QueryError> {
+async fn read_bounded(
+    mut response: reqwest::Response,
+    address: &str,
+) -> Result<Vec<u8>, QueryError> {
     let too_large = || QueryError::TooLarge {
         address: address.to_owned(),
         limit: MAX_BODY,
@@ -227,10 +230,14 @@ async fn read_bounded(mut response: reqwest::Response, address: &str) -> Result<
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| QueryError::Unreachable {
-        address: address.to_owned(),
-        reason: format!("the answer broke off: {}", innermost_cause(&e)),
-    })? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| QueryError::Unreachable {
+            address: address.to_owned(),
+            reason: format!("the answer broke off: {}", innermost_cause(&e)),
+        })?
+    {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(too_large());
         }

@@ -105,8 +105,7 @@ fn tables(csv_text: &[u8]) -> Result<Vec<Series>, QueryError> {
     let mut header: Option<Vec<String>> = None;
     let mut groups: BTreeMap<(String, String), Rows> = BTreeMap::new();
     for record in reader.records() {
-        let record =
-            record.map_err(|e| QueryError::Malformed(format!("the CSV answer: {e}")))?;
+        let record = record.map_err(|e| QueryError::Malformed(format!("the CSV answer: {e}")))?;
         let fields: Vec<String> = record.iter().map(str::to_owned).collect();
         if fields.iter().all(String::is_empty) {
             // A blank line ends a table; the next has its own annotations and header.
@@ -123,6 +122,12 @@ fn tables(csv_text: &[u8]) -> Result<Vec<Series>, QueryError> {
             _ => {}
         }
         let Some(columns) = &header else {
+            if datatypes.is_empty() {
+                return Err(QueryError::Malformed(format!(
+                    "not annotated CSV (no #datatype row before `{}`)",
+                    excerpt(fields.join(",").as_bytes())
+                )));
+            }
             header = Some(fields);
             continue;
         };
@@ -140,9 +145,11 @@ fn tables(csv_text: &[u8]) -> Result<Vec<Series>, QueryError> {
         let raw = fields.get(value_column).map_or("", String::as_str);
         let value = match datatype {
             _ if raw.is_empty() => None,
-            "double" | "long" | "unsignedLong" | "" => Some(parse_number(raw).ok_or_else(|| {
-                QueryError::Malformed(format!("_value `{raw}` is not a number"))
-            })?),
+            "double" | "long" | "unsignedLong" | "" => {
+                Some(parse_number(raw).ok_or_else(|| {
+                    QueryError::Malformed(format!("_value `{raw}` is not a number"))
+                })?)
+            }
             other => {
                 return Err(QueryError::UnexpectedResultType(format!(
                     "`_value` of type {other}"

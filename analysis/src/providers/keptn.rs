@@ -87,7 +87,10 @@ impl KeptnProvider {
                 definition,
                 timeframe,
                 args,
-            } => self.analysis(&namespace, &definition, &timeframe, args).await,
+            } => {
+                self.analysis(&namespace, &definition, &timeframe, args)
+                    .await
+            }
         }
     }
 
@@ -155,8 +158,7 @@ fn parse(query: &str) -> Result<Target, QueryError> {
     let name_ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 253
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
     };
     if parts.len() < 3 || !name_ok(parts[1]) || !name_ok(parts[2]) {
@@ -173,7 +175,10 @@ fn parse(query: &str) -> Result<Target, QueryError> {
             let mut args = Map::new();
             for pair in parts.get(4).into_iter().flat_map(|a| a.split(';')) {
                 if let Some((key, value)) = pair.split_once('=') {
-                    args.insert(key.trim().to_owned(), Value::String(value.trim().to_owned()));
+                    args.insert(
+                        key.trim().to_owned(),
+                        Value::String(value.trim().to_owned()),
+                    );
                 }
             }
             Ok(Target::Analysis {
@@ -207,7 +212,11 @@ impl MetricsProvider for KeptnProvider {
 
     fn check_online(&self) -> ProviderFuture<'_, Result<(), QueryError>> {
         Box::pin(async move {
-            match self.kubernetes.get(&format!("/apis/{GROUP_VERSION}")).await? {
+            match self
+                .kubernetes
+                .get(&format!("/apis/{GROUP_VERSION}"))
+                .await?
+            {
                 Some(_) => Ok(()),
                 None => Err(QueryError::Rejected(format!(
                     "the API server does not serve {GROUP_VERSION}: is Keptn's metrics operator installed?"
@@ -239,7 +248,13 @@ mod tests {
         assert_eq!(timeframe, "5m");
         assert_eq!(args["workload"], "podinfo");
         assert_eq!(args["project"], "x");
-        assert_eq!(parse("keptnmetric/ns").unwrap_err().category(), "invalid_query");
-        assert_eq!(parse("metric/ns/x").unwrap_err().category(), "invalid_query");
+        assert_eq!(
+            parse("keptnmetric/ns").unwrap_err().category(),
+            "invalid_query"
+        );
+        assert_eq!(
+            parse("metric/ns/x").unwrap_err().category(),
+            "invalid_query"
+        );
     }
 }

@@ -99,7 +99,11 @@ impl NewRelicProvider {
                     "query": NERDGRAPH_QUERY,
                     "variables": {"id": self.account, "nrql": nrql},
                 });
-                let request = self.http.client().post(self.http.url("/graphql")).json(&body);
+                let request = self
+                    .http
+                    .client()
+                    .post(self.http.url("/graphql"))
+                    .json(&body);
                 let body = self.http.fetch(request, nerdgraph_error).await?;
                 let answer: Value = parse_json(&body)?;
                 if let Some(message) = nerdgraph_error(&body) {
@@ -125,12 +129,13 @@ impl NewRelicProvider {
 /// The reading of an NRQL answer `{"results": [{...}]}`.
 fn reading(answer: &Value) -> Result<Reading, QueryError> {
     if let Some(facets) = answer.get("facets").and_then(Value::as_array)
-        && facets.len() > 1 {
-            return Err(QueryError::MultipleSeries {
-                count: facets.len(),
-                first: facets[0]["name"].to_string(),
-            });
-        }
+        && facets.len() > 1
+    {
+        return Err(QueryError::MultipleSeries {
+            count: facets.len(),
+            first: facets[0]["name"].to_string(),
+        });
+    }
     let results = match answer.get("results") {
         Some(Value::Array(results)) => results.as_slice(),
         None | Some(Value::Null) => &[],
@@ -229,13 +234,22 @@ mod tests {
     #[test]
     fn the_value_is_the_result_field_or_the_only_number() {
         let r = |v: Value| reading(&v);
-        assert_eq!(r(json!({"results": [{"result": 1.5}]})), Ok(Reading::Value(1.5)));
-        assert_eq!(r(json!({"results": [{"count": 12}]})), Ok(Reading::Value(12.0)));
+        assert_eq!(
+            r(json!({"results": [{"result": 1.5}]})),
+            Ok(Reading::Value(1.5))
+        );
+        assert_eq!(
+            r(json!({"results": [{"count": 12}]})),
+            Ok(Reading::Value(12.0))
+        );
         assert_eq!(
             r(json!({"results": [{"percentile": {"99": 0.25}}]})),
             Ok(Reading::Value(0.25))
         );
-        assert_eq!(r(json!({"results": [{"result": null}]})), Ok(Reading::Empty));
+        assert_eq!(
+            r(json!({"results": [{"result": null}]})),
+            Ok(Reading::Empty)
+        );
         assert_eq!(r(json!({"results": []})), Ok(Reading::Empty));
         assert!(r(json!({"results": [{"a": 1, "b": 2}]})).is_err());
         assert_eq!(

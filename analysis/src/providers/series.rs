@@ -72,10 +72,7 @@ pub fn parse_number(text: &str) -> Option<f64> {
 /// The answer as JSON of type `T`, or a [`QueryError::Malformed`] quoting the start of it.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, QueryError> {
     serde_json::from_slice(body).map_err(|e| {
-        QueryError::Malformed(format!(
-            "{e}: `{}`",
-            crate::providers::http::excerpt(body)
-        ))
+        QueryError::Malformed(format!("{e}: `{}`", crate::providers::http::excerpt(body)))
     })
 }
 
@@ -86,7 +83,7 @@ mod tests {
     #[test]
     fn the_newest_non_null_point_is_the_value_and_several_series_are_an_error() {
         let one = Series::new("a", vec![Some(1.0), Some(2.0), None]);
-        assert_eq!(reading(&[one.clone()]), Ok(Reading::Value(2.0)));
+        assert_eq!(reading(std::slice::from_ref(&one)), Ok(Reading::Value(2.0)));
         assert_eq!(
             reading(&[Series::new("a", vec![None, None])]),
             Ok(Reading::Empty)

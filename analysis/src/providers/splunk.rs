@@ -65,7 +65,12 @@ impl SplunkProvider {
             address: Some(api_address),
             ..spec.clone()
         };
-        let api = HttpClient::new(&api_spec, None, secret_header("x-sf-token", &token)?, options)?;
+        let api = HttpClient::new(
+            &api_spec,
+            None,
+            secret_header("x-sf-token", &token)?,
+            options,
+        )?;
         super::http::install_crypto_provider();
         Ok(SplunkProvider {
             stream_url,
@@ -334,7 +339,9 @@ fn decode_binary(frame: &[u8]) -> Result<Frame, QueryError> {
         return Err(malformed(&format!("announcing {count} points")));
     }
     if body.len() < DATA_HEADER + count * POINT {
-        return Err(malformed(&format!("announcing {count} points it does not hold")));
+        return Err(malformed(&format!(
+            "announcing {count} points it does not hold"
+        )));
     }
     let mut values = Vec::with_capacity(count);
     for i in 0..count {
@@ -361,10 +368,16 @@ mod tests {
     #[test]
     fn api_and_stream_addresses_map_to_each_other() {
         let (stream, api) = urls("https://api.us1.signalfx.com").unwrap();
-        assert_eq!(stream, "wss://stream.us1.signalfx.com/v2/signalflow/connect");
+        assert_eq!(
+            stream,
+            "wss://stream.us1.signalfx.com/v2/signalflow/connect"
+        );
         assert_eq!(api, "https://api.us1.signalfx.com");
         let (stream, api) = urls("wss://stream.eu0.signalfx.com").unwrap();
-        assert_eq!(stream, "wss://stream.eu0.signalfx.com/v2/signalflow/connect");
+        assert_eq!(
+            stream,
+            "wss://stream.eu0.signalfx.com/v2/signalflow/connect"
+        );
         assert_eq!(api, "https://api.eu0.signalfx.com");
         let (stream, _) = urls("http://127.0.0.1:8080").unwrap();
         assert_eq!(stream, "ws://127.0.0.1:8080/v2/signalflow/connect");

@@ -57,7 +57,10 @@ enum TokenSource {
         client: reqwest::Client,
     },
     /// The metadata server.
-    Metadata { url: String, client: reqwest::Client },
+    Metadata {
+        url: String,
+        client: reqwest::Client,
+    },
 }
 
 /// A token answer.
@@ -97,13 +100,17 @@ impl CloudMonitoringProvider {
             setting: "serviceAccountKey",
             reason,
         };
-        let tokens = match keys.optional(SERVICE_ACCOUNT_KEY)?.filter(|k| !k.is_empty()) {
+        let tokens = match keys
+            .optional(SERVICE_ACCOUNT_KEY)?
+            .filter(|k| !k.is_empty())
+        {
             Some(text) => {
                 // serde_json's message names a position, never the key's content.
                 let key: ServiceAccountKey = serde_json::from_str(&text)
                     .map_err(|e| invalid_key(format!("not a service-account key JSON: {e}")))?;
-                let signing = jsonwebtoken::EncodingKey::from_rsa_pem(key.private_key.as_bytes())
-                    .map_err(|_| invalid_key("private_key is not an RSA key in PEM".into()))?;
+                let signing =
+                    jsonwebtoken::EncodingKey::from_rsa_pem(key.private_key.as_bytes())
+                        .map_err(|_| invalid_key("private_key is not an RSA key in PEM".into()))?;
                 TokenSource::Key {
                     email: key.client_email,
                     key: signing,
@@ -142,9 +149,10 @@ impl CloudMonitoringProvider {
     async fn token(&self) -> Result<String, QueryError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, expires)) = cached.as_ref()
-            && Instant::now() + Duration::from_secs(60) < *expires {
-                return Ok(token.clone());
-            }
+            && Instant::now() + Duration::from_secs(60) < *expires
+        {
+            return Ok(token.clone());
+        }
         let (token, lifetime) = self.fetch_token().await?;
         *cached = Some((token.clone(), Instant::now() + lifetime));
         Ok(token)
@@ -164,8 +172,9 @@ impl CloudMonitoringProvider {
                     "iat": now, "exp": now + 3600,
                 });
                 let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-                let assertion = jsonwebtoken::encode(&header, &claims, key)
-                    .map_err(|e| QueryError::Malformed(format!("signing the token request: {e}")))?;
+                let assertion = jsonwebtoken::encode(&header, &claims, key).map_err(|e| {
+                    QueryError::Malformed(format!("signing the token request: {e}"))
+                })?;
                 let form = [
                     ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
                     ("assertion", assertion.as_str()),
@@ -179,12 +188,21 @@ impl CloudMonitoringProvider {
         };
         let answer = super::http::send(address, self.http.timeout(), request).await?;
         let (status, body) = (answer.status, answer.body);
-        if !(200..300).contains(&status) {
-            // The token endpoint's answer names the problem without repeating the assertion.
-            return Err(QueryError::Unauthorized {
-                address: address.to_owned(),
-                status,
-            });
+        match status {
+            200..=299 => {}
+            // The token endpoint refused the key (its answer names why, never the assertion).
+            400 | 401 | 403 => {
+                return Err(QueryError::Unauthorized {
+                    address: address.to_owned(),
+                    status,
+                });
+            }
+            _ => {
+                return Err(QueryError::Http {
+                    address: address.to_owned(),
+                    status,
+                });
+            }
         }
         let token: Token = serde_json::from_slice(&body)
             .map_err(|e| QueryError::Malformed(format!("the token answer: {e}")))?;

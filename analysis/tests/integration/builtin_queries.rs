@@ -41,8 +41,13 @@ async fn every_router_reads_success_rate_and_latency_from_its_own_metrics() {
                 overrides: &overrides,
             },
         );
-        let results =
-            run_planned(planned, &SecretData::new(), &ProviderCache::new(options())).await;
+        let results = run_planned(
+            planned,
+            &SecretData::new(),
+            &ProviderCache::new(options()),
+            prometheus().at,
+        )
+        .await;
         let [rate, duration] = results.as_slice() else {
             panic!("{provider}: expected two results, got {results:?}");
         };
@@ -84,7 +89,13 @@ async fn the_canarys_metrics_server_overrides_the_controllers() {
             overrides: &overrides,
         },
     );
-    let results = run_planned(planned, &SecretData::new(), &ProviderCache::new(options())).await;
+    let results = run_planned(
+        planned,
+        &SecretData::new(),
+        &ProviderCache::new(options()),
+        prometheus().at,
+    )
+    .await;
     assert_eq!(results[1].value, Some(290.0), "{}", results[1].message);
 }
 
@@ -102,7 +113,13 @@ async fn a_canary_without_provider_uses_the_default_router() {
             overrides: &overrides,
         },
     );
-    let results = run_planned(planned, &SecretData::new(), &ProviderCache::new(options())).await;
+    let results = run_planned(
+        planned,
+        &SecretData::new(),
+        &ProviderCache::new(options()),
+        prometheus().at,
+    )
+    .await;
     // NGINX's duration is a mean: 250 ms, where Linkerd's P99 would be 290 ms.
     assert_eq!(results[1].value, Some(250.0), "{}", results[1].message);
     assert!(

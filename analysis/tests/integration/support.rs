@@ -37,11 +37,19 @@ pub(crate) fn tls_prometheus() -> &'static Prometheus {
     PROMETHEUS.get_or_init(|| start_prometheus(true))
 }
 
-/// Provider options that evaluate at the data's end, with a short timeout.
+/// Provider options with a short timeout (queries are evaluated at [`Prometheus::at`]).
 pub(crate) fn options() -> ProviderOptions {
     ProviderOptions {
         timeout: Duration::from_secs(5),
-        evaluation_time: Some(prometheus().at),
+    }
+}
+
+/// A query evaluated at the end of the test data, over a one-minute window.
+pub(crate) fn at_end(text: &str) -> serin_analysis::Query<'_> {
+    serin_analysis::Query {
+        text,
+        window: Duration::from_secs(60),
+        at: prometheus().at,
     }
 }
 
