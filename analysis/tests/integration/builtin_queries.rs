@@ -8,7 +8,7 @@ use serin_analysis::{PlanInputs, plan_checks, run_planned};
 use serin_crds::canary::{MetricOutcome, Provider};
 
 use crate::canary;
-use crate::support::{options, prometheus};
+use crate::support::{Prometheus, options, prometheus, victoria_metrics};
 
 const METRICS: &str = "    - name: request-success-rate
       thresholdRange: {min: 99}
@@ -28,6 +28,15 @@ fn expected_duration(provider: Provider) -> f64 {
 
 #[tokio::test]
 async fn every_router_reads_success_rate_and_latency_from_its_own_metrics() {
+    every_router_reads_its_metrics_from(prometheus()).await;
+}
+
+#[tokio::test]
+async fn every_routers_queries_read_the_same_from_victoria_metrics() {
+    every_router_reads_its_metrics_from(victoria_metrics()).await;
+}
+
+async fn every_router_reads_its_metrics_from(server: &Prometheus) {
     let overrides = ContextOverrides::default();
     let mut seen = Vec::new();
     for provider in Provider::ALL {
@@ -36,7 +45,7 @@ async fn every_router_reads_success_rate_and_latency_from_its_own_metrics() {
             &canary,
             &PlanInputs {
                 templates: &[],
-                metrics_server: &prometheus().url,
+                metrics_server: &server.url,
                 default_router: Provider::Istio,
                 overrides: &overrides,
             },
@@ -45,15 +54,13 @@ async fn every_router_reads_success_rate_and_latency_from_its_own_metrics() {
             planned,
             &SecretData::new(),
             &ProviderCache::new(options()),
-            prometheus().at,
+            server.at,
         )
         .await;
-        let [rate, duration] = results.as_slice() else {
-            panic!("{provider}: expected two results, got {results:?}");
-        };
-        let rate_value = rate
-            .value
-            .unwrap_or_else(|| panic!("{provider}: {}", rate.message));
+        assert_eq!(results.len(), 2, "{provider}: {results:?}");
+        let (rate, duration) = (&results[0], &results[1]);
+        assert!(rate.value.is_some(), "{provider}: {}", rate.message);
+        let rate_value = rate.value.unwrap_or_default();
         assert!(
             (rate_value - 95.0).abs() < 1e-9,
             "{provider}: {}",

@@ -3,6 +3,7 @@
 //! and queried at the data's last instant, and the conformance suite every metric provider
 //! runs against a stub of its vendor's API.
 
+mod analyze_providers;
 mod builtin_queries;
 mod cli;
 mod conformance;

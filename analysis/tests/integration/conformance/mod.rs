@@ -2,17 +2,17 @@
 //! vendor's wire format (its values, empty and error answers), and the same cases must map to
 //! the same outcomes for every provider, with messages naming the provider and the query.
 
-mod cloudwatch;
-mod datadog;
-mod dynatrace;
-mod external_metrics;
-mod graphite;
-mod influxdb;
-mod keptn;
-mod newrelic;
+pub(crate) mod cloudwatch;
+pub(crate) mod datadog;
+pub(crate) mod dynatrace;
+pub(crate) mod external_metrics;
+pub(crate) mod graphite;
+pub(crate) mod influxdb;
+pub(crate) mod keptn;
+pub(crate) mod newrelic;
 mod prometheus;
-mod splunk;
-mod stackdriver;
+pub(crate) mod splunk;
+pub(crate) mod stackdriver;
 pub(crate) mod stub;
 
 use std::collections::BTreeMap;
