@@ -89,7 +89,11 @@ fn query_error(error: &kube::Error) -> QueryError {
     }
 }
 
-fn request(method: http::Method, path: &str, body: Vec<u8>) -> Result<http::Request<Vec<u8>>, QueryError> {
+fn request(
+    method: http::Method,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<http::Request<Vec<u8>>, QueryError> {
     http::Request::builder()
         .method(method)
         .uri(path)
@@ -104,7 +108,10 @@ impl KubernetesApi for KubeMetricsApi {
     }
 
     fn get<'a>(&'a self, path: &'a str) -> ProviderFuture<'a, Result<Option<Value>, QueryError>> {
-        Box::pin(async move { self.call(request(http::Method::GET, path, Vec::new())?).await })
+        Box::pin(async move {
+            self.call(request(http::Method::GET, path, Vec::new())?)
+                .await
+        })
     }
 
     fn create<'a>(
