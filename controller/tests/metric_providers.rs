@@ -1,7 +1,9 @@
 //! The metric providers that read Kubernetes objects (Keptn), through kube's client against the
 //! Kubernetes API emulator, and `serin analyze` as a process: Keptn through the kubeconfig, and
-//! CloudWatch with credentials from the environment, against a stub speaking CloudWatch's
-//! awsJson1.0 protocol.
+//! CloudWatch with credentials from AWS's default chain (environment variables, and web
+//! identity as EKS's IRSA sets it up), against stubs speaking CloudWatch's awsJson1.0 protocol
+//! and STS's query protocol. The instance metadata service is disabled in every run: these
+//! tests talk only to 127.0.0.1.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -239,15 +241,23 @@ spec:
     );
 }
 
-/// A CloudWatch stub: `GetMetricData` answers one result whose newest value is 4, to requests
-/// signed with the access key `AKIDENVIRONMENT`; anything else is refused as AWS refuses it.
-async fn cloudwatch_stub() -> String {
+/// Credentials the stubs accept: an access key from the environment, or the one STS hands out
+/// for the web identity token `eks-token`.
+const ACCEPTED: [(&str, &str); 2] = [
+    ("AKIDENVIRONMENT", "session-token"),
+    ("ASIAWEBIDENTITY", "web-identity-session"),
+];
+
+/// One stub for STS (`AssumeRoleWithWebIdentity`, query protocol, XML) and CloudWatch
+/// (`GetMetricData`, awsJson1.0): one result whose newest value is 4, to signed requests with
+/// [`ACCEPTED`] credentials; anything else is refused as AWS refuses it.
+async fn aws_stub() -> String {
     use axum::http::HeaderMap;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("an address"));
-    let app = axum::Router::new().fallback(|headers: HeaderMap| async move {
+    let app = axum::Router::new().fallback(|headers: HeaderMap, body: String| async move {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -255,8 +265,22 @@ async fn cloudwatch_stub() -> String {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let signed = header("authorization").starts_with("AWS4-HMAC-SHA256 Credential=AKIDENVIRONMENT/")
-            && header("x-amz-security-token") == "session-token";
+        if body.contains("Action=AssumeRoleWithWebIdentity") {
+            let authorized = body.contains("WebIdentityToken=eks-token")
+                && body.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fserin");
+            if !authorized {
+                return (axum::http::StatusCode::FORBIDDEN, "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized</Message></Error></ErrorResponse>".to_owned());
+            }
+            let xml = format!(
+                "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>web-identity-secret</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><SubjectFromWebIdentityToken>system:serviceaccount:flagger-system:serin</SubjectFromWebIdentityToken><AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:serin</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/serin/serin</Arn></AssumedRoleUser><Provider>oidc.eks.eu-west-1.amazonaws.com</Provider><Audience>sts.amazonaws.com</Audience></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
+                ACCEPTED[1].0, ACCEPTED[1].1
+            );
+            return (axum::http::StatusCode::OK, xml);
+        }
+        let signed = ACCEPTED.iter().any(|(key, token)| {
+            header("authorization").starts_with(&format!("AWS4-HMAC-SHA256 Credential={key}/"))
+                && header("x-amz-security-token") == *token
+        });
         if !signed {
             let body = json!({"__type": "com.amazon.coral.service#UnrecognizedClientException", "message": "The security token included in the request is invalid."});
             return (axum::http::StatusCode::BAD_REQUEST, body.to_string());
@@ -270,9 +294,36 @@ async fn cloudwatch_stub() -> String {
     address
 }
 
+/// `serin analyze` with only `env` of AWS's settings (the instance metadata service disabled,
+/// no shared config files).
+fn analyze_with_aws_env(
+    manifests: &std::path::Path,
+    env: &[(&str, &str)],
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_serin"));
+    command.args(["analyze", "-f"]).arg(manifests);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/serin-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/serin-test/credentials",
+        );
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serin_analyze_signs_cloudwatch_requests_with_credentials_from_the_environment() {
-    let address = cloudwatch_stub().await;
+async fn serin_analyze_signs_cloudwatch_requests_with_credentials_from_the_environment_or_web_identity()
+ {
+    let address = aws_stub().await;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let manifests = dir.path().join("canary.yaml");
     std::fs::write(
@@ -302,19 +353,24 @@ spec:
         ),
     )
     .expect("write the manifests");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "eks-token").expect("write the web identity token");
+    let token = token.to_str().expect("a UTF-8 path").to_owned();
+    let environment = [
+        ("AWS_ACCESS_KEY_ID", "AKIDENVIRONMENT"),
+        ("AWS_SECRET_ACCESS_KEY", "secret-from-environment"),
+        ("AWS_SESSION_TOKEN", "session-token"),
+    ];
+    let web_identity = [
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token.as_str()),
+        ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/serin"),
+        ("AWS_ROLE_SESSION_NAME", "serin"),
+        ("AWS_ENDPOINT_URL_STS", address.as_str()),
+        ("AWS_ENDPOINT_URL", address.as_str()),
+    ];
     let run = |with_credentials: bool| {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_serin"));
-        command.args(["analyze", "-f"]).arg(&manifests);
-        command
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY");
-        if with_credentials {
-            command
-                .env("AWS_ACCESS_KEY_ID", "AKIDENVIRONMENT")
-                .env("AWS_SECRET_ACCESS_KEY", "secret-from-environment")
-                .env("AWS_SESSION_TOKEN", "session-token");
-        }
-        command.output()
+        let env: &[(&str, &str)] = if with_credentials { &environment } else { &[] };
+        analyze_with_aws_env(&manifests, env).output()
     };
     let output = run(true).await.expect("run serin analyze");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -329,4 +385,13 @@ spec:
     assert_eq!(output.status.code(), Some(2), "{stdout}");
     assert!(stdout.contains("no AWS credentials"), "{stdout}");
     assert!(!stdout.contains("secret-from-environment"), "{stdout}");
+
+    // IRSA: a web identity token file and a role, exchanged at STS for credentials.
+    let output = analyze_with_aws_env(&manifests, &web_identity)
+        .output()
+        .await
+        .expect("run serin analyze");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("errors  Pass     4"), "{stdout}");
 }

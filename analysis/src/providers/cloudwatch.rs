@@ -6,19 +6,24 @@
 //!
 //! The value is the newest value of the one result returned (`ReturnData`), as in Flagger.
 //! Credentials come from the provider's Secret when it has `aws_access_key_id` and
-//! `aws_secret_access_key` (a serin addition), otherwise from the environment
-//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), as AWS's default chain
-//! reads them first.
+//! `aws_secret_access_key` (a serin addition), otherwise from AWS's default credential chain as
+//! the `aws-config` crate reads it: environment variables, the shared config and credentials
+//! files, web identity (EKS IRSA), ECS container credentials and the EC2 instance metadata
+//! service. Credentials are reused until five minutes before they expire.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials as _;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use serin_crds::metric_template::MetricProvider;
+use tokio::sync::{Mutex, OnceCell};
 
 use super::http::HttpClient;
 use super::secret::SecretKeys;
@@ -39,11 +44,19 @@ pub const SECRET_ACCESS_KEY: &str = "aws_secret_access_key";
 /// Secret key of an optional session token.
 pub const SESSION_TOKEN: &str = "aws_session_token";
 
+/// Credentials are fetched again this long before they expire.
+const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
+
 /// CloudWatch in one region.
 pub struct CloudWatchProvider {
     http: HttpClient,
     region: String,
+    /// The Secret's credentials, when it has them.
     credentials: Option<Credentials>,
+    /// AWS's default chain, built on first use.
+    chain: OnceCell<DefaultCredentialsChain>,
+    /// The chain's last credentials.
+    cached: Mutex<Option<Credentials>>,
 }
 
 impl std::fmt::Debug for CloudWatchProvider {
@@ -105,22 +118,63 @@ impl CloudWatchProvider {
             http,
             region,
             credentials,
+            chain: OnceCell::new(),
+            cached: Mutex::new(None),
         })
+    }
+
+    /// The Secret's credentials, or the default chain's (cached until shortly before they
+    /// expire).
+    async fn credentials(&self) -> Result<Credentials, QueryError> {
+        if let Some(credentials) = &self.credentials {
+            return Ok(credentials.clone());
+        }
+        let mut cached = self.cached.lock().await;
+        if let Some(credentials) = cached.as_ref() {
+            let fresh = credentials
+                .expiry()
+                .is_some_and(|e| e > SystemTime::now() + REFRESH_BEFORE_EXPIRY);
+            if fresh {
+                return Ok(credentials.clone());
+            }
+        }
+        let chain = self
+            .chain
+            .get_or_init(|| async {
+                super::http::install_crypto_provider();
+                let http = aws_smithy_http_client::Builder::new()
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https();
+                let region = aws_config::Region::new(self.region.clone());
+                let config = ProviderConfig::without_region()
+                    .with_region(Some(region.clone()))
+                    .with_http_client(http);
+                DefaultCredentialsChain::builder()
+                    .region(region)
+                    .configure(config)
+                    .build()
+                    .await
+            })
+            .await;
+        let credentials = chain.provide_credentials().await.map_err(|e| {
+            QueryError::Unauthorized {
+                address: format!(
+                    "{} (no AWS credentials from the environment, web identity, container or instance role: {})",
+                    self.http.address(),
+                    super::http::innermost_cause(&e)
+                ),
+                status: 403,
+            }
+        })?;
+        *cached = Some(credentials.clone());
+        Ok(credentials)
     }
 
     /// Signs and sends one awsJson1.0 call of `operation`.
     async fn call(&self, operation: &str, body: &Value) -> Result<Vec<u8>, QueryError> {
-        let credentials = self
-            .credentials
-            .clone()
-            .or_else(environment_credentials)
-            .ok_or_else(|| QueryError::Unauthorized {
-                address: format!(
-                    "{} (no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
-                    self.http.address()
-                ),
-                status: 403,
-            })?;
+        let credentials = self.credentials().await?;
         let body = serde_json::to_vec(body)
             .map_err(|e| QueryError::Malformed(format!("the request body: {e}")))?;
         let url = self.http.url("/");
@@ -217,18 +271,6 @@ impl CloudWatchProvider {
         }
         reading(&series)
     }
-}
-
-/// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
-fn environment_credentials() -> Option<Credentials> {
-    let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    Some(Credentials::new(
-        variable("AWS_ACCESS_KEY_ID")?,
-        variable("AWS_SECRET_ACCESS_KEY")?,
-        variable("AWS_SESSION_TOKEN"),
-        None,
-        "environment",
-    ))
 }
 
 impl MetricsProvider for CloudWatchProvider {
