@@ -54,18 +54,21 @@ spec:
         thresholdRange: {max: 5}
 "#;
 
+/// A query as the fake saw it: text, window and evaluation time.
+type Asked = (String, Duration, chrono::DateTime<chrono::Utc>);
+
 /// What the fake answers, and the queries it was asked.
 #[derive(Clone, Default)]
 struct Fake {
     value: Arc<Mutex<f64>>,
-    asked: Arc<Mutex<Vec<(String, Duration, chrono::DateTime<chrono::Utc>)>>>,
+    asked: Arc<Mutex<Vec<Asked>>>,
 }
 
 impl MetricsProvider for Fake {
     fn kind(&self) -> &'static str {
         "fake"
     }
-    fn address(&self) -> &str {
+    fn address(&self) -> &'static str {
         "fake://"
     }
     fn query<'a>(
