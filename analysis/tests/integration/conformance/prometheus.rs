@@ -68,3 +68,61 @@ impl Backend for Prometheus {
 async fn prometheus_conforms() {
     super::conformance(&Prometheus).await;
 }
+
+/// The cases a real server can be made to answer with PromQL alone, against Prometheus and
+/// VictoriaMetrics: the same outcomes as from the stub.
+#[tokio::test]
+async fn real_prometheus_and_victoria_metrics_answer_the_data_cases_alike() {
+    use serin_analysis::plan::{CheckSource, MetricCheck, SecretData};
+    use serin_analysis::threshold::Thresholds;
+    use serin_analysis::{ProviderCache, ProviderOptions, run_planned};
+    use serin_crds::canary::{MetricNoData, MetricOutcome};
+
+    let cases = [
+        ("vector(1.5)", MetricOutcome::Pass, Some(1.5)),
+        ("scalar(vector(7))", MetricOutcome::Fail, Some(7.0)),
+        (
+            "absent_metric_for_serin_conformance",
+            MetricOutcome::NoData,
+            None,
+        ),
+        ("vector(0) / vector(0)", MetricOutcome::NoData, None),
+        (
+            r#"label_replace(vector(1), "a", "x", "", "") or label_replace(vector(2), "a", "y", "", "")"#,
+            MetricOutcome::Error,
+            None,
+        ),
+    ];
+    for server in [
+        crate::support::prometheus(),
+        crate::support::victoria_metrics(),
+    ] {
+        for (query, outcome, value) in cases {
+            let check = MetricCheck {
+                name: "conformance".into(),
+                source: CheckSource::InlineQuery,
+                query: query.into(),
+                window: super::WINDOW,
+                provider: MetricProvider {
+                    address: Some(server.url.clone()),
+                    ..MetricProvider::default()
+                },
+                secret_namespace: "test".into(),
+                thresholds: Thresholds {
+                    min: None,
+                    max: Some(5.0),
+                },
+                on_no_data: MetricNoData::Fail,
+            };
+            let providers = ProviderCache::new(ProviderOptions::default());
+            let results =
+                run_planned(vec![Ok(check)], &SecretData::new(), &providers, server.at).await;
+            let r = &results[0];
+            assert_eq!(r.outcome, outcome, "{} {query}: {}", server.url, r.message);
+            assert_eq!(r.value, value, "{} {query}: {}", server.url, r.message);
+            if outcome == MetricOutcome::Error {
+                assert_eq!(r.error_category, Some("multiple_series"), "{}", r.message);
+            }
+        }
+    }
+}
