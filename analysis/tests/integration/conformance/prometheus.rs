@@ -69,7 +69,7 @@ async fn prometheus_conforms() {
     super::conformance(&Prometheus).await;
 }
 
-/// The cases a real server can be made to answer with PromQL alone, against Prometheus and
+/// The cases a real server can be made to answer with a query alone, against Prometheus and
 /// VictoriaMetrics: the same outcomes as from the stub.
 #[tokio::test]
 async fn real_prometheus_and_victoria_metrics_answer_the_data_cases_alike() {
