@@ -98,6 +98,9 @@ struct SimArgs {
     /// Exporters whose metrics to produce: `all` or a list of istio, linkerd, osm, nginx, envoy, traefik, app.
     #[arg(long, default_value = "all", value_parser = Exporters::parse)]
     exporters: Exporters,
+    /// Write VirtualService status as istiod does with `PILOT_ENABLE_STATUS=true`.
+    #[arg(long)]
+    istio_status: bool,
 }
 
 impl SimArgs {
@@ -110,6 +113,7 @@ impl SimArgs {
             seed: self.seed,
             pods: !self.no_pods,
             exporters: self.exporters,
+            istio_status: self.istio_status,
         }
     }
 }
@@ -135,6 +139,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             conflict_409: args.fault_409,
             latency: Duration::from_millis(args.fault_latency_ms),
             watch_drop: args.fault_watch_drop,
+            failing_writes: Vec::new(),
         },
         ..ServerConfig::default()
     };

@@ -54,15 +54,35 @@ pub struct Environment {
     controller: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
+/// What the emulated cluster has besides serin's and the Gateway API's CRDs.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterOptions {
+    /// More CustomResourceDefinitions to install (a mesh's, say), as YAML documents.
+    pub crds: Vec<String>,
+    /// Whether the simulated istiod reports VirtualService status.
+    pub istio_status: bool,
+}
+
 impl Environment {
     /// Starts the emulator (with serin's and the Gateway API's CRDs and a `test` namespace), the
     /// simulated cluster, Prometheus and the load tester. The controller is started separately.
     pub async fn start(mesh_provider: Provider) -> Result<Environment, EnvironmentError> {
+        Environment::start_with(mesh_provider, ClusterOptions::default()).await
+    }
+
+    /// [`Environment::start`], with more of a cluster.
+    pub async fn start_with(
+        mesh_provider: Provider,
+        options: ClusterOptions,
+    ) -> Result<Environment, EnvironmentError> {
         let emulator = |e: &dyn std::fmt::Display| EnvironmentError::Emulator(e.to_string());
         let server = Server::start_default().await.map_err(|e| emulator(&e))?;
         server
             .apply_yaml(GATEWAY_API_CRDS)
             .map_err(|e| emulator(&e))?;
+        for crds in &options.crds {
+            server.apply_yaml(crds).map_err(|e| emulator(&e))?;
+        }
         let crds = crate::crds::crds_yaml().map_err(|e| emulator(&e))?;
         server.apply_yaml(&crds).map_err(|e| emulator(&e))?;
         server
@@ -74,6 +94,7 @@ impl Environment {
             rps: 200.0,
             ready_delay: Duration::from_millis(500),
             tick: Duration::from_millis(100),
+            istio_status: options.istio_status,
             ..SimConfig::default()
         };
         let cluster = Cluster::start(client.clone(), sim, &registry);
@@ -138,6 +159,7 @@ impl Environment {
                 identity: "demo".into(),
                 fence: None,
                 metrics: Some(metrics.kube_api.clone()),
+                timeout: crate::client::DEFAULT_REQUEST_TIMEOUT,
             },
         )
         .map_err(|e| EnvironmentError::Controller(e.to_string()))?;

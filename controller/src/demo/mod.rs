@@ -5,7 +5,7 @@
 mod environment;
 mod view;
 
-pub use environment::{Environment, EnvironmentError, GATEWAY_API_CRDS};
+pub use environment::{ClusterOptions, Environment, EnvironmentError, GATEWAY_API_CRDS};
 pub use view::status_line;
 
 use std::collections::BTreeSet;

@@ -8,19 +8,20 @@ use kube::api::Api;
 use serin_analysis::plan::{PlanInputs, SecretData};
 use serin_analysis::{ErrorKind, plan_checks, run_planned};
 use serin_crds::canary::CanaryStatus;
+use serin_crds::validation::MetricSource;
 
-use super::act::Subject;
+use super::announce::checksum;
 use super::caches::cached_or_get;
 use super::context::Context;
 use super::error::{Error, Result};
-use super::notify::checksum;
+use super::subject::Subject;
 use crate::decide::{CheckRequest, CheckResults, HookOutcome};
 use crate::webhooks::HookPayload;
 
-/// Calls the hooks and runs the metric checks of `request`. A check that cannot run as
-/// configured is [`Error::MetricCheck`], which stalls the Canary rather than counting a failure.
+/// Calls the hooks and runs the metric checks of `request`.
 pub(super) async fn run_checks(
     ctx: &Context,
+    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     request: &CheckRequest,
     status: &CanaryStatus,
@@ -32,8 +33,8 @@ pub(super) async fn run_checks(
             continue;
         };
         let payload = HookPayload::new(
-            s.route_ctx.canary,
-            s.route_ctx.namespace,
+            &s.id.name,
+            &s.id.namespace,
             status.phase.unwrap_or_default(),
             &checksum(status),
             hook,
@@ -49,7 +50,7 @@ pub(super) async fn run_checks(
         hooks.insert(call.name.clone(), outcome);
     }
     let metrics = if request.metrics {
-        metric_results(ctx, s, now).await?
+        metric_results(ctx, canary, s, now).await?
     } else {
         Vec::new()
     };
@@ -58,34 +59,13 @@ pub(super) async fn run_checks(
 
 async fn metric_results(
     ctx: &Context,
+    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<serin_crds::canary::MetricResult>> {
-    let namespace = s.route_ctx.namespace;
-    let caches = ctx.caches();
-    let mut templates = Vec::new();
-    for metric in s.canary.spec.analysis.metrics.iter().flatten() {
-        let Some(reference) = &metric.template_ref else {
-            continue;
-        };
-        let ns = reference
-            .namespace
-            .clone()
-            .unwrap_or_else(|| namespace.to_owned());
-        if ctx.config.no_cross_namespace_refs && ns != namespace {
-            continue;
-        }
-        let cache = caches.covering(&ns, caches.metric_templates.as_ref());
-        if let Some(t) = cached_or_get(&ctx.client, cache, &ns, &reference.name).await? {
-            templates.push(t);
-        }
-    }
-    let metrics_server = s
-        .canary
-        .spec
-        .metrics_server
-        .clone()
-        .unwrap_or_else(|| ctx.config.metrics_server.clone());
+    let templates = templates(ctx, s).await?;
+    // The Canary's own `metricsServer`, when it has one, is the planner's to apply.
+    let metrics_server = ctx.config.metrics_server.clone();
     let overrides = serin_analysis::context::ContextOverrides::default();
     let inputs = PlanInputs {
         templates: &templates,
@@ -93,23 +73,10 @@ async fn metric_results(
         default_router: ctx.config.mesh_provider,
         overrides: &overrides,
     };
-    let planned = plan_checks(s.canary, &inputs);
-    let mut secrets: SecretData = BTreeMap::new();
-    for check in planned.iter().flatten() {
-        if let Some((ns, name)) = check.secret() {
-            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-            if let Some(secret) = api.get_opt(name).await? {
-                let data = secret
-                    .data
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k, v.0))
-                    .collect();
-                secrets.insert((ns.to_owned(), name.to_owned()), data);
-            }
-        }
-    }
+    let planned = plan_checks(canary, &inputs);
+    let secrets = secret_data(ctx, planned.iter().flatten()).await?;
     let results = run_planned(planned, &secrets, &ctx.providers, now).await;
+    // A check that cannot run as configured stalls the Canary instead of counting a failure.
     if let Some(r) = results
         .iter()
         .find(|r| r.error_kind == Some(ErrorKind::Configuration))
@@ -125,11 +92,59 @@ async fn metric_results(
                 .metric_analysis
                 .get_or_create(&crate::metrics::MetricLabels {
                     name: s.valid.target.name.clone(),
-                    namespace: namespace.to_owned(),
+                    namespace: s.id.namespace.clone(),
                     metric: r.name.clone(),
                 })
                 .set(value);
         }
     }
     Ok(results.iter().map(|r| r.to_status(now)).collect())
+}
+
+/// The MetricTemplates the checks name. With `--no-cross-namespace-refs`, templates of other
+/// namespaces are not read (the check then reports its template missing).
+async fn templates(ctx: &Context, s: &Subject<'_>) -> Result<Vec<serin_crds::MetricTemplate>> {
+    let namespace = s.id.namespace.as_str();
+    let caches = ctx.caches();
+    let mut templates = Vec::new();
+    for metric in &s.valid.metrics {
+        let MetricSource::Template(reference) = &metric.source else {
+            continue;
+        };
+        let ns = reference
+            .namespace
+            .clone()
+            .unwrap_or_else(|| namespace.to_owned());
+        if ctx.config.no_cross_namespace_refs && ns != namespace {
+            continue;
+        }
+        let cache = caches.covering(&ns, caches.metric_templates.as_ref());
+        if let Some(t) = cached_or_get(&ctx.client, cache, &ns, &reference.name).await? {
+            templates.push(t);
+        }
+    }
+    Ok(templates)
+}
+
+/// The data of the Secrets the planned checks' providers need.
+async fn secret_data(
+    ctx: &Context,
+    planned: impl Iterator<Item = &serin_analysis::MetricCheck>,
+) -> Result<SecretData> {
+    let mut secrets: SecretData = BTreeMap::new();
+    for check in planned {
+        if let Some((ns, name)) = check.secret() {
+            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+            if let Some(secret) = api.get_opt(name).await? {
+                let data = secret
+                    .data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.0))
+                    .collect();
+                secrets.insert((ns.to_owned(), name.to_owned()), data);
+            }
+        }
+    }
+    Ok(secrets)
 }

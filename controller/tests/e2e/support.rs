@@ -5,9 +5,21 @@ use std::time::{Duration, Instant};
 
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
-use serin_controller::demo::Environment;
+use serin_controller::demo::{ClusterOptions, Environment};
 use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
+
+/// The upstream CRDs of a router's kinds, from `shared/mesh-crds/` beside the repository (or
+/// under `$SERIN_SHARED`), as a cluster operator installs them.
+pub(crate) fn mesh_crds(file: &str) -> String {
+    let shared = std::env::var_os("SERIN_SHARED").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        std::path::PathBuf::from,
+    );
+    let path = shared.join("mesh-crds").join(file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the router CRDs at {}: {e}", path.display()))
+}
 
 /// A running emulated cluster with Prometheus and the controller: the demo's environment, with
 /// the helpers tests need.
@@ -27,7 +39,16 @@ impl Harness {
         mesh_provider: Provider,
         adjust: impl FnOnce(&mut serin_controller::reconcile::ControllerConfig),
     ) -> Harness {
-        let mut env = Environment::start(mesh_provider)
+        Harness::start_cluster(mesh_provider, ClusterOptions::default(), adjust).await
+    }
+
+    /// Starts everything on a cluster with `options` (a mesh's CRDs, say).
+    pub(crate) async fn start_cluster(
+        mesh_provider: Provider,
+        options: ClusterOptions,
+        adjust: impl FnOnce(&mut serin_controller::reconcile::ControllerConfig),
+    ) -> Harness {
+        let mut env = Environment::start_with(mesh_provider, options)
             .await
             .expect("environment (scripts/test installs Prometheus)");
         env.start_controller_with(adjust).expect("controller");

@@ -2,6 +2,7 @@
 //! Kubernetes API so it runs against the emulator or a real API server alike.
 
 mod gateway;
+pub mod istiod;
 mod metrics;
 mod pods;
 pub mod revision;
@@ -40,6 +41,8 @@ pub struct SimConfig {
     pub pods: bool,
     /// Which exporters' metrics to produce.
     pub exporters: Exporters,
+    /// Whether to write VirtualService status as istiod does with `PILOT_ENABLE_STATUS=true`.
+    pub istio_status: bool,
 }
 
 impl Default for SimConfig {
@@ -52,6 +55,7 @@ impl Default for SimConfig {
             seed: 1,
             pods: true,
             exporters: Exporters::default(),
+            istio_status: false,
         }
     }
 }
@@ -86,6 +90,7 @@ impl Drop for Cluster {
 async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
     let mut workloads = Workloads::default();
     let mut gateway = gateway::Gateway::default();
+    let mut istiod = istiod::Istiod::default();
     let mut traffic = Traffic::new(config.seed);
     let mut pods = pods::Pods::default();
     let mut informers = Informers::start(&client, Duration::from_secs(1).min(config.tick * 5));
@@ -117,6 +122,11 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
         }
         if let Err(e) = gateway.step(&client, &snapshot).await {
             tracing::warn!(error = %e, "simulated cluster: writing route status failed");
+        }
+        if config.istio_status
+            && let Err(e) = istiod.step(&client, &snapshot).await
+        {
+            tracing::warn!(error = %e, "simulated cluster: writing VirtualService status failed");
         }
         let entries = routing::entries(&snapshot);
         let load = Load {

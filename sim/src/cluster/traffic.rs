@@ -155,11 +155,17 @@ impl Traffic {
                 }
                 for mirror in &rule.mirrors {
                     let copy = Backend {
-                        service: mirror.clone(),
+                        service: mirror.service.clone(),
                         weight: 1.0,
                         nginx_canary: String::new(),
                     };
-                    self.send(&context, entry, &copy, amount, with_headers);
+                    self.send(
+                        &context,
+                        entry,
+                        &copy,
+                        amount * mirror.fraction,
+                        with_headers,
+                    );
                 }
             }
         }

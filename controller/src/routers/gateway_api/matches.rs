@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use serin_crds::canary::{HttpMatchRequest, StringMatch};
 
 use crate::routers::RouterError;
+use crate::routers::cookies::escape_regex;
 
 /// The catch-all match used when `spec.service.match` is empty.
 pub(super) fn default_match() -> Value {
@@ -117,18 +118,6 @@ fn inexpressible(field: &str, message: &str) -> RouterError {
         field: field.to_owned(),
         message: message.to_owned(),
     }
-}
-
-/// Escapes the characters RE2 treats specially.
-pub(super) fn escape_regex(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if r"\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

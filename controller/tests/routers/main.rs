@@ -1,0 +1,83 @@
+//! The router contract, run for every router serin has.
+
+mod contract;
+
+use contract::{Case, check, gateway_accepted};
+use serin_crds::canary::Provider;
+
+/// The upstream CRDs in `shared/mesh-crds/` beside the repository (or under `$SERIN_SHARED`).
+fn mesh_crds(file: &str) -> Vec<String> {
+    let shared = std::env::var_os("SERIN_SHARED").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        std::path::PathBuf::from,
+    );
+    let path = shared.join("mesh-crds").join(file);
+    vec![std::fs::read_to_string(&path).expect("the router's CRDs in shared/mesh-crds")]
+}
+
+/// istiod's status with `PILOT_ENABLE_STATUS=true`: the generation reconciled.
+#[allow(clippy::unnecessary_wraps, reason = "the signature of Case::accepted")]
+fn istiod_reconciled(vs: &serde_json::Value) -> Option<serde_json::Value> {
+    (vs["kind"] == "VirtualService").then(|| {
+        serde_json::json!({
+            "observedGeneration": vs["metadata"]["generation"],
+            "conditions": [{"type": "Reconciled", "status": "True", "reason": "", "message": "2/2"}]
+        })
+    })
+}
+
+/// The shared Gateway API CRDs, as a cluster operator installs them.
+fn gateway_api_crds() -> Vec<String> {
+    vec![serin_controller::demo::GATEWAY_API_CRDS.to_owned()]
+}
+
+const PODINFO: &str = "
+targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+service:
+  port: 9898
+  gatewayRefs: [{name: public, namespace: gateway}]
+analysis: {interval: 1m, threshold: 5, stepWeight: 10, maxWeight: 50}
+";
+
+#[tokio::test]
+async fn the_kubernetes_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Kubernetes,
+        crds: Vec::new(),
+        spec: PODINFO.replace("stepWeight: 10, maxWeight: 50", "iterations: 5"),
+        accepted: contract::no_status,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_gateway_api_router_keeps_its_contract() {
+    for provider in [Provider::GatewayApiV1, Provider::GatewayApiV1beta1] {
+        check(Case {
+            provider,
+            crds: gateway_api_crds(),
+            spec: PODINFO.to_owned(),
+            accepted: gateway_accepted,
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn the_istio_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Istio,
+        crds: mesh_crds("istio/networking-crds.yaml"),
+        spec: PODINFO.to_owned(),
+        accepted: istiod_reconciled,
+    })
+    .await;
+    // Without istiod's status the spec is taken as live.
+    check(Case {
+        provider: Provider::Istio,
+        crds: mesh_crds("istio/networking-crds.yaml"),
+        spec: PODINFO.to_owned(),
+        accepted: contract::no_status,
+    })
+    .await;
+}

@@ -1,0 +1,103 @@
+//! istiod's status on VirtualServices, as istiod writes it with `PILOT_ENABLE_STATUS=true`:
+//! `observedGeneration` and a `Reconciled` condition once the proxies have the configuration.
+//! Off unless [`SimConfig::istio_status`](super::SimConfig::istio_status) is set.
+//!
+//! A VirtualService annotated `sim.serin.dev/istio-status` gets another status: `propagating`
+//! keeps it not reconciled (`stillPropagating`), `invalid` reports a validation error.
+
+use std::collections::HashMap;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use super::snapshot::{Kind, Snapshot, key_of};
+
+/// The annotation that chooses the status of one VirtualService.
+pub const STATUS_ANNOTATION: &str = "sim.serin.dev/istio-status";
+
+/// Writes VirtualService status when it differs from what istiod would report.
+#[derive(Debug, Default)]
+pub(crate) struct Istiod {
+    written: HashMap<(String, String), Value>,
+}
+
+fn status(vs: &Value) -> Value {
+    let generation = vs["metadata"]["generation"].clone();
+    let wanted = vs["metadata"]["annotations"][STATUS_ANNOTATION].as_str();
+    let reconciled = |ok: bool, reason: &str, message: &str| {
+        json!([{"type": "Reconciled", "status": if ok { "True" } else { "False" },
+                "reason": reason, "message": message}])
+    };
+    match wanted {
+        Some("propagating") => json!({
+            "observedGeneration": generation,
+            "conditions": reconciled(false, "stillPropagating", "1/2 proxies up to date"),
+        }),
+        Some("invalid") => json!({
+            "observedGeneration": generation,
+            "validationMessages": [{"level": "ERROR", "type": {"code": "IST0101", "name": "ReferencedResourceNotFound"}}],
+            "conditions": reconciled(false, "invalid", ""),
+        }),
+        _ => json!({
+            "observedGeneration": generation,
+            "conditions": reconciled(true, "", "2/2 proxies up to date"),
+        }),
+    }
+}
+
+impl Istiod {
+    /// Updates the status of every VirtualService whose status is missing or stale.
+    pub(crate) async fn step(
+        &mut self,
+        client: &kube::Client,
+        snapshot: &Snapshot,
+    ) -> Result<(), kube::Error> {
+        let resource = Kind::VirtualService.resource();
+        for vs in &snapshot.virtualservices {
+            let key = key_of(vs);
+            let desired = status(vs);
+            if vs["status"] == desired
+                || self.written.get(&key) == Some(&desired) && vs["status"].is_object()
+            {
+                continue;
+            }
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &key.0, &resource);
+            match api
+                .patch_status(
+                    &key.1,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"status": desired})),
+                )
+                .await
+            {
+                Ok(_) => {
+                    self.written.insert(key, desired);
+                }
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn istiod_reports_the_generation_reconciled_unless_told_otherwise() {
+        let vs = |annotation: Option<&str>| json!({"metadata": {"generation": 4, "annotations": {STATUS_ANNOTATION: annotation}}});
+        let ok = status(&vs(None));
+        assert_eq!(ok["observedGeneration"], 4);
+        assert_eq!(ok["conditions"][0]["status"], "True");
+        assert_eq!(
+            status(&vs(Some("propagating")))["conditions"][0]["reason"],
+            "stillPropagating"
+        );
+        assert_eq!(
+            status(&vs(Some("invalid")))["validationMessages"][0]["level"],
+            "ERROR"
+        );
+    }
+}
