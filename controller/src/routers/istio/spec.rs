@@ -150,7 +150,7 @@ fn http_routes(input: &RouteInput<'_>, split: &TrafficSplit) -> Result<Vec<Value
             http_route(
                 routing,
                 &merge(&ab, &service_matches),
-                weighted(routing, split),
+                &weighted(routing, split),
             ),
             http_route(
                 routing,
