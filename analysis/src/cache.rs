@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use serin_crds::metric_template::MetricProvider;
 
-use crate::factory::{ProviderError, ProviderOptions, build_provider};
+use crate::factory::{BuiltinProviders, ProviderError, ProviderFactory, ProviderOptions};
 use crate::provider::MetricsProvider;
 
 /// Providers built so far, keyed by their spec and a hash of their Secret data, so that a
 /// changed spec or rotated credentials build a new one.
 pub struct ProviderCache {
+    factory: Arc<dyn ProviderFactory>,
     options: ProviderOptions,
     providers: Mutex<HashMap<(String, u64), Arc<dyn MetricsProvider>>>,
 }
@@ -27,9 +28,15 @@ impl std::fmt::Debug for ProviderCache {
 }
 
 impl ProviderCache {
-    /// An empty cache whose providers use `options`.
+    /// An empty cache of [`BuiltinProviders`] (without a Kubernetes API) that use `options`.
     pub fn new(options: ProviderOptions) -> Self {
+        ProviderCache::with_factory(Arc::new(BuiltinProviders::default()), options)
+    }
+
+    /// An empty cache of providers built by `factory` with `options`.
+    pub fn with_factory(factory: Arc<dyn ProviderFactory>, options: ProviderOptions) -> Self {
         ProviderCache {
+            factory,
             options,
             providers: Mutex::new(HashMap::new()),
         }
@@ -57,7 +64,7 @@ impl ProviderCache {
         if let Some(provider) = providers.get(&key) {
             return Ok(Arc::clone(provider));
         }
-        let provider = build_provider(spec, secret_data, &self.options)?;
+        let provider = self.factory.build(spec, secret_data, &self.options)?;
         providers.insert(key, Arc::clone(&provider));
         Ok(provider)
     }

@@ -1,12 +1,14 @@
-//! Metric analysis for serin: the providers that answer metric queries (Prometheus), Flagger's
-//! built-in metrics for every router, query templates, threshold checks, and `serin analyze`.
+//! Metric analysis for serin: the providers that answer metric queries (Prometheus and the ten
+//! others Flagger has), Flagger's built-in metrics for every router, query templates, threshold
+//! checks, and `serin analyze`.
 //!
 //! The flow for one Canary: [`plan::plan_checks`] (pure) turns `spec.analysis.metrics` into
-//! [`plan::MetricCheck`]s; [`factory::build_provider`] makes each check's provider from its
+//! [`plan::MetricCheck`]s; a [`factory::ProviderFactory`] makes each check's provider from its
 //! `MetricProvider` and Secret data; [`check::run_checks`] runs them concurrently, each with a
-//! timeout, producing [`outcome::CheckResult`]s (`Pass`, `Fail`, `NoData`, `Error`).
-//! [`check::run_planned`] does the last two steps at once, reusing providers from a
-//! [`cache::ProviderCache`] that the controller keeps across analysis steps.
+//! timeout, producing [`outcome::CheckResult`]s (`Pass`, `Fail`, `NoData`, `Error`, the last
+//! with an [`outcome::ErrorKind`]). [`check::run_planned`] does the last two steps at once,
+//! reusing providers from a [`cache::ProviderCache`] that the controller keeps across analysis
+//! steps.
 
 pub mod builtin;
 pub mod cache;
@@ -20,11 +22,15 @@ pub mod outcome;
 pub mod plan;
 pub mod prometheus;
 pub mod provider;
+pub mod providers;
 pub mod threshold;
 
 pub use cache::ProviderCache;
 pub use check::{run_check, run_checks, run_planned};
-pub use factory::{ProviderError, ProviderOptions, build_provider};
-pub use outcome::CheckResult;
+pub use factory::{
+    BuiltinProviders, ProviderError, ProviderFactory, ProviderOptions, build_provider,
+};
+pub use outcome::{CheckResult, ErrorKind};
 pub use plan::{MetricCheck, PlanInputs, plan_checks};
-pub use provider::{MetricsProvider, QueryError, Reading};
+pub use provider::{MetricsProvider, Query, QueryError, Reading};
+pub use providers::KubernetesApi;

@@ -23,8 +23,39 @@ pub struct CheckResult {
     pub message: String,
     /// For `Error` outcomes, a low-cardinality error category (for metrics and event reasons).
     pub error_category: Option<&'static str>,
+    /// For `Error` outcomes, what kind of problem it is, for the controller to act on.
+    pub error_kind: Option<ErrorKind>,
     /// What no data means for this check (the controller holds or counts a failure).
     pub on_no_data: MetricNoData,
+}
+
+/// What kind of problem an `Error` result is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Only a change of configuration fixes it: the provider or its query cannot be used as
+    /// written (a missing Secret or key, an invalid address or region, a query not in the
+    /// provider's form, a provider that needs a Kubernetes API where none is configured), or
+    /// the metric cannot be planned (a missing MetricTemplate, a template that does not
+    /// render). Checking again without a change gives the same error.
+    Configuration,
+    /// The provider did not answer (no connection, no answer in time, a 5xx), and its online
+    /// check failed too: the backend itself is down or out of reach.
+    Unavailable,
+    /// The provider answered, but not with one usable number for this query (a rejected
+    /// query, refused credentials, several series, an unreadable answer), or did not answer
+    /// this query while its online check passed.
+    Query,
+}
+
+impl ErrorKind {
+    /// A low-cardinality label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Configuration => "configuration",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Query => "query",
+        }
+    }
 }
 
 /// Why a query produced no value.
@@ -37,9 +68,10 @@ pub enum NoDataKind {
 }
 
 impl CheckResult {
-    /// A check whose value was judged against its range.
+    /// A check whose value, read from `provider` (its kind), was judged against its range.
     pub fn judged(
         name: &str,
+        provider: &str,
         query: &str,
         value: f64,
         unit: &str,
@@ -55,7 +87,7 @@ impl CheckResult {
             Judgement::Below(min) => (
                 MetricOutcome::Fail,
                 format!(
-                    "{name} is {shown}, below the minimum {}{}; query: {query}",
+                    "{name} is {shown}, below the minimum {}{}; {provider} query: {query}",
                     number(min),
                     unit_suffix(unit)
                 ),
@@ -63,7 +95,7 @@ impl CheckResult {
             Judgement::Above(max) => (
                 MetricOutcome::Fail,
                 format!(
-                    "{name} is {shown}, above the maximum {}{}; query: {query}",
+                    "{name} is {shown}, above the maximum {}{}; {provider} query: {query}",
                     number(max),
                     unit_suffix(unit)
                 ),
@@ -77,14 +109,16 @@ impl CheckResult {
             outcome,
             message,
             error_category: None,
+            error_kind: None,
             on_no_data,
         }
     }
 
-    /// A check whose query returned no value. `family` is the router family of a built-in
-    /// metric, for a hint at the labels its query selects on.
+    /// A check whose query to `provider` (its kind) returned no value. `family` is the router
+    /// family of a built-in metric, for a hint at the labels its query selects on.
     pub fn no_data(
         name: &str,
+        provider: &str,
         query: &str,
         kind: NoDataKind,
         family: Option<QueryFamily>,
@@ -93,14 +127,15 @@ impl CheckResult {
     ) -> Self {
         let what = match kind {
             NoDataKind::Empty => format!(
-                "no values found for {name}: the query matched no series. Likely causes: no traffic \
-                 has reached the canary yet (generate some, e.g. with a load-test webhook); the \
-                 labels in the query do not match the metrics of this router or mesh; or the \
-                 metric is not scraped by this Prometheus"
+                "no values found for {name}: the {provider} query matched no series. Likely \
+                 causes: no traffic has reached the canary yet (generate some, e.g. with a \
+                 load-test webhook); the labels in the query do not match the metrics of this \
+                 router or mesh; or the metric is not scraped by or sent to this {provider} \
+                 backend"
             ),
             NoDataKind::NotANumber => format!(
-                "{name} is NaN: the series exist but nothing was counted in the query's window \
-                 (0/0), so no traffic reached the canary during it"
+                "{name} is NaN in {provider}: the series exist but nothing was counted in the \
+                 query's window (0/0), so no traffic reached the canary during it"
             ),
         };
         let hint = family
@@ -118,16 +153,19 @@ impl CheckResult {
             outcome: MetricOutcome::NoData,
             message: format!("{what}{hint}{consequence}; query: {query}"),
             error_category: None,
+            error_kind: None,
             on_no_data,
         }
     }
 
-    /// A check that could not be run or whose answer could not be used.
+    /// A check that could not be run or whose answer could not be used. `error` is the whole
+    /// explanation (with the provider's kind, where one was built).
     pub fn error(
         name: &str,
         query: Option<&str>,
-        error: &dyn std::error::Error,
+        error: &dyn std::fmt::Display,
         category: &'static str,
+        kind: ErrorKind,
         thresholds: Thresholds,
         on_no_data: MetricNoData,
     ) -> Self {
@@ -143,6 +181,7 @@ impl CheckResult {
             outcome: MetricOutcome::Error,
             message,
             error_category: Some(category),
+            error_kind: Some(kind),
             on_no_data,
         }
     }
@@ -180,6 +219,7 @@ mod tests {
     fn a_failed_check_names_value_bound_and_query() {
         let r = CheckResult::judged(
             "request-success-rate",
+            "prometheus",
             "sum(x)",
             90.0,
             "%",
@@ -189,7 +229,7 @@ mod tests {
         assert_eq!(r.outcome, MetricOutcome::Fail);
         assert_eq!(
             r.message,
-            "request-success-rate is 90%, below the minimum 99%; query: sum(x)"
+            "request-success-rate is 90%, below the minimum 99%; prometheus query: sum(x)"
         );
     }
 
@@ -197,6 +237,7 @@ mod tests {
     fn no_data_explains_likely_causes_and_the_routers_labels() {
         let r = CheckResult::no_data(
             "request-success-rate",
+            "prometheus",
             "sum(x)",
             NoDataKind::Empty,
             Some(QueryFamily::Linkerd),
@@ -225,6 +266,7 @@ mod tests {
     fn status_entries_carry_value_range_and_outcome() {
         let r = CheckResult::judged(
             "latency",
+            "prometheus",
             "q",
             120.0,
             "",

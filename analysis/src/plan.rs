@@ -3,10 +3,12 @@
 //! the provider that answers it and the range it must stay within. Pure: no I/O.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serin_crds::canary::{CanaryMetric, MetricNoData, Provider};
 use serin_crds::metric_template::{MetricProvider, MetricProviderType};
 use serin_crds::query_template::{QueryTemplate, TemplateError};
+use serin_crds::validation::parse_go_duration;
 use serin_crds::{Canary, MetricTemplate};
 
 use crate::builtin::{BuiltinMetric, BuiltinQuery};
@@ -38,6 +40,8 @@ pub struct MetricCheck {
     pub source: CheckSource,
     /// The rendered query, whitespace collapsed.
     pub query: String,
+    /// The window the query looks back over: the metric's `interval` (one minute by default).
+    pub window: Duration,
     /// The backend that answers it. For built-in metrics and inline queries, a Prometheus
     /// provider at the metrics server's address.
     pub provider: MetricProvider,
@@ -82,6 +86,14 @@ pub enum PlanError {
     /// The query template does not parse or render.
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// The metric's `interval` is not a duration.
+    #[error("interval `{interval}` is not a duration: {reason}")]
+    InvalidInterval {
+        /// The interval as written.
+        interval: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The metric is not built in and has neither `templateRef` nor `query`.
     #[error(
         "`{0}` is not a built-in metric (request-success-rate, request-duration) and has no templateRef or query"
@@ -95,6 +107,7 @@ impl PlanError {
         match self {
             PlanError::TemplateNotFound { .. } => "template_not_found",
             PlanError::Template(_) => "template",
+            PlanError::InvalidInterval { .. } => "invalid_interval",
             PlanError::NoQuery(_) => "no_query",
         }
     }
@@ -158,6 +171,21 @@ pub fn plan_check(
     let variables = metric.template_variables.clone().unwrap_or_default();
     let mut context = template_context(canary, interval, variables);
     inputs.overrides.apply(&mut context);
+    let window = match parse_go_duration(&context.interval) {
+        Ok(window) if !window.is_zero() => window,
+        Ok(_) => {
+            return Err(PlanError::InvalidInterval {
+                interval: context.interval.clone(),
+                reason: "it must be longer than zero".into(),
+            });
+        }
+        Err(e) => {
+            return Err(PlanError::InvalidInterval {
+                interval: context.interval.clone(),
+                reason: e.to_string(),
+            });
+        }
+    };
     let canary_namespace = context.namespace.clone();
     let metrics_server = canary
         .spec
@@ -212,6 +240,7 @@ pub fn plan_check(
         name: metric.name.clone(),
         source,
         query: normalize_query(&query),
+        window,
         provider,
         secret_namespace,
         thresholds: Thresholds::for_metric(metric),
@@ -338,6 +367,7 @@ spec:
         ];
         let check = plan(&c, &templates).remove(0).unwrap();
         assert_eq!(check.query, "rate(x{ns=\"test\"}[2m])");
+        assert_eq!(check.window, Duration::from_secs(120));
         assert_eq!(
             check.provider.address.as_deref(),
             Some("http://templates:9090")

@@ -8,12 +8,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use prometheus_http_query::response::Data;
 use prometheus_http_query::{Client, Error as PromError};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serin_crds::metric_template::MetricProvider;
 
 use crate::credentials::Credentials;
 use crate::factory::{ProviderError, ProviderOptions};
-use crate::provider::{MetricsProvider, ProviderFuture, QueryError, Reading};
+use crate::provider::{MetricsProvider, ProviderFuture, Query, QueryError, Reading};
+use crate::providers::http::{check_address, client_builder, innermost_cause, spec_headers};
 
 /// The query used to check that Prometheus answers.
 const ONLINE_QUERY: &str = "vector(1)";
@@ -23,7 +24,6 @@ pub struct PrometheusProvider {
     client: Client,
     address: String,
     timeout: Duration,
-    evaluation_time: Option<i64>,
 }
 
 impl std::fmt::Debug for PrometheusProvider {
@@ -53,14 +53,8 @@ impl PrometheusProvider {
         check_address(address)?;
         let headers = headers(spec, credentials)?;
 
-        // reqwest is built without a bundled crypto provider; use ring, as kube does. A second
-        // installation attempt (or one by another crate) fails harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let http = client_builder(spec, options)
             .default_headers(headers)
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout)
-            .tls_danger_accept_invalid_certs(spec.insecure_skip_verify.unwrap_or(false))
             .build()
             .map_err(|e| ProviderError::Client(e.to_string()))?;
         let client = Client::from(http, address).map_err(|e| ProviderError::InvalidAddress {
@@ -71,13 +65,12 @@ impl PrometheusProvider {
             client,
             address: address.to_owned(),
             timeout: options.timeout,
-            evaluation_time: options.evaluation_time.map(|t| t.timestamp()),
         })
     }
 
-    async fn instant_query(&self, query: &str) -> Result<Reading, QueryError> {
+    async fn instant_query(&self, query: &str, at: Option<i64>) -> Result<Reading, QueryError> {
         let mut request = self.client.query(query);
-        if let Some(at) = self.evaluation_time {
+        if let Some(at) = at {
             request = request.at(at);
         }
         // Let Prometheus give up on evaluation no later than the client does.
@@ -140,13 +133,20 @@ impl MetricsProvider for PrometheusProvider {
         "prometheus"
     }
 
-    fn query<'a>(&'a self, query: &'a str) -> ProviderFuture<'a, Result<Reading, QueryError>> {
-        Box::pin(self.instant_query(query))
+    fn address(&self) -> &str {
+        &self.address
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a Query<'a>,
+    ) -> ProviderFuture<'a, Result<Reading, QueryError>> {
+        Box::pin(self.instant_query(query.text, Some(query.at.timestamp())))
     }
 
     fn check_online(&self) -> ProviderFuture<'_, Result<(), QueryError>> {
         Box::pin(async move {
-            match self.instant_query(ONLINE_QUERY).await? {
+            match self.instant_query(ONLINE_QUERY, None).await? {
                 Reading::Value(v) if (v - 1.0).abs() < f64::EPSILON => Ok(()),
                 other => Err(QueryError::Malformed(format!(
                     "`{ONLINE_QUERY}` returned {other:?}, not 1"
@@ -178,42 +178,14 @@ fn reading(data: &Data) -> Result<Reading, QueryError> {
         },
         Data::Matrix(_) => return Err(QueryError::UnexpectedResultType("range vector".into())),
     };
-    Ok(if value.is_nan() {
-        Reading::NotANumber
-    } else {
-        Reading::Value(value)
-    })
-}
-
-fn check_address(address: &str) -> Result<(), ProviderError> {
-    let invalid = |reason: &str| ProviderError::InvalidAddress {
-        address: address.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let url = reqwest::Url::parse(address).map_err(|e| invalid(&e.to_string()))?;
-    match url.scheme() {
-        "http" | "https" if url.host_str().is_some() => Ok(()),
-        "http" | "https" => Err(invalid("it has no host")),
-        other => Err(invalid(&format!(
-            "scheme `{other}` is not http or https (write e.g. http://prometheus:9090)"
-        ))),
-    }
+    Ok(Reading::of(value))
 }
 
 fn headers(
     spec: &MetricProvider,
     credentials: Option<&Credentials>,
 ) -> Result<HeaderMap, ProviderError> {
-    let mut map = HeaderMap::new();
-    for (name, values) in spec.headers.iter().flatten() {
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| ProviderError::InvalidHeader(name.clone()))?;
-        for value in values {
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| ProviderError::InvalidHeader(name.clone()))?;
-            map.append(header.clone(), value);
-        }
-    }
+    let mut map: HeaderMap = spec_headers(spec)?;
     if let Some(credentials) = credentials {
         let value = match credentials {
             Credentials::Bearer(token) => format!("Bearer {token}"),
@@ -231,13 +203,4 @@ fn headers(
         map.insert(AUTHORIZATION, value);
     }
     Ok(map)
-}
-
-/// The deepest error in a chain, which is the one that names the actual problem.
-fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = error;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    current.to_string()
 }

@@ -1,10 +1,15 @@
-//! The metric provider interface: run one query that yields one value, and check reachability.
+//! The metric provider interface: run one query over a window ending at an instant, yielding
+//! one value, and check that the backend answers.
 //!
-//! Each backend lives in its own module behind [`MetricsProvider`]; [`crate::factory`] builds
-//! one from a MetricTemplate's `spec.provider`.
+//! Each backend lives in its own module behind [`MetricsProvider`]; a
+//! [`ProviderFactory`](crate::factory::ProviderFactory) builds one from a MetricTemplate's
+//! `spec.provider`.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 /// A boxed future returned by provider methods, so providers can be used as trait objects.
 pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -20,15 +25,62 @@ pub enum Reading {
     NotANumber,
 }
 
+impl Reading {
+    /// The reading of one number: `NaN` is [`Reading::NotANumber`].
+    pub fn of(value: f64) -> Self {
+        if value.is_nan() {
+            Reading::NotANumber
+        } else {
+            Reading::Value(value)
+        }
+    }
+}
+
+/// One query as a provider runs it: the rendered text, the window it looks back over (the
+/// metric's `interval`) and the instant it is evaluated at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Query<'a> {
+    /// The rendered query, whitespace collapsed.
+    pub text: &'a str,
+    /// The metric's `interval`. Providers that take a time range (Datadog, CloudWatch,
+    /// Dynatrace, Splunk) ask for ten windows back from [`Query::at`], as Flagger does; New
+    /// Relic one window.
+    pub window: Duration,
+    /// The end of the range; "now" in the controller, `--time` in `serin analyze`.
+    pub at: DateTime<Utc>,
+}
+
+impl Query<'_> {
+    /// The instant `windows` windows before [`Query::at`].
+    pub fn start(&self, windows: u32) -> DateTime<Utc> {
+        let back = self.window.saturating_mul(windows);
+        chrono::Duration::from_std(back)
+            .ok()
+            .and_then(|back| self.at.checked_sub_signed(back))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+}
+
+/// How many windows back providers with a time range look, as in Flagger.
+pub const RANGE_WINDOWS: u32 = 10;
+
 /// A metrics backend that answers queries with one number.
+///
+/// `check_online` is used by `serin analyze --check`, and by the check runner after a query
+/// failed to reach the backend: when the online check fails too, the result is marked
+/// [`ErrorKind::Unavailable`](crate::outcome::ErrorKind::Unavailable).
 pub trait MetricsProvider: Send + Sync {
     /// The backend's kind, for messages and metric labels (e.g. `prometheus`).
     fn kind(&self) -> &'static str;
 
-    /// Runs `query` and returns its single value.
-    fn query<'a>(&'a self, query: &'a str) -> ProviderFuture<'a, Result<Reading, QueryError>>;
+    /// Where the backend answers, for messages (never with credentials).
+    fn address(&self) -> &str;
 
-    /// Checks that the backend is reachable and answers queries.
+    /// Runs `query` and returns its single value.
+    fn query<'a>(&'a self, query: &'a Query<'a>)
+    -> ProviderFuture<'a, Result<Reading, QueryError>>;
+
+    /// Checks that the backend is reachable and accepts the credentials.
     fn check_online(&self) -> ProviderFuture<'_, Result<(), QueryError>>;
 }
 
@@ -53,7 +105,7 @@ pub enum QueryError {
     },
     /// The backend refused the credentials (HTTP 401 or 403).
     #[error(
-        "{address} refused the request with HTTP {status}: check the credentials in the provider's secretRef"
+        "{address} refused the request with HTTP {status}: check the credentials in the provider's secretRef (for CloudWatch and Cloud Monitoring without one, the workload's cloud identity)"
     )]
     Unauthorized {
         /// Address of the backend.
@@ -70,9 +122,22 @@ pub enum QueryError {
         /// HTTP status code.
         status: u16,
     },
-    /// The backend rejected the query itself (for Prometheus: a `PromQL` syntax or evaluation error).
+    /// The backend rejected the query itself (for Prometheus: a `PromQL` syntax or evaluation
+    /// error), with the backend's message.
     #[error("the query was rejected: {0}")]
     Rejected(String),
+    /// The query is not in the form the provider needs (for CloudWatch a JSON array of
+    /// `MetricDataQuery`, for Keptn `keptnmetric/<namespace>/<name>`), so it was not sent.
+    #[error("the query is not in the form this provider needs: {0}")]
+    InvalidQuery(String),
+    /// The answer was larger than the provider reads.
+    #[error("{address} answered with more than {limit} bytes")]
+    TooLarge {
+        /// Address of the backend.
+        address: String,
+        /// The largest answer read, in bytes.
+        limit: usize,
+    },
     /// The answer could not be understood.
     #[error("the answer could not be read: {0}")]
     Malformed(String),
@@ -94,7 +159,7 @@ pub enum QueryError {
 /// What an unexpected HTTP status usually means, as a suffix for the message.
 fn http_hint(status: u16) -> &'static str {
     match status {
-        404 | 405 => ": is this the base address of a Prometheus-compatible API?",
+        404 | 405 => ": is this the base address of the provider's API?",
         429 => ": the server is rate limiting queries",
         500..=599 => ": the server (or a proxy in front of it) is failing or not ready",
         _ => "",
@@ -110,9 +175,21 @@ impl QueryError {
             QueryError::Unauthorized { .. } => "unauthorized",
             QueryError::Http { .. } => "http",
             QueryError::Rejected(_) => "rejected",
+            QueryError::InvalidQuery(_) => "invalid_query",
+            QueryError::TooLarge { .. } => "too_large",
             QueryError::Malformed(_) => "malformed",
             QueryError::MultipleSeries { .. } => "multiple_series",
             QueryError::UnexpectedResultType(_) => "result_type",
+        }
+    }
+
+    /// Whether the query never reached an answer from the backend (no connection, no answer in
+    /// time, or a 5xx from the server or a proxy), so that the backend itself may be down.
+    pub fn is_transport(&self) -> bool {
+        match self {
+            QueryError::Timeout { .. } | QueryError::Unreachable { .. } => true,
+            QueryError::Http { status, .. } => *status >= 500,
+            _ => false,
         }
     }
 }

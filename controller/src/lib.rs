@@ -9,6 +9,7 @@ pub mod demo;
 pub mod http_client;
 pub mod leader;
 pub mod lint;
+pub mod metric_providers;
 pub mod metrics;
 pub mod notifiers;
 pub mod reconcile;

@@ -145,7 +145,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Analyze(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(serin_analysis::cli::run(args, &mut stdout))
+            let providers = std::sync::Arc::new(
+                serin_controller::metric_providers::providers_from_kubeconfig(),
+            );
+            runtime.block_on(serin_analysis::cli::run_with_factory(
+                args,
+                providers,
+                &mut stdout,
+            ))
         }
         Command::Judge(args) => {
             serin_analysis::cli::judge::run(&args, std::io::stdin().lock(), &mut stdout)?;

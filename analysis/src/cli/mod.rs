@@ -8,6 +8,7 @@ mod report;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,10 +19,11 @@ use serin_crds::metric_template::MetricProviderType;
 
 pub use input::{InputError, InputSecret, Inputs};
 
+use crate::cache::ProviderCache;
 use crate::context::ContextOverrides;
-use crate::factory::ProviderOptions;
+use crate::factory::{BuiltinProviders, ProviderFactory, ProviderOptions};
 use crate::outcome::CheckResult;
-use crate::plan::{PlanInputs, SecretData, plan_checks};
+use crate::plan::{MetricCheck, PlanFailure, PlanInputs, SecretData, plan_checks};
 
 /// Exit code when every check passed.
 pub const EXIT_PASS: u8 = 0;
@@ -49,8 +51,11 @@ pub enum OutputFormat {
     about = "Run a Canary's metric checks once, now, without a cluster",
     long_about = "Run a Canary's metric checks once, now, against its metric providers, without a \
                   cluster, and print each check's query, value, accepted range and outcome.\n\n\
+                  With --check, only check that every provider the checks use answers and \
+                  accepts its credentials.\n\n\
                   Exit status: 0 when every check passes, 1 when a check fails, 2 when a check \
-                  has no data or an error, or the input cannot be used (2 wins over 1)."
+                  has no data or an error, or the input cannot be used (2 wins over 1). With \
+                  --check: 0 when every provider is online, 2 otherwise."
 )]
 pub struct AnalyzeArgs {
     /// YAML file with the Canary, and the MetricTemplates and Secrets it uses (`-` for
@@ -94,25 +99,61 @@ pub struct AnalyzeArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+
+    /// Run no queries; check that every provider the checks use is reachable and accepts its
+    /// credentials (its online check), and print one line per provider.
+    #[arg(long)]
+    pub check: bool,
 }
 
-/// Runs `serin analyze` and returns its exit code. Unusable input is reported on `out` with
-/// exit code 2; an `Err` means `out` could not be written.
+/// Runs `serin analyze` with [`BuiltinProviders`] (without a Kubernetes API) and returns its
+/// exit code. Unusable input is reported on `out` with exit code 2; an `Err` means `out` could
+/// not be written.
 pub async fn run(args: AnalyzeArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    match analyze(&args).await {
-        Ok((canary, results)) => {
-            let code = exit_code(&results);
-            match args.output {
-                OutputFormat::Table => report::table(&results, out)?,
-                OutputFormat::Json => report::json(&canary, &results, code, out)?,
-            }
-            Ok(code)
-        }
+    run_with_factory(args, Arc::new(BuiltinProviders::default()), out).await
+}
+
+/// Runs `serin analyze` with providers built by `factory` (the `serin` binary gives one with a
+/// Kubernetes API, for Keptn and the External Metrics API).
+pub async fn run_with_factory(
+    args: AnalyzeArgs,
+    factory: Arc<dyn ProviderFactory>,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let prepared = match prepare(&args) {
+        Ok(prepared) => prepared,
         Err(error) => {
             writeln!(out, "error: {error}")?;
-            Ok(EXIT_INCONCLUSIVE)
+            return Ok(EXIT_INCONCLUSIVE);
         }
+    };
+    let options = ProviderOptions {
+        timeout: args.timeout,
+    };
+    let providers = ProviderCache::with_factory(factory, options);
+    if args.check {
+        let online =
+            report::check_providers(&prepared.planned, &prepared.secrets, &providers).await;
+        let code = if online.iter().all(|p| p.error.is_none()) {
+            EXIT_PASS
+        } else {
+            EXIT_INCONCLUSIVE
+        };
+        match args.output {
+            OutputFormat::Table => report::online_table(&online, out)?,
+            OutputFormat::Json => report::online_json(&prepared.canary, &online, code, out)?,
+        }
+        return Ok(code);
     }
+    let results =
+        crate::check::run_planned(prepared.planned, &prepared.secrets, &providers, prepared.at)
+            .await;
+    let code = exit_code(&results);
+    match args.output {
+        OutputFormat::Table => report::table(&results, out)?,
+        OutputFormat::Json => report::json(&prepared.canary, &results, code, out)?,
+    }
+    Ok(code)
 }
 
 /// The exit code for `results`: 2 if any had no data or an error, else 1 if any failed, else 0.
@@ -127,7 +168,15 @@ pub fn exit_code(results: &[CheckResult]) -> u8 {
     }
 }
 
-async fn analyze(args: &AnalyzeArgs) -> Result<(String, Vec<CheckResult>), InputError> {
+/// What a run needs, read from the arguments and files.
+struct Prepared {
+    canary: String,
+    planned: Vec<Result<MetricCheck, PlanFailure>>,
+    secrets: SecretData,
+    at: DateTime<Utc>,
+}
+
+fn prepare(args: &AnalyzeArgs) -> Result<Prepared, InputError> {
     let mut inputs = Inputs::read(&args.files)?;
     let mut canary = pick_canary(&inputs.canaries, args.canary.as_deref())?;
     if canary
@@ -181,18 +230,17 @@ async fn analyze(args: &AnalyzeArgs) -> Result<(String, Vec<CheckResult>), Input
         },
     );
     let secrets = secret_data(&inputs.secrets, &planned);
-    let options = ProviderOptions {
-        timeout: args.timeout,
-        evaluation_time,
-    };
-    let providers = crate::cache::ProviderCache::new(options);
-    let results = crate::check::run_planned(planned, &secrets, &providers).await;
     let name = format!(
         "{}/{}",
         canary.metadata.namespace.as_deref().unwrap_or_default(),
         canary.metadata.name.as_deref().unwrap_or_default()
     );
-    Ok((name, results))
+    Ok(Prepared {
+        canary: name,
+        planned,
+        secrets,
+        at: evaluation_time.unwrap_or_else(Utc::now),
+    })
 }
 
 fn pick_canary(canaries: &[Canary], wanted: Option<&str>) -> Result<Canary, InputError> {

@@ -8,7 +8,7 @@ use serin_analysis::{PlanInputs, plan_checks, run_planned};
 use serin_crds::canary::{MetricOutcome, Provider};
 
 use crate::canary;
-use crate::support::{options, prometheus};
+use crate::support::{Prometheus, options, prometheus, victoria_metrics};
 
 const METRICS: &str = "    - name: request-success-rate
       thresholdRange: {min: 99}
@@ -28,6 +28,15 @@ fn expected_duration(provider: Provider) -> f64 {
 
 #[tokio::test]
 async fn every_router_reads_success_rate_and_latency_from_its_own_metrics() {
+    every_router_reads_its_metrics_from(prometheus()).await;
+}
+
+#[tokio::test]
+async fn every_routers_queries_read_the_same_from_victoria_metrics() {
+    every_router_reads_its_metrics_from(victoria_metrics()).await;
+}
+
+async fn every_router_reads_its_metrics_from(server: &Prometheus) {
     let overrides = ContextOverrides::default();
     let mut seen = Vec::new();
     for provider in Provider::ALL {
@@ -36,19 +45,22 @@ async fn every_router_reads_success_rate_and_latency_from_its_own_metrics() {
             &canary,
             &PlanInputs {
                 templates: &[],
-                metrics_server: &prometheus().url,
+                metrics_server: &server.url,
                 default_router: Provider::Istio,
                 overrides: &overrides,
             },
         );
-        let results =
-            run_planned(planned, &SecretData::new(), &ProviderCache::new(options())).await;
-        let [rate, duration] = results.as_slice() else {
-            panic!("{provider}: expected two results, got {results:?}");
-        };
-        let rate_value = rate
-            .value
-            .unwrap_or_else(|| panic!("{provider}: {}", rate.message));
+        let results = run_planned(
+            planned,
+            &SecretData::new(),
+            &ProviderCache::new(options()),
+            server.at,
+        )
+        .await;
+        assert_eq!(results.len(), 2, "{provider}: {results:?}");
+        let (rate, duration) = (&results[0], &results[1]);
+        assert!(rate.value.is_some(), "{provider}: {}", rate.message);
+        let rate_value = rate.value.unwrap_or_default();
         assert!(
             (rate_value - 95.0).abs() < 1e-9,
             "{provider}: {}",
@@ -84,7 +96,13 @@ async fn the_canarys_metrics_server_overrides_the_controllers() {
             overrides: &overrides,
         },
     );
-    let results = run_planned(planned, &SecretData::new(), &ProviderCache::new(options())).await;
+    let results = run_planned(
+        planned,
+        &SecretData::new(),
+        &ProviderCache::new(options()),
+        prometheus().at,
+    )
+    .await;
     assert_eq!(results[1].value, Some(290.0), "{}", results[1].message);
 }
 
@@ -102,7 +120,13 @@ async fn a_canary_without_provider_uses_the_default_router() {
             overrides: &overrides,
         },
     );
-    let results = run_planned(planned, &SecretData::new(), &ProviderCache::new(options())).await;
+    let results = run_planned(
+        planned,
+        &SecretData::new(),
+        &ProviderCache::new(options()),
+        prometheus().at,
+    )
+    .await;
     // NGINX's duration is a mean: 250 ms, where Linkerd's P99 would be 290 ms.
     assert_eq!(results[1].value, Some(250.0), "{}", results[1].message);
     assert!(

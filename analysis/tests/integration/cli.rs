@@ -247,6 +247,7 @@ fn help_describes_every_flag() {
         "--timeout",
         "--time",
         "--output",
+        "--check",
         "Exit status",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");

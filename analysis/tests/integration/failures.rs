@@ -10,8 +10,8 @@ use serin_analysis::context::ContextOverrides;
 use serin_analysis::factory::ProviderOptions;
 use serin_analysis::plan::SecretData;
 use serin_analysis::{
-    CheckResult, MetricsProvider, PlanInputs, QueryError, Reading, build_provider, plan_checks,
-    run_checks, run_planned,
+    CheckResult, ErrorKind, MetricsProvider, PlanInputs, QueryError, Reading, build_provider,
+    plan_checks, run_checks, run_planned,
 };
 use serin_crds::canary::{MetricOutcome, Provider};
 use serin_crds::metric_template::{MetricProvider, SecretRef};
@@ -19,7 +19,7 @@ use serin_crds::{Canary, MetricTemplate, MetricTemplateSpec};
 
 use crate::canary;
 use crate::support::{
-    Requirement, auth_proxy, free_port, options, prometheus, silent_server, tls_prometheus,
+    Requirement, at_end, auth_proxy, free_port, options, prometheus, silent_server, tls_prometheus,
 };
 
 /// Runs `metrics` of a Linkerd canary, with one template `t` in namespace `test` when
@@ -61,7 +61,13 @@ async fn run_for(
             overrides: &overrides,
         },
     );
-    run_planned(planned, secrets, &ProviderCache::new(options.clone())).await
+    run_planned(
+        planned,
+        secrets,
+        &ProviderCache::new(options.clone()),
+        prometheus().at,
+    )
+    .await
 }
 
 fn prometheus_at(address: &str) -> MetricProvider {
@@ -151,7 +157,10 @@ async fn several_series_are_an_error_not_the_last_value() {
 #[tokio::test]
 async fn a_range_vector_is_an_error() {
     let provider = build_provider(&prometheus_at(&prometheus().url), None, &options()).unwrap();
-    let err = provider.query("response_total[1m]").await.unwrap_err();
+    let err = provider
+        .query(&at_end("response_total[1m]"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, QueryError::UnexpectedResultType(_)), "{err}");
 }
 
@@ -159,15 +168,15 @@ async fn a_range_vector_is_an_error() {
 async fn the_prometheus_provider_answers_values_and_is_online() {
     let provider = build_provider(&prometheus_at(&prometheus().url), None, &options()).unwrap();
     assert_eq!(
-        provider.query("scalar(vector(42))").await.unwrap(),
+        provider.query(&at_end("scalar(vector(42))")).await.unwrap(),
         Reading::Value(42.0)
     );
     assert_eq!(
-        provider.query("vector(7)").await.unwrap(),
+        provider.query(&at_end("vector(7)")).await.unwrap(),
         Reading::Value(7.0)
     );
     assert_eq!(
-        provider.query("absent_metric_xyz").await.unwrap(),
+        provider.query(&at_end("absent_metric_xyz")).await.unwrap(),
         Reading::Empty
     );
     provider.check_online().await.unwrap();
@@ -298,7 +307,6 @@ async fn a_server_that_never_answers_times_out_without_delaying_other_checks() {
     let (_listener, silent) = silent_server();
     let options = ProviderOptions {
         timeout: Duration::from_millis(800),
-        ..options()
     };
     let slow = build_provider(&prometheus_at(&silent), None, &options).unwrap();
     let fast = build_provider(&prometheus_at(&prometheus().url), None, &options).unwrap();
@@ -324,7 +332,7 @@ async fn a_server_that_never_answers_times_out_without_delaying_other_checks() {
         (check.clone(), fast),
         (check, slow),
     ];
-    let results = run_checks(checks, options.timeout).await;
+    let results = run_checks(checks, options.timeout, prometheus().at).await;
     let elapsed = started.elapsed();
     assert_eq!(
         results[0].outcome,
@@ -345,8 +353,16 @@ async fn a_server_that_never_answers_times_out_without_delaying_other_checks() {
         results[1].message
     );
     assert_eq!(results[2].error_category, Some("timeout"));
-    // The two slow checks ran side by side: one after the other would take twice the timeout.
-    assert!(elapsed < Duration::from_millis(1500), "took {elapsed:?}");
+    // A query without an answer is followed by the provider's online check, which times out
+    // too: each slow check takes two timeouts. The two ran side by side: one after the other
+    // would take four.
+    assert_eq!(results[0].error_kind, Some(ErrorKind::Unavailable));
+    assert!(
+        results[0].message.contains("online check failed too"),
+        "{}",
+        results[0].message
+    );
+    assert!(elapsed < Duration::from_millis(2400), "took {elapsed:?}");
 }
 
 #[tokio::test]
@@ -392,13 +408,13 @@ async fn insecure_skip_verify_accepts_a_self_signed_certificate() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(
-        unverified.query("vector(1)").await.unwrap(),
+        unverified.query(&at_end("vector(1)")).await.unwrap(),
         Reading::Value(1.0)
     );
 
     spec.insecure_skip_verify = None;
     let verified = build_provider(&spec, None, &options()).unwrap();
-    let err = verified.query("vector(1)").await.unwrap_err();
+    let err = verified.query(&at_end("vector(1)")).await.unwrap_err();
     assert_eq!(err.category(), "unreachable", "{err}");
     assert!(err.to_string().contains("certificate"), "{err}");
     assert!(err.to_string().contains("insecureSkipVerify"), "{err}");
@@ -408,7 +424,7 @@ async fn insecure_skip_verify_accepts_a_self_signed_certificate() {
 async fn a_wrong_base_path_is_an_http_error_with_a_hint() {
     let address = format!("{}/not-prometheus", prometheus().url);
     let provider = build_provider(&prometheus_at(&address), None, &options()).unwrap();
-    let err = provider.query("vector(1)").await.unwrap_err();
+    let err = provider.query(&at_end("vector(1)")).await.unwrap_err();
     assert_eq!(err.category(), "http", "{err}");
     assert!(err.to_string().contains("HTTP 404"), "{err}");
     assert!(err.to_string().contains("base address"), "{err}");

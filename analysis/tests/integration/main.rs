@@ -1,8 +1,12 @@
-//! Integration tests against a real Prometheus (the Debian `prometheus` package), started once
-//! for this test binary with backfilled data and queried at the data's last instant.
+//! Integration tests against a real Prometheus (the Debian `prometheus` package) and
+//! VictoriaMetrics (`victoria-metrics`), started once for this test binary with backfilled data
+//! and queried at the data's last instant, and the conformance suite every metric provider
+//! runs against a stub of its vendor's API.
 
+mod analyze_providers;
 mod builtin_queries;
 mod cli;
+mod conformance;
 mod corpus;
 mod data;
 mod failures;

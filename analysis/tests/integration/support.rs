@@ -1,6 +1,8 @@
-//! The test Prometheus (one per test binary, started on first use with backfilled data), an
-//! authenticating proxy in front of it, and servers that never answer or refuse connections.
+//! The test Prometheus and VictoriaMetrics (one each per test binary, started on first use with
+//! the same backfilled data), an authenticating proxy in front of Prometheus, and servers that
+//! never answer or refuse connections.
 
+use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -31,17 +33,102 @@ pub(crate) fn prometheus() -> &'static Prometheus {
     PROMETHEUS.get_or_init(|| start_prometheus(false))
 }
 
+/// VictoriaMetrics (the Debian `victoria-metrics` package) holding the same data as
+/// [`prometheus`], imported through its Prometheus text import API.
+pub(crate) fn victoria_metrics() -> &'static Prometheus {
+    static VICTORIA: OnceLock<Prometheus> = OnceLock::new();
+    VICTORIA.get_or_init(start_victoria_metrics)
+}
+
+fn start_victoria_metrics() -> Prometheus {
+    ensure_installed();
+    let end = Utc::now().timestamp() / 60 * 60 - 3600;
+    let dir = tempfile::Builder::new()
+        .prefix("serin-analysis-victoria-")
+        .tempdir()
+        .expect("create a temporary directory")
+        .keep();
+    let port = free_port();
+    let script = r#"dir="$1"; shift; "$@" >"$dir/victoria.log" 2>&1 & pid=$!; read -r _; kill "$pid"; wait "$pid"; rm -rf "$dir""#;
+    let wrapper = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(&dir)
+        .arg("victoria-metrics")
+        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg(format!("-storageDataPath={}", dir.join("data").display()))
+        .arg("-retentionPeriod=100y")
+        .arg("-search.disableCache")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start victoria-metrics");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http(port, "GET", "/health", "").is_none_or(|(status, _)| status != 200) {
+        assert!(
+            Instant::now() < deadline,
+            "victoria-metrics did not start: {}",
+            std::fs::read_to_string(dir.join("victoria.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Prometheus text with millisecond timestamps.
+    let mut text = String::new();
+    for line in data::openmetrics(end)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+    {
+        let (series, time) = line.rsplit_once(' ').expect("a timestamped sample");
+        let _ = writeln!(text, "{series} {time}000");
+    }
+    let imported = http(port, "POST", "/api/v1/import/prometheus", &text);
+    assert!(
+        imported.as_ref().is_some_and(|(status, _)| *status == 204),
+        "import failed: {imported:?}"
+    );
+    let flushed = http(port, "GET", "/internal/force_flush", "");
+    assert!(flushed.is_some_and(|(status, _)| status == 200));
+    Prometheus {
+        url: format!("http://127.0.0.1:{port}"),
+        at: Utc.timestamp_opt(end, 0).single().expect("a valid time"),
+        _wrapper: Mutex::new(wrapper),
+    }
+}
+
+/// One HTTP/1.0 exchange with 127.0.0.1:`port`: the status and the body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((status, body))
+}
+
 /// A second Prometheus with the same data, serving HTTPS with a self-signed certificate.
 pub(crate) fn tls_prometheus() -> &'static Prometheus {
     static PROMETHEUS: OnceLock<Prometheus> = OnceLock::new();
     PROMETHEUS.get_or_init(|| start_prometheus(true))
 }
 
-/// Provider options that evaluate at the data's end, with a short timeout.
+/// Provider options with a short timeout (queries are evaluated at [`Prometheus::at`]).
 pub(crate) fn options() -> ProviderOptions {
     ProviderOptions {
         timeout: Duration::from_secs(5),
-        evaluation_time: Some(prometheus().at),
+    }
+}
+
+/// A query evaluated at the end of the test data, over a one-minute window.
+pub(crate) fn at_end(text: &str) -> serin_analysis::Query<'_> {
+    serin_analysis::Query {
+        text,
+        window: Duration::from_secs(60),
+        at: prometheus().at,
     }
 }
 
@@ -52,13 +139,15 @@ fn ensure_installed() {
         "/usr/bin/prometheus",
         "/usr/bin/promtool",
         "/usr/bin/openssl",
+        "/usr/bin/victoria-metrics",
     ];
     if tools.iter().all(|tool| Path::new(tool).exists()) {
         return;
     }
     let script = "test -x /usr/bin/prometheus && test -x /usr/bin/promtool && test -x /usr/bin/openssl \
+        && test -x /usr/bin/victoria-metrics \
         || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-             -o DPkg::Lock::Timeout=300 prometheus openssl; }";
+             -o DPkg::Lock::Timeout=300 prometheus openssl victoria-metrics; }";
     let status = Command::new("flock")
         .args(["/tmp/serin-analysis-apt.lock", "sh", "-c", script])
         .status()

@@ -48,8 +48,13 @@ async fn run_template(number: &str, variables: &str, range: &str) -> CheckResult
             overrides: &overrides,
         },
     );
-    let mut results =
-        run_planned(planned, &SecretData::new(), &ProviderCache::new(options())).await;
+    let mut results = run_planned(
+        planned,
+        &SecretData::new(),
+        &ProviderCache::new(options()),
+        prometheus().at,
+    )
+    .await;
     assert_eq!(results.len(), 1);
     results.remove(0)
 }
@@ -145,30 +150,4 @@ async fn a_histogram_with_only_the_inf_bucket_has_no_data() {
             .as_deref()
             .is_some_and(|q| q.contains("kube(ew)?_test__podinfo_canary__"))
     );
-}
-
-#[tokio::test]
-async fn templates_of_other_providers_render_and_report_the_provider_unsupported() {
-    for (number, kind) in [
-        ("065", "datadog"),
-        ("067", "newrelic"),
-        ("068", "graphite"),
-        ("070", "stackdriver"),
-        ("071", "influxdb"),
-        ("072", "dynatrace"),
-        ("073", "keptn"),
-        ("074", "splunk"),
-        ("075", "externalmetrics"),
-    ] {
-        let result = run_template(number, "{}", "{max: 5}").await;
-        assert_eq!(result.outcome, MetricOutcome::Error, "{number}");
-        assert_eq!(
-            result.error_category,
-            Some("unsupported_provider"),
-            "{number}"
-        );
-        assert!(result.message.contains(kind), "{}", result.message);
-        let query = result.query.expect("the query was rendered");
-        assert!(!query.contains("{{"), "{number}: {query}");
-    }
 }

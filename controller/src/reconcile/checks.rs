@@ -6,14 +6,14 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serin_analysis::plan::{PlanInputs, SecretData};
-use serin_analysis::{plan_checks, run_planned};
+use serin_analysis::{ErrorKind, plan_checks, run_planned};
 use serin_crds::canary::CanaryStatus;
 use serin_crds::validation::MetricSource;
 
 use super::announce::checksum;
 use super::caches::cached_or_get;
 use super::context::Context;
-use super::error::Result;
+use super::error::{Error, Result};
 use super::subject::Subject;
 use crate::decide::{CheckRequest, CheckResults, HookOutcome};
 use crate::webhooks::HookPayload;
@@ -75,7 +75,17 @@ async fn metric_results(
     };
     let planned = plan_checks(canary, &inputs);
     let secrets = secret_data(ctx, planned.iter().flatten()).await?;
-    let results = run_planned(planned, &secrets, &ctx.providers).await;
+    let results = run_planned(planned, &secrets, &ctx.providers, now).await;
+    // A check that cannot run as configured stalls the Canary instead of counting a failure.
+    if let Some(r) = results
+        .iter()
+        .find(|r| r.error_kind == Some(ErrorKind::Configuration))
+    {
+        return Err(Error::MetricCheck {
+            metric: r.name.clone(),
+            message: r.message.clone(),
+        });
+    }
     for r in &results {
         if let Some(value) = r.value {
             ctx.metrics

@@ -7,7 +7,7 @@ use std::time::Instant;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
-use serin_analysis::{ProviderCache, ProviderOptions};
+use serin_analysis::{ProviderCache, ProviderFactory, ProviderOptions};
 
 use super::applied::AppliedServices;
 use super::backoff::Backoff;
@@ -34,7 +34,9 @@ pub struct Context {
     pub hooks: HookCaller,
     /// Sends alerts.
     pub alerts: Sender,
-    /// Metric providers, reused across reconciles.
+    /// Metric providers, reused across reconciles; built by serin's factory (with this
+    /// client for Keptn and the External Metrics API) unless [`Context::with_providers`]
+    /// gave another.
     pub providers: ProviderCache,
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
@@ -68,10 +70,12 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             hooks: HookCaller::new(config.webhook_retry_delay)?,
             alerts: Sender::new()?,
-            providers: ProviderCache::new(ProviderOptions {
-                timeout: config.query_timeout,
-                evaluation_time: None,
-            }),
+            providers: ProviderCache::with_factory(
+                Arc::new(crate::metric_providers::providers(client.clone())),
+                ProviderOptions {
+                    timeout: config.query_timeout,
+                },
+            ),
             client,
             config,
             metrics,
@@ -86,6 +90,13 @@ impl Context {
 }
 
 impl Context {
+    /// The same context with metric providers built by `factory` (a fake in tests).
+    #[must_use]
+    pub fn with_providers(mut self, factory: Arc<dyn ProviderFactory>) -> Self {
+        self.providers = ProviderCache::with_factory(factory, self.providers.options().clone());
+        self
+    }
+
     /// The watch caches of the running controller (none before it starts).
     pub fn caches(&self) -> Arc<Caches> {
         self.caches

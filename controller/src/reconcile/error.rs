@@ -1,6 +1,7 @@
 //! Errors of one reconcile. Problems only the user can fix (an unreadable or invalid spec, an
 //! unsupported router or target, a missing target or reference, a kind the cluster does not
-//! serve) are reported on the Canary by the reconcile itself ([`Error::is_for_the_user`]), which
+//! serve, a metric check whose template, provider or Secret cannot be used) are reported on the
+//! Canary by the reconcile itself ([`Error::is_for_the_user`]), which
 //! then waits for a change; what reaches `error_policy` is transient and retried with a
 //! per-Canary backoff, counted by `category()`. A failed metric check is a decision, not an
 //! error.
@@ -41,6 +42,15 @@ pub enum Error {
         /// The version written.
         api_version: String,
     },
+    /// A metric check cannot run as configured (its MetricTemplate, provider or Secret): only
+    /// a change fixes it, so it stalls the Canary instead of counting failed checks.
+    #[error("metric check {metric} cannot run: {message}")]
+    MetricCheck {
+        /// Name of the check.
+        metric: String,
+        /// What is wrong, with the provider and the query.
+        message: String,
+    },
     /// A write to the target, its primary or its Services failed.
     #[error(transparent)]
     Adapter(#[from] AdapterError),
@@ -63,6 +73,7 @@ impl Error {
             Error::Workload(e) | Error::Adapter(AdapterError::Workload(e)) => e.category(),
             Error::Router(e) => e.category(),
             Error::KindNotServed { .. } => "kind_not_served",
+            Error::MetricCheck { .. } => "metric_check_invalid",
             Error::Adapter(e) => e.category(),
             Error::Kube(_) => "kube_api",
             Error::Serde(_) => "serialization",
@@ -80,6 +91,7 @@ impl Error {
                 | Error::Workload(_)
                 | Error::Router(_)
                 | Error::KindNotServed { .. }
+                | Error::MetricCheck { .. }
                 | Error::Adapter(AdapterError::Workload(_))
         )
     }
@@ -95,6 +107,7 @@ impl Error {
             Error::Router(RouterError::Unsupported(_)) => "UnsupportedProvider",
             Error::Router(RouterError::ReferenceMissing { .. }) => "ReferenceNotFound",
             Error::KindNotServed { .. } => "RouterNotInstalled",
+            Error::MetricCheck { .. } => "MetricCheckInvalid",
             Error::Adapter(_) | Error::Kube(_) | Error::Serde(_) => "ReconcileError",
         }
     }

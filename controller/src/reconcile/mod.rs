@@ -105,8 +105,11 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
 
     // decide (pure), with the checks it asks for (I/O)
     let status = canary.status.clone().unwrap_or_default();
-    let Some(plan) = decide_with_checks(ctx, &canary, &subject, &status, Utc::now()).await? else {
-        return Ok(Action::requeue(valid.interval));
+    let plan = match decide_with_checks(ctx, &canary, &subject, &status, Utc::now()).await {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return Ok(Action::requeue(valid.interval)),
+        Err(e) if e.is_for_the_user() => return stalled(ctx, object, &e, valid.interval).await,
+        Err(e) => return Err(e),
     };
 
     // act (I/O, writes), the status once (I/O), then the announcements (I/O, own task)
