@@ -119,6 +119,11 @@ impl ApiError {
         )
     }
 
+    /// 415 for a protobuf body the emulator cannot decode.
+    pub fn unsupported_protobuf(why: &str) -> Self {
+        Self::new(415, "UnsupportedMediaType", why)
+    }
+
     /// An injected fault with the given code.
     pub fn injected(code: u16) -> Self {
         let reason = match code {

@@ -186,6 +186,7 @@ const IN_ALL: &[&str] = &[
     "replicasets",
     "statefulsets",
     "horizontalpodautoscalers",
+    "jobs",
 ];
 
 /// Built-in kinds.
@@ -235,6 +236,7 @@ const BUILTINS: &[Builtin] = &[
         &["sts"],
         true,
     ),
+    ("batch", "v1", "jobs", "Job", true, &[], true),
     (
         "autoscaling",
         "v2",

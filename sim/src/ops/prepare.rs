@@ -79,7 +79,11 @@ pub(crate) fn prepare_create(target: &Target, mut body: Value) -> ApiResult<Valu
     }
     if target.info.namespaced {
         let ns = target.namespace.clone().unwrap_or_default();
-        if meta["namespace"].as_str().is_some_and(|given| given != ns) {
+        // An object without a namespace takes the request's, as on a real API server.
+        if meta["namespace"]
+            .as_str()
+            .is_some_and(|given| !given.is_empty() && given != ns)
+        {
             return Err(ApiError::bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
