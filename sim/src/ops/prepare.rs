@@ -118,7 +118,27 @@ pub(crate) fn prepare_create(target: &Target, mut body: Value) -> ApiResult<Valu
         }
         _ => {}
     }
+    admit(target, &body, None)?;
     Ok(body)
+}
+
+/// Checks a custom resource against the schema of the requested version: 422 with one cause per
+/// field error, as the API server answers.
+fn admit(target: &Target, object: &Value, old: Option<&Value>) -> ApiResult<()> {
+    let Some(schema) = target.info.schemas.get(&target.version) else {
+        return Ok(());
+    };
+    let causes = schema.validate(object, old);
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    Err(ApiError::invalid_object(
+        &target.info.group,
+        &target.info.kind,
+        name,
+        causes,
+    ))
 }
 
 fn crd_status(crd: &Value, info: &ResourceInfo) -> Value {
@@ -218,5 +238,6 @@ pub(crate) fn finish_update(target: &Target, old: &Value, mut new: Value) -> Api
     if deleting && !finalizers_left && target.info.plural != "namespaces" {
         return Ok(Write::Delete);
     }
+    admit(target, &next, Some(old))?;
     Ok(Write::Put(next))
 }
