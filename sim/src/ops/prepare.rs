@@ -64,8 +64,16 @@ pub(crate) fn prepare_create(target: &Target, mut body: Value) -> ApiResult<Valu
     let meta = &mut body["metadata"];
     if meta["name"].as_str().is_none_or(str::is_empty) {
         let Some(prefix) = meta["generateName"].as_str() else {
-            return Err(ApiError::invalid(
-                "metadata.name: Required value: name or generateName is required",
+            let cause = crate::error::Cause {
+                reason: "FieldValueRequired",
+                field: "metadata.name".to_owned(),
+                message: "Required value: name or generateName is required".to_owned(),
+            };
+            return Err(ApiError::invalid_object(
+                &target.info.group,
+                &target.info.kind,
+                "",
+                vec![cause],
             ));
         };
         meta["name"] = json!(format!("{prefix}{}", random_suffix()));
