@@ -3,7 +3,8 @@
 
 pub mod client;
 pub mod crds;
-pub mod decide;
+pub use serin_decide as decide;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod http_client;
 pub mod leader;
@@ -15,3 +16,6 @@ pub mod routers;
 pub mod run;
 pub mod webhooks;
 pub mod workloads;
+
+/// Field manager of every server-side apply serin makes.
+pub const FIELD_MANAGER: &str = "serin";

@@ -19,6 +19,19 @@ pub struct FaultConfig {
     pub latency: Duration,
     /// Probability that a watch connection is closed after each delivered event.
     pub watch_drop: f64,
+    /// Writes that always fail: to these resources (and subresources), with these codes.
+    pub failing_writes: Vec<FailingWrite>,
+}
+
+/// Writes to one resource (or one of its subresources) answered with an error, every time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingWrite {
+    /// The resource's plural, such as `canaries`.
+    pub resource: String,
+    /// The subresource, such as `status`; `None` for the object itself.
+    pub subresource: Option<String>,
+    /// The HTTP status answered.
+    pub code: u16,
 }
 
 /// Live fault settings shared by the server's handlers.
@@ -76,6 +89,16 @@ impl Faults {
             return Some(409);
         }
         None
+    }
+
+    /// The error code to answer a write to `resource` (and `subresource`) with, if it must
+    /// fail.
+    pub fn failing_write(&self, resource: &str, subresource: Option<&str>) -> Option<u16> {
+        self.config()
+            .failing_writes
+            .iter()
+            .find(|f| f.resource == resource && f.subresource.as_deref() == subresource)
+            .map(|f| f.code)
     }
 
     /// Latency to add to one request.

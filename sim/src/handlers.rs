@@ -244,6 +244,13 @@ async fn resource(state: &AppState, request: &Request<'_>, body: &[u8]) -> ApiRe
     if let Some(code) = state.faults.pick_error(is_write) {
         return Err(ApiError::injected(code));
     }
+    if is_write
+        && let Some(code) = state
+            .faults
+            .failing_write(&target.info.plural, target.subresource.as_deref())
+    {
+        return Err(ApiError::injected(code));
+    }
     let body = &*request_body(method, &target, headers, body)?;
     let accept = headers
         .get(header::ACCEPT)

@@ -135,6 +135,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             conflict_409: args.fault_409,
             latency: Duration::from_millis(args.fault_latency_ms),
             watch_drop: args.fault_watch_drop,
+            failing_writes: Vec::new(),
         },
         ..ServerConfig::default()
     };

@@ -79,6 +79,17 @@ async fn blue_green_promotes_a_healthy_revision_and_rolls_back_a_bad_one() {
         "the failed canary is scaled to zero"
     );
 
+    // serin's own writes (initialization took over the apex Service, releases changed nothing
+    // in the Services) were never mistaken for someone else's.
+    assert!(
+        !h.event_reasons()
+            .await
+            .iter()
+            .any(|r| r == "ServicesRestored"),
+        "a repair without drift: {:?}",
+        h.event_reasons().await
+    );
+
     // Someone points the apex Service at the canary's pods and deletes the canary Service:
     // both are put back at the next tick.
     h.patch(

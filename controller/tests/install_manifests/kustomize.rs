@@ -150,6 +150,31 @@ fn default_install_grants_exactly_what_the_controller_needs() {
 }
 
 #[test]
+fn every_install_variant_grants_each_kind_the_routers_declare() {
+    let declared = router_permissions();
+    assert!(
+        declared.contains_key("gateway.networking.k8s.io/httproutes"),
+        "{declared:?}"
+    );
+    let default = kustomize(&repo_root().join("config/default"));
+    let cluster_role = &of_kind(&default, "ClusterRole")[0];
+    let namespaced = overlay("team-a", &["namespaced"], &[]);
+    let role = find(&namespaced, "Role", "serin");
+    for (variant, granted) in [
+        ("config/default", permissions(&cluster_role["rules"])),
+        ("config/namespaced", permissions(&role["rules"])),
+    ] {
+        for (resource, verbs) in &declared {
+            let given = granted.get(resource).cloned().unwrap_or_default();
+            assert!(
+                verbs.is_subset(&given),
+                "{variant} grants {given:?} on {resource}, the routers need {verbs:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn namespaced_variant_is_confined_to_one_namespace_and_only_reads_secrets() {
     let objs = overlay("team-a", &["namespaced"], &[]);
     for obj in &objs {

@@ -14,6 +14,9 @@ pub(crate) const MANAGE: &[&str] = &[
     "get", "list", "watch", "create", "patch", "update", "delete",
 ];
 
+/// The verbs a watched cache of a kind needs.
+pub(crate) const READ: &[&str] = &["get", "list", "watch"];
+
 pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -167,7 +170,7 @@ pub(crate) fn perm(entries: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<Str
 /// What the controller needs cluster-wide (or in the namespace it watches), given the verbs it
 /// gets on Secrets.
 pub(crate) fn controller_permissions(secret_verbs: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
-    perm(&[
+    let mut permissions = perm(&[
         (
             "flagger.app/canaries",
             &["get", "list", "watch", "patch", "update"],
@@ -185,8 +188,24 @@ pub(crate) fn controller_permissions(secret_verbs: &[&str]) -> BTreeMap<String, 
         ("/secrets", secret_verbs),
         ("/events", &["create", "patch"]),
         ("events.k8s.io/events", &["create", "patch"]),
-        ("gateway.networking.k8s.io/httproutes", MANAGE),
-    ])
+    ]);
+    permissions.extend(router_permissions());
+    permissions
+}
+
+/// What the routers need: every kind they declare, managed or read, by `group/plural`.
+pub(crate) fn router_permissions() -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for used in serin_controller::routers::all_kinds() {
+        let verbs: &[&str] = match used.access {
+            serin_controller::routers::Access::Write => MANAGE,
+            serin_controller::routers::Access::Read => READ,
+        };
+        out.entry(format!("{}/{}", used.kind.group, used.kind.plural))
+            .or_default()
+            .extend(verbs.iter().map(|v| (*v).to_owned()));
+    }
+    out
 }
 
 pub(crate) fn container<'a>(deployment: &'a Value, name: &str) -> &'a Value {
