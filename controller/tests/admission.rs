@@ -31,6 +31,8 @@ enum Outcome {
     NotServed,
     /// Every document stored, or none to send.
     Stored,
+    /// Any other answer, with its body.
+    Unexpected(u16, String),
 }
 
 const NEEDS_PARSER: &str = "needs the query-template parser, which CEL cannot express";
@@ -245,7 +247,7 @@ async fn admit_file(http: &reqwest::Client, server: &Server, text: &str) -> Outc
                     .unwrap_or_default();
                 return Outcome::Refused(field.to_owned());
             }
-            other => panic!("unexpected answer {other}: {body}"),
+            other => return Outcome::Unexpected(other, body.to_string()),
         }
     }
     Outcome::Stored

@@ -44,13 +44,13 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
             }
         }
     }
-    crds.into_iter().map(with_admission_rules).collect()
+    crds.iter().map(with_admission_rules).collect()
 }
 
 /// Adds the CEL admission rules of [`admission`] to every version's schema.
-fn with_admission_rules(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+fn with_admission_rules(crd: &CustomResourceDefinition) -> CustomResourceDefinition {
     let kind = crd.spec.names.kind.clone();
-    let mut value = serde_json::to_value(&crd).expect("a CRD serializes");
+    let mut value = serde_json::to_value(crd).expect("a CRD serializes");
     for version in value["spec"]["versions"]
         .as_array_mut()
         .into_iter()

@@ -16,7 +16,7 @@ use serde_json::Value;
 struct Rule {
     /// Where: `spec.analysis`, `spec.analysis.metrics[]` (`[]` is the list's items).
     at: &'static str,
-    rule: &'static str,
+    expression: &'static str,
     message: &'static str,
     /// The field the error names, relative to `at` (`.maxWeight`), when not `at` itself.
     field_path: Option<&'static str>,
@@ -31,10 +31,10 @@ struct Generated {
     message_expression: String,
 }
 
-const fn rule(at: &'static str, rule: &'static str, message: &'static str) -> Rule {
+const fn rule(at: &'static str, expression: &'static str, message: &'static str) -> Rule {
     Rule {
         at,
-        rule,
+        expression,
         message,
         field_path: None,
     }
@@ -43,12 +43,12 @@ const fn rule(at: &'static str, rule: &'static str, message: &'static str) -> Ru
 const fn rule_at(
     at: &'static str,
     field_path: &'static str,
-    rule: &'static str,
+    expression: &'static str,
     message: &'static str,
 ) -> Rule {
     Rule {
         at,
-        rule,
+        expression,
         message,
         field_path: Some(field_path),
     }
@@ -498,7 +498,7 @@ fn node<'a>(root: &'a mut Value, path: &str) -> Option<&'a mut Value> {
 /// path, when a rule points at a field the schema does not have.
 pub(crate) fn add_rules(kind: &str, schema: &mut Value) -> Result<(), String> {
     for r in rules_of(kind) {
-        let mut entry = serde_json::json!({ "rule": r.rule, "message": r.message });
+        let mut entry = serde_json::json!({ "rule": r.expression, "message": r.message });
         if let Some(path) = r.field_path {
             entry["fieldPath"] = Value::from(path);
         }
