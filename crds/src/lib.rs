@@ -4,6 +4,7 @@
 //!
 //! The types accept every object Flagger's CRDs accept; serin's additions are optional fields.
 
+mod admission;
 pub mod alert_provider;
 pub mod canary;
 pub mod metric_template;
@@ -28,7 +29,8 @@ pub const VERSION: &str = "v1beta1";
 ///
 /// Unlike the bare `Canary::crd()`, these do not require `spec` at the root: Flagger's CRDs do
 /// not, and serin's must accept every object Flagger's accept. A spec-less object is reported
-/// by validation instead.
+/// by validation instead. They carry CEL admission rules (`x-kubernetes-validations`) for the
+/// checks of `serin lint` that concern one object.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     let mut crds = vec![Canary::crd(), MetricTemplate::crd(), AlertProvider::crd()];
     for crd in &mut crds {
@@ -42,5 +44,20 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
             }
         }
     }
-    crds
+    crds.iter().map(with_admission_rules).collect()
+}
+
+/// Adds the CEL admission rules of [`admission`] to every version's schema.
+fn with_admission_rules(crd: &CustomResourceDefinition) -> CustomResourceDefinition {
+    let kind = crd.spec.names.kind.clone();
+    let mut value = serde_json::to_value(crd).expect("a CRD serializes");
+    for version in value["spec"]["versions"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        admission::add_rules(&kind, &mut version["schema"]["openAPIV3Schema"])
+            .expect("every admission rule names a field of the generated schema");
+    }
+    serde_json::from_value(value).expect("a CRD with rules deserializes")
 }

@@ -16,6 +16,28 @@ pub struct ApiError {
     pub message: String,
     /// Resource (`deployments.apps`) and name the error is about, when known.
     pub details: Option<(String, String)>,
+    /// For an invalid object: its kind and the field errors (`details.causes`).
+    pub invalid: Option<Box<Invalid>>,
+}
+
+/// The kind and field errors of an object refused as invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The object's kind (`Canary`).
+    pub kind: String,
+    /// One entry per field error.
+    pub causes: Vec<Cause>,
+}
+
+/// One field error of an invalid object, as in a `Status`'s `details.causes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// `FieldValueInvalid`, `FieldValueRequired`, `FieldValueNotSupported`, ...
+    pub reason: &'static str,
+    /// The field path, such as `spec.analysis.stepWeight`.
+    pub field: String,
+    /// The message without the field, such as `Invalid value: "number": must be ...`.
+    pub message: String,
 }
 
 /// Result type of the emulator's API operations.
@@ -28,6 +50,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            invalid: None,
         }
     }
 
@@ -84,6 +107,42 @@ impl ApiError {
         Self::new(422, "Invalid", message)
     }
 
+    /// 422 for an object that fails its schema: `Kind.group "name" is invalid: field: message`,
+    /// one cause per field error, as the API server words it.
+    pub fn invalid_object(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
+        let lines: Vec<String> = causes
+            .iter()
+            .map(|c| {
+                if c.field.is_empty() {
+                    c.message.clone()
+                } else {
+                    format!("{}: {}", c.field, c.message)
+                }
+            })
+            .collect();
+        let listed = if lines.len() == 1 {
+            lines.join("")
+        } else {
+            format!("[{}]", lines.join(", "))
+        };
+        let qualified = if group.is_empty() {
+            kind.to_owned()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let mut error = Self::new(
+            422,
+            "Invalid",
+            format!("{qualified} \"{name}\" is invalid: {listed}"),
+        );
+        error.details = Some((group.to_owned(), name.to_owned()));
+        error.invalid = Some(Box::new(Invalid {
+            kind: kind.to_owned(),
+            causes,
+        }));
+        error
+    }
+
     /// 403, e.g. for creating objects in a terminating namespace.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, "Forbidden", message)
@@ -119,6 +178,11 @@ impl ApiError {
         )
     }
 
+    /// 415 for a protobuf body the emulator cannot decode.
+    pub fn unsupported_protobuf(why: &str) -> Self {
+        Self::new(415, "UnsupportedMediaType", why)
+    }
+
     /// An injected fault with the given code.
     pub fn injected(code: u16) -> Self {
         let reason = match code {
@@ -140,7 +204,15 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
-        if let Some((resource, name)) = &self.details {
+        if let (Some(invalid), Some((group, name))) = (&self.invalid, &self.details) {
+            let causes: Vec<Value> = invalid
+                .causes
+                .iter()
+                .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                .collect();
+            status["details"] =
+                json!({ "name": name, "group": group, "kind": invalid.kind, "causes": causes });
+        } else if let Some((resource, name)) = &self.details {
             let (kind, group) = resource.split_once('.').unwrap_or((resource.as_str(), ""));
             status["details"] = json!({ "name": name, "group": group, "kind": kind });
         }

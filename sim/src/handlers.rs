@@ -156,9 +156,11 @@ fn list_options(params: &Params) -> ApiResult<ListOptions> {
     })
 }
 
-/// The request body as JSON or YAML bytes; protobuf creates of simple kinds are decoded.
+/// The request body as JSON or YAML bytes; protobuf objects (creates and updates) are decoded.
+/// Status in a protobuf body is not decoded, so `/status` writes must be JSON.
 fn request_body<'a>(
     method: &Method,
+    target: &Target,
     headers: &HeaderMap,
     body: &'a [u8],
 ) -> ApiResult<Cow<'a, [u8]>> {
@@ -166,7 +168,8 @@ fn request_body<'a>(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if content_type.contains("protobuf") && *method == Method::POST {
+    let whole_object = *method == Method::POST || *method == Method::PUT;
+    if content_type.contains("protobuf") && whole_object && target.subresource.is_none() {
         let object = crate::protobuf::decode(body)?;
         return Ok(Cow::Owned(serde_json::to_vec(&object).unwrap_or_default()));
     }
@@ -248,7 +251,7 @@ async fn resource(state: &AppState, request: &Request<'_>, body: &[u8]) -> ApiRe
     {
         return Err(ApiError::injected(code));
     }
-    let body = &*request_body(method, headers, body)?;
+    let body = &*request_body(method, &target, headers, body)?;
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -22,6 +22,7 @@ pub mod protobuf;
 pub mod render;
 pub mod resources;
 pub mod routing;
+pub mod schema;
 pub mod selector;
 pub mod server;
 pub mod store;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
+use crate::schema::SchemaValidator;
 
 /// A group and plural resource name, the storage key of a kind.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,6 +85,8 @@ pub struct ResourceInfo {
     pub status_subresource: bool,
     /// Whether the kind is built in (strategic merge patch applies).
     pub builtin: bool,
+    /// The schema of each served version that checks anything (CRDs only).
+    pub schemas: BTreeMap<String, Arc<SchemaValidator>>,
 }
 
 impl ResourceInfo {
@@ -113,12 +116,16 @@ impl ResourceInfo {
         let kind = text(&names["kind"])
             .ok_or_else(|| ApiError::invalid("spec.names.kind: Required value"))?;
         let mut served: Vec<(bool, String, bool, Vec<PrinterColumn>)> = Vec::new();
+        let mut schemas = BTreeMap::new();
         for version in spec["versions"].as_array().into_iter().flatten() {
             if version["served"].as_bool() == Some(false) {
                 continue;
             }
             let name = text(&version["name"])
                 .ok_or_else(|| ApiError::invalid("spec.versions[].name: Required value"))?;
+            if let Some(schema) = SchemaValidator::new(&version["schema"]["openAPIV3Schema"]) {
+                schemas.insert(name.clone(), Arc::new(schema));
+            }
             let storage = version["storage"].as_bool() == Some(true);
             let status = version["subresources"]["status"].is_object();
             let columns = version["additionalPrinterColumns"]
@@ -162,6 +169,7 @@ impl ResourceInfo {
             status_subresource,
             printer_columns,
             builtin: false,
+            schemas,
         })
     }
 }
@@ -186,6 +194,7 @@ const IN_ALL: &[&str] = &[
     "replicasets",
     "statefulsets",
     "horizontalpodautoscalers",
+    "jobs",
 ];
 
 /// Built-in kinds.
@@ -235,6 +244,7 @@ const BUILTINS: &[Builtin] = &[
         &["sts"],
         true,
     ),
+    ("batch", "v1", "jobs", "Job", true, &[], true),
     (
         "autoscaling",
         "v2",
@@ -328,6 +338,7 @@ impl Default for Registry {
                         status_subresource: status,
                         printer_columns: Vec::new(),
                         builtin: true,
+                        schemas: BTreeMap::new(),
                     };
                     (info.group_resource(), Arc::new(info))
                 },

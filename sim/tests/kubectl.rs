@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use serde_json::Value;
 use serin_sim::Server;
 use serin_sim::cluster::{Cluster, SimConfig};
 
@@ -421,4 +422,130 @@ spec:
         table.contains("Progressing") && table.contains("20"),
         "{table}"
     );
+}
+
+/// Runs an imperative kubectl command twice, first with `--dry-run=client -o json` (the object
+/// kubectl builds), then for real, and returns both that object and the stored one.
+async fn create_as_kubectl_builds(kubectl: &Kubectl, command: &str, get: &str) -> (Value, Value) {
+    let (head, tail) = command
+        .split_once(" -- ")
+        .map_or((command, None), |(h, t)| (h, Some(t)));
+    let mut args: Vec<&str> = head.split_whitespace().collect();
+    let rest: Vec<&str> = tail
+        .map(|t| t.split_whitespace().collect())
+        .unwrap_or_default();
+    let mut dry_run = args.clone();
+    dry_run.extend(["--dry-run=client", "-o", "json"]);
+    if !rest.is_empty() {
+        dry_run.push("--");
+        dry_run.extend(&rest);
+        args.push("--");
+        args.extend(&rest);
+    }
+    let built: Value = serde_json::from_str(&kubectl.ok(&dry_run, None).await).expect("json");
+    kubectl.ok(&args, None).await;
+    let mut get_args: Vec<&str> = get.split_whitespace().collect();
+    get_args.extend(["-o", "json"]);
+    let stored: Value = serde_json::from_str(&kubectl.ok(&get_args, None).await).expect("json");
+    (built, stored)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_run_and_expose_store_the_objects_kubectl_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, _cluster, kubectl) = setup(dir.path()).await;
+    kubectl.words("create namespace test").await;
+    // (command, how to read the object back, the part that must match what kubectl built)
+    let cases = [
+        (
+            "create deployment web --image=nginx:1.27 --port=8080 --replicas=2 -n test",
+            "get deployment web -n test",
+            "spec",
+        ),
+        (
+            "create service clusterip web-svc --tcp=80:8080 -n test",
+            "get service web-svc -n test",
+            "spec",
+        ),
+        (
+            "create service nodeport web-np --tcp=80:http --node-port=30080 -n test",
+            "get service web-np -n test",
+            "spec",
+        ),
+        (
+            "create configmap c --from-literal=a=b",
+            "get configmap c",
+            "data",
+        ),
+        (
+            "create secret generic token --from-literal=value=hello -n test",
+            "get secret token -n test",
+            "data",
+        ),
+        (
+            "create job once --image=busybox -n test -- echo hi",
+            "get job once -n test",
+            "spec",
+        ),
+        (
+            "run shell --image=busybox --port=80 --labels=app=shell,tier=debug --env=MODE=fast -n test",
+            "get pod shell -n test",
+            "spec",
+        ),
+        (
+            "expose deployment web --port=80 --target-port=8080 --name=web-exposed -n test",
+            "get service web-exposed -n test",
+            "spec",
+        ),
+        (
+            "create serviceaccount robot -n test",
+            "get serviceaccount robot -n test",
+            "metadata.name",
+        ),
+    ];
+    for (command, get, part) in cases {
+        let (built, stored) = create_as_kubectl_builds(&kubectl, command, get).await;
+        let pick = |v: &Value| part.split('.').fold(v.clone(), |v, k| v[k].clone());
+        assert!(
+            !pick(&built).is_null(),
+            "{command}: kubectl built no {part}"
+        );
+        assert_eq!(pick(&stored), pick(&built), "{command}: stored {part}");
+        assert_eq!(
+            stored["metadata"]["labels"], built["metadata"]["labels"],
+            "{command}: labels"
+        );
+        let namespace = if command.contains("-n test") {
+            "test"
+        } else {
+            "default"
+        };
+        assert_eq!(stored["metadata"]["namespace"], namespace, "{command}");
+    }
+
+    // What the comparisons above rely on, spelled out.
+    let shown = kubectl
+        .words("get deployment web -n test -o jsonpath={.spec.replicas}/{.spec.template.spec.containers[0].ports[0].containerPort}/{.spec.selector.matchLabels.app}")
+        .await;
+    assert_eq!(shown, "2/8080/web");
+    let ports = kubectl
+        .words("get service web-np -n test -o jsonpath={.spec.type}/{.spec.ports[0].nodePort}/{.spec.ports[0].targetPort}")
+        .await;
+    assert_eq!(ports, "NodePort/30080/http");
+    let exposed = kubectl
+        .words("get service web-exposed -n test -o jsonpath={.spec.selector.app}/{.spec.ports[0].targetPort}")
+        .await;
+    assert_eq!(exposed, "web/8080");
+    let job = kubectl
+        .words("get job once -n test -o jsonpath={.spec.template.spec.containers[0].command}/{.spec.template.spec.restartPolicy}")
+        .await;
+    assert_eq!(job, r#"["echo","hi"]/Never"#);
+    let pod = kubectl
+        .words("get pod shell -n test -o jsonpath={.spec.containers[0].env[0].value}/{.metadata.labels.tier}")
+        .await;
+    assert_eq!(pod, "fast/debug");
+    // The Deployment created from protobuf is simulated like any other.
+    kubectl
+        .words("wait --for=condition=Available deployment/web -n test --timeout=10s")
+        .await;
 }

@@ -64,8 +64,16 @@ pub(crate) fn prepare_create(target: &Target, mut body: Value) -> ApiResult<Valu
     let meta = &mut body["metadata"];
     if meta["name"].as_str().is_none_or(str::is_empty) {
         let Some(prefix) = meta["generateName"].as_str() else {
-            return Err(ApiError::invalid(
-                "metadata.name: Required value: name or generateName is required",
+            let cause = crate::error::Cause {
+                reason: "FieldValueRequired",
+                field: "metadata.name".to_owned(),
+                message: "Required value: name or generateName is required".to_owned(),
+            };
+            return Err(ApiError::invalid_object(
+                &target.info.group,
+                &target.info.kind,
+                "",
+                vec![cause],
             ));
         };
         meta["name"] = json!(format!("{prefix}{}", random_suffix()));
@@ -79,7 +87,11 @@ pub(crate) fn prepare_create(target: &Target, mut body: Value) -> ApiResult<Valu
     }
     if target.info.namespaced {
         let ns = target.namespace.clone().unwrap_or_default();
-        if meta["namespace"].as_str().is_some_and(|given| given != ns) {
+        // An object without a namespace takes the request's, as on a real API server.
+        if meta["namespace"]
+            .as_str()
+            .is_some_and(|given| !given.is_empty() && given != ns)
+        {
             return Err(ApiError::bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
@@ -114,7 +126,27 @@ pub(crate) fn prepare_create(target: &Target, mut body: Value) -> ApiResult<Valu
         }
         _ => {}
     }
+    admit(target, &body, None)?;
     Ok(body)
+}
+
+/// Checks a custom resource against the schema of the requested version: 422 with one cause per
+/// field error, as the API server answers.
+fn admit(target: &Target, object: &Value, old: Option<&Value>) -> ApiResult<()> {
+    let Some(schema) = target.info.schemas.get(&target.version) else {
+        return Ok(());
+    };
+    let causes = schema.validate(object, old);
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    Err(ApiError::invalid_object(
+        &target.info.group,
+        &target.info.kind,
+        name,
+        causes,
+    ))
 }
 
 fn crd_status(crd: &Value, info: &ResourceInfo) -> Value {
@@ -214,5 +246,6 @@ pub(crate) fn finish_update(target: &Target, old: &Value, mut new: Value) -> Api
     if deleting && !finalizers_left && target.info.plural != "namespaces" {
         return Ok(Write::Delete);
     }
+    admit(target, &next, Some(old))?;
     Ok(Write::Put(next))
 }
