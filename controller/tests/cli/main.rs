@@ -1,7 +1,9 @@
 //! The commands for people (`serin get`, the manual controls, the kubectl plugin, the
 //! dashboard) run as the real binary against the emulated cluster during releases.
 
+mod browser;
 mod controls;
+mod dashboard;
 mod errors;
 mod get;
 mod support;
