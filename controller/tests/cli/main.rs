@@ -4,6 +4,7 @@
 mod browser;
 mod controls;
 mod dashboard;
+mod demo;
 mod errors;
 mod get;
 mod support;
