@@ -145,42 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             "--kubeconfig, --context, -n and -A before the command apply to get, promote, abort, retry, pause, resume and dashboard; give other commands their own flags after the command"
         );
     }
-    let control = |c: Control, args: ControlArgs| -> anyhow::Result<u8> {
-        let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-        let mut out = std::io::stdout();
-        Ok(runtime.block_on(cli::control(c, args, &outer, &mut out))?)
-    };
     match cli.command {
-        Command::Get(command) => {
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let mut out = std::io::stdout();
-            let result = runtime.block_on(async {
-                tokio::select! {
-                    result = cli::get(command, &outer, &mut out) => result,
-                    _ = tokio::signal::ctrl_c() => Ok(0),
-                }
-            });
-            Ok(result?)
-        }
-        Command::Promote(args) => control(Control::Promote, args),
-        Command::Abort(args) => control(Control::Abort, args),
-        Command::Retry(args) => control(Control::Retry, args),
-        Command::Pause(args) => control(Control::Pause, args),
-        Command::Resume(args) => control(Control::Resume, args),
-        Command::Dashboard(args) => {
-            init_tracing();
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(serin_controller::dashboard::run(
-                args,
-                &outer,
-                tokio::signal::ctrl_c(),
-            ))?;
-            Ok(0)
-        }
-        Command::Completion { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "serin", &mut stdout);
-            Ok(0)
-        }
         Command::Crds { reference } => {
             let text = if reference {
                 serin_controller::crds::api_reference().context("rendering the API reference")?
@@ -235,7 +200,47 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(serin_analysis::cli::run(args, &mut stdout))
         }
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "serin", &mut stdout);
+            Ok(0)
+        }
+        Command::Get(command) => get(command, &outer),
+        Command::Promote(args) => control(Control::Promote, args, &outer),
+        Command::Abort(args) => control(Control::Abort, args, &outer),
+        Command::Retry(args) => control(Control::Retry, args, &outer),
+        Command::Pause(args) => control(Control::Pause, args, &outer),
+        Command::Resume(args) => control(Control::Resume, args, &outer),
+        Command::Dashboard(args) => {
+            init_tracing();
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(serin_controller::dashboard::run(
+                args,
+                &outer,
+                tokio::signal::ctrl_c(),
+            ))?;
+            Ok(0)
+        }
     }
+}
+
+/// `serin get ...`, until done or interrupted (`--watch` runs until Ctrl-C).
+fn get(command: GetCommand, outer: &KubeArgs) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut out = std::io::stdout();
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = cli::get(command, outer, &mut out) => result,
+            _ = tokio::signal::ctrl_c() => Ok(0),
+        }
+    });
+    Ok(result?)
+}
+
+/// `serin promote|abort|retry|pause|resume NAME`.
+fn control(control: Control, args: ControlArgs, outer: &KubeArgs) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut out = std::io::stdout();
+    Ok(runtime.block_on(cli::control(control, args, outer, &mut out))?)
 }
 
 fn init_tracing() {

@@ -11,7 +11,7 @@ fn repo() -> PathBuf {
 }
 
 fn dashboard_text(path: &str) -> String {
-    std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    std::fs::read_to_string(repo().join(path)).expect("the dashboard JSON is readable")
 }
 
 /// Series names `serin controller` exports on `/metrics`, read from the samples of every
@@ -95,7 +95,7 @@ fn exported() -> BTreeSet<String> {
     names
 }
 
-/// Every PromQL query of the dashboard: panel targets and query variables.
+/// Every `PromQL` query of the dashboard: panel targets and query variables.
 fn queries(dashboard: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for panel in dashboard["panels"].as_array().expect("panels") {
@@ -114,7 +114,7 @@ fn queries(dashboard: &Value) -> Vec<String> {
     out
 }
 
-/// Aggregation operators, which may be followed by `by (...)` before their parentheses.
+/// Aggregation operators, which may be followed by `by (...)` before their arguments.
 const AGGREGATIONS: &[&str] = &[
     "sum",
     "min",

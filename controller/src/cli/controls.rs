@@ -112,8 +112,7 @@ pub fn progress(control: Control, id: &str, canary: &Canary, events: &[EventView
     if control.acknowledged(canary).as_deref() != Some(id) {
         return Progress::Pending;
     }
-    let tag = format!("{id}");
-    match events.iter().rev().find(|e| e.note.contains(&tag)) {
+    match events.iter().rev().find(|e| e.note.contains(id)) {
         Some(e) if Some(e.reason.as_str()) == control.refusal_reason() => {
             let reason = e
                 .note
@@ -368,6 +367,10 @@ fn hold_reason(canary: &Canary) -> String {
 mod tests {
     use super::*;
 
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "test fixtures read like sentences"
+    )]
     fn canary(status: Value) -> Canary {
         serde_json::from_value(json!({
             "apiVersion": "flagger.app/v1beta1", "kind": "Canary",

@@ -1,5 +1,6 @@
 //! Errors of the people-facing commands, each worded so that a person knows what to do next.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// A Kubernetes API call, named for error messages: `list canaries in namespace test`.
@@ -132,13 +133,14 @@ fn not_found_message(
     if existing.is_empty() {
         text.push_str("; it has no Canaries");
     } else {
-        text.push_str(&format!("; Canaries there: {}", existing.join(", ")));
+        let _ = write!(text, "; Canaries there: {}", existing.join(", "));
     }
     if !elsewhere.is_empty() {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "; {name:?} exists as {} (use -n)",
             elsewhere.join(", ")
-        ));
+        );
     }
     text
 }

@@ -77,7 +77,7 @@ pub async fn list_canaries(cluster: &Cluster, scope: &Scope) -> Result<Vec<Canar
             }
         }
     };
-    items.sort_by(|a, b| (a.namespace(), a.name_any()).cmp(&(b.namespace(), b.name_any())));
+    items.sort_by_key(|c| (c.namespace(), c.name_any()));
     Ok(items)
 }
 
@@ -315,135 +315,167 @@ async fn owned(
     namespace: &str,
     notes: &mut Vec<String>,
 ) -> Vec<ObjectView> {
-    let uid = canary.uid().unwrap_or_default();
-    let mut out = Vec::new();
-    let owned_by = |meta: &kube::core::ObjectMeta| {
-        meta.owner_references.iter().flatten().any(|o| o.uid == uid)
+    let mut owned = Owned {
+        cluster,
+        namespace,
+        uid: canary.uid().unwrap_or_default(),
+        out: Vec::new(),
+        notes,
     };
-    let client = cluster.client.clone();
-    let lp = ListParams::default();
-    match Api::<Deployment>::namespaced(client.clone(), namespace)
-        .list(&lp)
-        .await
-    {
-        Ok(list) => out.extend(
-            list.items
-                .iter()
-                .filter(|d| owned_by(&d.metadata))
-                .map(|d| {
-                    let status = d.status.clone().unwrap_or_default();
-                    ObjectView {
-                        kind: "Deployment".into(),
-                        name: d.name_any(),
-                        detail: format!(
-                            "{}/{} ready",
-                            status.ready_replicas.unwrap_or(0),
-                            d.spec.replicas.unwrap_or(1)
-                        ),
-                    }
-                }),
-        ),
-        Err(e) => note(notes, "deployments.apps", namespace, cluster, e),
-    }
+    owned
+        .full::<Deployment>("deployments.apps", |d| {
+            let status = d.status.clone().unwrap_or_default();
+            let ready = format!(
+                "{}/{} ready",
+                status.ready_replicas.unwrap_or(0),
+                d.spec.replicas.unwrap_or(1)
+            );
+            ("Deployment", ready)
+        })
+        .await;
     if canary.spec.target_ref.kind == TargetKind::DaemonSet {
-        match Api::<DaemonSet>::namespaced(client.clone(), namespace)
-            .list(&lp)
-            .await
-        {
-            Ok(list) => out.extend(
-                list.items
-                    .iter()
-                    .filter(|d| owned_by(&d.metadata))
-                    .map(|d| {
-                        let status = d.status.clone().unwrap_or_default();
-                        ObjectView {
-                            kind: "DaemonSet".into(),
-                            name: d.name_any(),
-                            detail: format!(
-                                "{}/{} ready",
-                                status.number_ready, status.desired_number_scheduled
-                            ),
-                        }
-                    }),
-            ),
-            Err(e) => note(notes, "daemonsets.apps", namespace, cluster, e),
+        owned
+            .full::<DaemonSet>("daemonsets.apps", |d| {
+                let status = d.status.clone().unwrap_or_default();
+                (
+                    "DaemonSet",
+                    format!(
+                        "{}/{} ready",
+                        status.number_ready, status.desired_number_scheduled
+                    ),
+                )
+            })
+            .await;
+    }
+    owned
+        .full::<Service>("services", |s| {
+            let selector: Vec<String> = s
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            ("Service", format!("selects {}", selector.join(",")))
+        })
+        .await;
+    owned.metadata::<ConfigMap>("ConfigMap", "configmaps").await;
+    owned.metadata::<Secret>("Secret", "secrets").await;
+    owned
+        .metadata::<HorizontalPodAutoscaler>(
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers.autoscaling",
+        )
+        .await;
+    owned.routes().await;
+    owned.out
+}
+
+fn owned_by(uid: &str, meta: &kube::core::ObjectMeta) -> bool {
+    meta.owner_references.iter().flatten().any(|o| o.uid == uid)
+}
+
+/// Collects the objects one Canary owns, kind by kind; a kind that cannot be listed leaves a
+/// note.
+struct Owned<'a> {
+    cluster: &'a Cluster,
+    namespace: &'a str,
+    uid: String,
+    out: Vec<ObjectView>,
+    notes: &'a mut Vec<String>,
+}
+
+impl Owned<'_> {
+    fn note(&mut self, resource: &'static str, e: kube::Error) {
+        let op = Op::new("list", resource, Some(self.namespace));
+        self.notes
+            .push(CliError::from_kube(op, &self.cluster.server, e).to_string());
+    }
+
+    /// Lists whole objects, described by `describe` (kind, detail).
+    async fn full<K>(
+        &mut self,
+        resource: &'static str,
+        describe: impl Fn(&K) -> (&'static str, String),
+    ) where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.cluster.client.clone(), self.namespace);
+        match api.list(&ListParams::default()).await {
+            Ok(list) => {
+                for o in list.items.iter().filter(|o| owned_by(&self.uid, o.meta())) {
+                    let (kind, detail) = describe(o);
+                    self.out.push(ObjectView {
+                        kind: kind.to_owned(),
+                        name: o.name_any(),
+                        detail,
+                    });
+                }
+            }
+            Err(e) => self.note(resource, e),
         }
     }
-    match Api::<Service>::namespaced(client.clone(), namespace)
-        .list(&lp)
-        .await
+
+    /// Lists only the objects' metadata (ConfigMaps and Secrets carry data the view does not
+    /// show).
+    async fn metadata<K>(&mut self, kind: &str, resource: &'static str)
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
     {
-        Ok(list) => out.extend(
-            list.items
-                .iter()
-                .filter(|s| owned_by(&s.metadata))
-                .map(|s| {
-                    let selector = s
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.selector.clone())
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    ObjectView {
-                        kind: "Service".into(),
-                        name: s.name_any(),
-                        detail: format!("selects {selector}"),
-                    }
-                }),
-        ),
-        Err(e) => note(notes, "services", namespace, cluster, e),
+        let api: Api<K> = Api::namespaced(self.cluster.client.clone(), self.namespace);
+        let listed: Result<ObjectList<PartialObjectMeta<K>>, kube::Error> =
+            api.list_metadata(&ListParams::default()).await;
+        match listed {
+            Ok(list) => {
+                for o in list
+                    .items
+                    .iter()
+                    .filter(|o| owned_by(&self.uid, &o.metadata))
+                {
+                    self.out.push(ObjectView {
+                        kind: kind.to_owned(),
+                        name: o.name_any(),
+                        detail: String::new(),
+                    });
+                }
+            }
+            Err(e) => self.note(resource, e),
+        }
     }
-    metadata_only::<ConfigMap>(
-        cluster,
-        namespace,
-        "ConfigMap",
-        "configmaps",
-        &owned_by,
-        &mut out,
-        notes,
-    )
-    .await;
-    metadata_only::<Secret>(
-        cluster, namespace, "Secret", "secrets", &owned_by, &mut out, notes,
-    )
-    .await;
-    metadata_only::<HorizontalPodAutoscaler>(
-        cluster,
-        namespace,
-        "HorizontalPodAutoscaler",
-        "horizontalpodautoscalers.autoscaling",
-        &owned_by,
-        &mut out,
-        notes,
-    )
-    .await;
-    let routes = crate::routers::api_resource("gateway.networking.k8s.io/v1", "HTTPRoute");
-    let api: Api<DynamicObject> = Api::namespaced_with(client, namespace, &routes);
-    match api.list(&lp).await {
-        Ok(list) => out.extend(
-            list.items
-                .iter()
-                .filter(|r| owned_by(&r.metadata))
-                .map(|r| ObjectView {
-                    kind: "HTTPRoute".into(),
-                    name: r.name_any(),
-                    detail: route_backends(&r.data),
-                }),
-        ),
-        // The Gateway API is not installed: no routes to show.
-        Err(kube::Error::Api(s)) if s.code == 404 => {}
-        Err(e) => note(
-            notes,
-            "httproutes.gateway.networking.k8s.io",
-            namespace,
-            cluster,
-            e,
-        ),
+
+    /// HTTPRoutes, when the cluster serves the Gateway API.
+    async fn routes(&mut self) {
+        let resource = crate::routers::api_resource("gateway.networking.k8s.io/v1", "HTTPRoute");
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.cluster.client.clone(), self.namespace, &resource);
+        match api.list(&ListParams::default()).await {
+            Ok(list) => {
+                for r in list
+                    .items
+                    .iter()
+                    .filter(|r| owned_by(&self.uid, &r.metadata))
+                {
+                    self.out.push(ObjectView {
+                        kind: "HTTPRoute".into(),
+                        name: r.name_any(),
+                        detail: route_backends(&r.data),
+                    });
+                }
+            }
+            // The Gateway API is not installed: no routes to show.
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => self.note("httproutes.gateway.networking.k8s.io", e),
+        }
     }
-    out
 }
 
 /// `podinfo-primary 80, podinfo-canary 20` for the first rule of an HTTPRoute.
@@ -464,54 +496,4 @@ fn route_backends(route: &serde_json::Value) -> String {
         })
         .collect();
     format!("routes to {}", backends.join(", "))
-}
-
-fn note(
-    notes: &mut Vec<String>,
-    resource: &'static str,
-    namespace: &str,
-    cluster: &Cluster,
-    e: kube::Error,
-) {
-    notes.push(
-        CliError::from_kube(
-            Op::new("list", resource, Some(namespace)),
-            &cluster.server,
-            e,
-        )
-        .to_string(),
-    );
-}
-
-async fn metadata_only<K>(
-    cluster: &Cluster,
-    namespace: &str,
-    kind: &str,
-    resource: &'static str,
-    owned_by: &impl Fn(&kube::core::ObjectMeta) -> bool,
-    out: &mut Vec<ObjectView>,
-    notes: &mut Vec<String>,
-) where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    K::DynamicType: Default,
-{
-    let api: Api<K> = Api::namespaced(cluster.client.clone(), namespace);
-    let listed: Result<ObjectList<PartialObjectMeta<K>>, kube::Error> =
-        api.list_metadata(&ListParams::default()).await;
-    match listed {
-        Ok(list) => out.extend(
-            list.items
-                .iter()
-                .filter(|o| owned_by(&o.metadata))
-                .map(|o| ObjectView {
-                    kind: kind.to_owned(),
-                    name: o.name_any(),
-                    detail: String::new(),
-                }),
-        ),
-        Err(e) => note(notes, resource, namespace, cluster, e),
-    }
 }

@@ -69,6 +69,7 @@ pub struct Cluster {
 
 impl KubeArgs {
     /// These flags, with any unset one taken from `outer` (flags given before the subcommand).
+    #[must_use]
     pub fn or(&self, outer: &KubeArgs) -> KubeArgs {
         KubeArgs {
             kubeconfig: self.kubeconfig.clone().or_else(|| outer.kubeconfig.clone()),

@@ -168,7 +168,14 @@ pub async fn control(
 ) -> Result<u8, CliError> {
     let cluster = args.kube.or(outer).connect().await?;
     let ns = cluster.namespace.clone();
-    let outcome = controls::send(&cluster, &ns, &args.name, control, args.timeout).await?;
+    let outcome = Box::pin(controls::send(
+        &cluster,
+        &ns,
+        &args.name,
+        control,
+        args.timeout,
+    ))
+    .await?;
     writeln!(
         out,
         "{ns}/{}: {} (phase {}, weight {}%)",

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use serin_crds::canary::MetricOutcome;
+
 use super::style::Style;
 use super::view::{CanaryRow, CanaryView};
 
@@ -151,15 +153,7 @@ pub fn status_line(view: &CanaryView) -> String {
         text.push_str("  paused");
     }
     for m in &view.metrics {
-        let value = m.value.map_or_else(
-            || "-".to_owned(),
-            |v| {
-                format!("{v:.4}")
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_owned()
-            },
-        );
+        let value = number(m.value);
         let _ = write!(
             text,
             "  {} {value} ({}) {}",
@@ -171,62 +165,90 @@ pub fn status_line(view: &CanaryView) -> String {
     text
 }
 
-/// The page of `serin get canary NAME`.
-pub fn detail(view: &CanaryView, now: DateTime<Utc>, style: Style) -> String {
-    let r = &view.row;
-    let mut t = String::new();
-    let label = |t: &mut String, name: &str| {
-        let _ = write!(t, "{} ", style.bold(&format!("{name:<11}")));
-    };
-    label(&mut t, "Canary:");
-    let _ = writeln!(t, "{}/{}", r.namespace, r.name);
-    label(&mut t, "Phase:");
-    let failed = match r.threshold {
-        Some(th) => format!("{}/{th}", r.failed_checks),
-        None => r.failed_checks.to_string(),
-    };
-    let failed = if r.failed_checks > 0 {
-        style.warn(&failed)
-    } else {
-        failed
-    };
-    let _ = writeln!(
-        t,
-        "{}  weight {}%  failed checks {failed}  since {}{}",
-        style.phase(&r.phase),
-        r.weight,
-        age(r.last_transition, now),
-        if view.controls.paused {
+/// A number as a person writes it: `99.5`, `100`.
+fn number(value: Option<f64>) -> String {
+    value.map_or_else(
+        || "-".to_owned(),
+        |v| {
+            format!("{v:.4}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_owned()
+        },
+    )
+}
+
+/// Writes the page of one Canary, section by section.
+struct Page<'a> {
+    text: String,
+    style: Style,
+    now: DateTime<Utc>,
+    view: &'a CanaryView,
+}
+
+impl Page<'_> {
+    /// `Name:      ` before a value on the same line.
+    fn label(&mut self, name: &str) {
+        let _ = write!(self.text, "{} ", self.style.bold(&format!("{name:<11}")));
+    }
+
+    /// A heading alone on its line.
+    fn heading(&mut self, name: &str) {
+        let _ = writeln!(self.text, "{}", self.style.bold(name));
+    }
+
+    fn line(&mut self, line: &str) {
+        self.text.push_str(line);
+        self.text.push('\n');
+    }
+
+    fn summary(&mut self) {
+        let (r, style) = (&self.view.row, self.style);
+        self.label("Canary:");
+        self.line(&format!("{}/{}", r.namespace, r.name));
+        self.label("Phase:");
+        let failed = match r.threshold {
+            Some(th) => format!("{}/{th}", r.failed_checks),
+            None => r.failed_checks.to_string(),
+        };
+        let failed = if r.failed_checks > 0 {
+            style.warn(&failed)
+        } else {
+            failed
+        };
+        let paused = if self.view.controls.paused {
             format!("  {}", style.warn("paused"))
         } else {
             String::new()
-        },
-    );
-    label(&mut t, "Strategy:");
-    match &view.interval {
-        Some(i) => {
-            let _ = writeln!(t, "{}, a step every {i}", view.strategy);
+        };
+        self.line(&format!(
+            "{}  weight {}%  failed checks {failed}  since {}{paused}",
+            style.phase(&r.phase),
+            r.weight,
+            age(r.last_transition, self.now),
+        ));
+        self.label("Strategy:");
+        match &self.view.interval {
+            Some(i) => self.line(&format!("{}, a step every {i}", self.view.strategy)),
+            None => self.line(&self.view.strategy.clone()),
         }
-        None => {
-            let _ = writeln!(t, "{}", view.strategy);
+        for problem in &self.view.problems {
+            self.line(&format!("  {}", style.warn(problem)));
         }
     }
-    for problem in &view.problems {
-        let _ = writeln!(t, "  {}", style.warn(problem));
-    }
-    label(&mut t, "Target:");
-    let _ = writeln!(
-        t,
-        "{}",
-        workload(&view.target, r.canary_revision.as_deref())
-    );
-    if let Some(p) = &view.primary {
-        label(&mut t, "Primary:");
-        let _ = writeln!(t, "{}", workload(p, r.primary_revision.as_deref()));
-    }
-    if !view.generated.is_empty() {
-        label(&mut t, "Generated:");
-        t.push('\n');
+
+    fn objects(&mut self) {
+        let (view, r) = (self.view, &self.view.row);
+        self.label("Target:");
+        self.line(&workload(&view.target, r.canary_revision.as_deref()));
+        if let Some(p) = &view.primary {
+            self.label("Primary:");
+            self.line(&workload(p, r.primary_revision.as_deref()));
+        }
+        if view.generated.is_empty() {
+            return;
+        }
+        self.heading("Generated:");
         let kind_w = view
             .generated
             .iter()
@@ -240,139 +262,168 @@ pub fn detail(view: &CanaryView, now: DateTime<Utc>, style: Style) -> String {
             .max()
             .unwrap_or(0);
         for o in &view.generated {
-            let _ = writeln!(
-                t,
-                "  {:<kind_w$}  {:<name_w$}  {}",
-                o.kind, o.name, o.detail
+            self.line(
+                format!("  {:<kind_w$}  {:<name_w$}  {}", o.kind, o.name, o.detail).trim_end(),
             );
         }
     }
-    if !view.steps.is_empty() {
-        label(&mut t, "Steps:");
-        let steps: Vec<String> = view
+
+    fn steps(&mut self) {
+        if self.view.steps.is_empty() {
+            return;
+        }
+        self.label("Steps:");
+        let steps: Vec<String> = self
+            .view
             .steps
             .iter()
-            .map(|s| style.step(s.state, &s.label))
+            .map(|s| self.style.step(s.state, &s.label))
             .collect();
-        let _ = writeln!(t, "{}", steps.join("  "));
+        self.line(&steps.join("  "));
     }
-    if !view.metrics.is_empty() {
-        label(&mut t, "Metrics:");
-        t.push('\n');
-        let name_w = view
-            .metrics
+
+    fn metrics(&mut self) {
+        let metrics = &self.view.metrics;
+        if metrics.is_empty() {
+            return;
+        }
+        self.heading("Metrics:");
+        let name_w = metrics
             .iter()
             .map(|m| m.name.len())
             .max()
             .unwrap_or(0)
             .max(6);
-        let range_w = view
-            .metrics
+        let range_w = metrics
             .iter()
             .map(|m| m.range.len())
             .max()
             .unwrap_or(0)
             .max(5);
-        let _ = writeln!(
-            t,
-            "  {}",
-            style.dim(&format!(
-                "{:<name_w$}  {:<range_w$}  {:<8}  {:<7}  {}",
-                "METRIC", "RANGE", "VALUE", "OUTCOME", "CHECKED"
-            ))
+        let header = format!(
+            "{:<name_w$}  {:<range_w$}  {:<8}  {:<7}  CHECKED",
+            "METRIC", "RANGE", "VALUE", "OUTCOME"
         );
-        for m in &view.metrics {
-            let value = m.value.map_or_else(
-                || "-".to_owned(),
-                |v| {
-                    format!("{v:.4}")
-                        .trim_end_matches('0')
-                        .trim_end_matches('.')
-                        .to_owned()
-                },
-            );
-            let outcome = style.outcome(m.outcome);
+        self.line(&format!("  {}", self.style.dim(&header)));
+        for m in metrics {
             let pad = 7usize.saturating_sub(Style::PLAIN.outcome(m.outcome).len());
-            let _ = writeln!(
-                t,
-                "  {:<name_w$}  {:<range_w$}  {value:<8}  {outcome}{}  {}",
+            let checked = m.time.map_or_else(
+                || "never".to_owned(),
+                |time| format!("{} ago", age(Some(time), self.now)),
+            );
+            self.line(&format!(
+                "  {:<name_w$}  {:<range_w$}  {:<8}  {}{}  {checked}",
                 m.name,
                 m.range,
+                number(m.value),
+                self.style.outcome(m.outcome),
                 " ".repeat(pad),
-                m.time.map_or_else(
-                    || "never".to_owned(),
-                    |time| format!("{} ago", age(Some(time), now))
-                ),
-            );
+            ));
             if let Some(message) = m
                 .message
                 .as_ref()
-                .filter(|_| m.outcome != Some(serin_crds::canary::MetricOutcome::Pass))
+                .filter(|_| m.outcome != Some(MetricOutcome::Pass))
             {
-                let _ = writeln!(t, "    {}", style.dim(message));
+                self.line(&format!("    {}", self.style.dim(message)));
             }
         }
     }
-    if !view.webhooks.is_empty() {
-        label(&mut t, "Webhooks:");
-        t.push('\n');
-        for w in &view.webhooks {
+
+    fn webhooks(&mut self) {
+        if self.view.webhooks.is_empty() {
+            return;
+        }
+        self.heading("Webhooks:");
+        for w in &self.view.webhooks {
             let state = match (w.gate, w.holding) {
-                (true, true) => format!("  {}", style.warn("gate, holding the release")),
+                (true, true) => format!("  {}", self.style.warn("gate, holding the release")),
                 (true, false) => "  gate".to_owned(),
                 _ => String::new(),
             };
-            let _ = writeln!(t, "  {}  {}  {}{state}", w.name, w.kind, w.url);
+            self.line(&format!("  {}  {}  {}{state}", w.name, w.kind, w.url));
         }
     }
-    let interesting: Vec<_> = view
-        .conditions
-        .iter()
-        .filter(|c| {
-            c.reason != crate::decide::reason::AS_EXPECTED || c.type_ == crate::decide::READY
-        })
-        .collect();
-    if !interesting.is_empty() {
-        label(&mut t, "Conditions:");
-        t.push('\n');
+
+    fn conditions(&mut self) {
+        let interesting: Vec<_> = self
+            .view
+            .conditions
+            .iter()
+            .filter(|c| {
+                c.reason != crate::decide::reason::AS_EXPECTED || c.type_ == crate::decide::READY
+            })
+            .collect();
+        if interesting.is_empty() {
+            return;
+        }
+        self.heading("Conditions:");
         for c in interesting {
-            let _ = writeln!(
-                t,
+            self.line(&format!(
                 "  {:<12} {:<7} {}  {}",
                 c.type_,
                 c.status,
                 c.reason,
-                style.dim(&c.message)
-            );
+                self.style.dim(&c.message)
+            ));
+        }
+        if !self.view.controls.pending.is_empty() {
+            self.label("Requests:");
+            self.line(&format!(
+                "{} (not acted on yet)",
+                self.view.controls.pending.join(", ")
+            ));
         }
     }
-    if !view.controls.pending.is_empty() {
-        label(&mut t, "Requests:");
-        let _ = writeln!(t, "{} (not acted on yet)", view.controls.pending.join(", "));
-    }
-    label(&mut t, "Events:");
-    if view.events.is_empty() {
-        t.push_str("none\n");
-    } else {
-        t.push('\n');
-        for e in &view.events {
+
+    fn events(&mut self) {
+        let events = &self.view.events;
+        if events.is_empty() {
+            self.label("Events:");
+            self.line("none");
+            return;
+        }
+        self.heading("Events:");
+        let reason_w = events.iter().map(|e| e.reason.len()).max().unwrap_or(0);
+        for e in events {
+            let padded = format!("{:<reason_w$}", e.reason);
             let reason = if e.type_ == "Warning" {
-                style.warn(&e.reason)
+                self.style.warn(&padded)
             } else {
-                e.reason.clone()
+                padded
             };
             let count = if e.count > 1 {
                 format!(" (x{})", e.count)
             } else {
                 String::new()
             };
-            let _ = writeln!(t, "  {:>4}  {reason}  {}{count}", age(e.time, now), e.note);
+            self.line(&format!(
+                "  {:>4}  {reason}  {}{count}",
+                age(e.time, self.now),
+                e.note
+            ));
+        }
+        for note in &self.view.notes {
+            self.line(&self.style.dim(&format!("note: {note}")));
         }
     }
-    for note in &view.notes {
-        let _ = writeln!(t, "{}", style.dim(&format!("note: {note}")));
-    }
-    t
+}
+
+/// The page of `serin get canary NAME`.
+pub fn detail(view: &CanaryView, now: DateTime<Utc>, style: Style) -> String {
+    let mut page = Page {
+        text: String::new(),
+        style,
+        now,
+        view,
+    };
+    page.summary();
+    page.objects();
+    page.steps();
+    page.metrics();
+    page.webhooks();
+    page.conditions();
+    page.events();
+    page.text
 }
 
 fn workload(w: &super::view::WorkloadView, revision: Option<&str>) -> String {

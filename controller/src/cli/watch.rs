@@ -96,7 +96,7 @@ pub async fn canaries(
             }
         }
         if live {
-            if !changed.is_empty() || matches!(widths, None) {
+            if !changed.is_empty() || widths.is_none() {
                 let rows: Vec<CanaryRow> = known.values().cloned().collect();
                 write!(
                     out,
@@ -189,10 +189,14 @@ pub async fn canary(
             write!(out, "{CLEAR}{}", render::detail(&view, now, style))?;
             writeln!(out, "\n{}", style.dim("watching; Ctrl-C to stop"))?;
         } else {
-            let line = render::status_line(&view);
-            if line != last_line {
-                writeln!(out, "{} {line}", now.format("%H:%M:%S"))?;
-                last_line = line;
+            let status = render::status_line(&view);
+            if status != last_line {
+                writeln!(
+                    out,
+                    "{} {status}",
+                    now.with_timezone(&chrono::Local).format("%H:%M:%S")
+                )?;
+                last_line = status;
             }
             for e in &view.events {
                 let key = format!("{}|{}", e.reason, e.note);

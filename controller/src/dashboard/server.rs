@@ -230,13 +230,13 @@ async fn action(
         "resume" => Control::Resume,
         other => return error(StatusCode::NOT_FOUND, format!("no action {other:?}")),
     };
-    match controls::send(
+    match Box::pin(controls::send(
         &state.cluster,
         &namespace,
         &name,
         control,
         state.action_timeout,
-    )
+    ))
     .await
     {
         Ok(outcome) => Json(outcome).into_response(),

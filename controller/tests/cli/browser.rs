@@ -1,4 +1,4 @@
-//! Headless Chromium (Debian's `chromium`) driven over the DevTools protocol: a WebSocket to
+//! Headless Chromium (Debian's `chromium`) driven over the `DevTools` protocol: a WebSocket to
 //! the page target, JSON commands with ids, answers matched by id.
 
 use std::path::{Path, PathBuf};
@@ -88,7 +88,8 @@ impl Browser {
         loop {
             let message = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
-                .unwrap_or_else(|_| panic!("chromium did not answer {method}"))
+                .map_err(|_| format!("chromium did not answer {method}"))
+                .expect("an answer within 20 s")
                 .expect("chromium closed the DevTools socket")
                 .expect("DevTools message");
             let Message::Text(text) = message else {

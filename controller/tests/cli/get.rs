@@ -85,7 +85,21 @@ async fn get_and_watch_show_a_release_step_by_step() {
     })
     .await;
 
-    // The page of the Canary, once, as text and as JSON.
+    page_and_json_show_the_release(&cluster).await;
+
+    // Flags before the command work as kubectl's do.
+    let before = cluster.serin(&["-n", "test", "get", "canaries"]).await;
+    before.expect_code(0);
+    assert!(before.stdout().contains("podinfo"), "{}", before.stdout());
+
+    let done = cluster
+        .wait_for_phase(CanaryPhase::Succeeded, Duration::from_secs(90))
+        .await;
+    assert_eq!(weight_of(&done), 0);
+}
+
+/// `get canary` once, as text and as JSON, and `get canaries -o yaml`, during the release.
+async fn page_and_json_show_the_release(cluster: &Cluster) {
     let page = cluster
         .serin(&["get", "canary", "podinfo", "-n", "test"])
         .await;
@@ -137,16 +151,6 @@ async fn get_and_watch_show_a_release_step_by_step() {
         .await;
     yaml.expect_code(0);
     assert!(yaml.stdout().contains("name: podinfo"), "{}", yaml.stdout());
-
-    // Flags before the command work as kubectl's do.
-    let before = cluster.serin(&["-n", "test", "get", "canaries"]).await;
-    before.expect_code(0);
-    assert!(before.stdout().contains("podinfo"), "{}", before.stdout());
-
-    let done = cluster
-        .wait_for_phase(CanaryPhase::Succeeded, Duration::from_secs(90))
-        .await;
-    assert_eq!(weight_of(&done), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -210,7 +210,7 @@ impl Run {
 /// A running command whose standard output is read line by line; killed when dropped.
 pub(crate) struct Lines {
     child: Child,
-    lines: mpsc::Receiver<String>,
+    incoming: mpsc::Receiver<String>,
     /// Every line read so far.
     pub(crate) seen: Vec<String>,
 }
@@ -223,7 +223,7 @@ impl Lines {
             .spawn()
             .expect("command starts");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
+        let (tx, incoming) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
@@ -234,7 +234,7 @@ impl Lines {
         });
         Lines {
             child,
-            lines,
+            incoming,
             seen: Vec::new(),
         }
     }
@@ -248,7 +248,7 @@ impl Lines {
     ) -> String {
         let deadline = Instant::now() + timeout;
         loop {
-            while let Ok(line) = self.lines.try_recv() {
+            while let Ok(line) = self.incoming.try_recv() {
                 self.seen.push(line.clone());
                 if check(&line) {
                     return line;

@@ -316,13 +316,11 @@ fn steps(valid: &ValidCanary, status: &serin_crds::CanaryStatus) -> Vec<StepView
                     state: state(weight > 0, weight == 0),
                 });
             }
-            let first = steps.first().map_or(0, |w| u32::from(w.get()));
             for w in steps {
                 let w = u32::from(w.get());
-                let current = w == weight || (weight == 0 && w == first && valid.mirror.is_none());
                 out.push(StepView {
                     label: format!("{w}%"),
-                    state: state(w < weight, current),
+                    state: state(w < weight, w == weight),
                 });
             }
         }
@@ -367,6 +365,120 @@ fn gate_holding(reason_now: &str) -> Option<HookKind> {
     }
 }
 
+/// What the spec plans, placed by the status.
+#[derive(Default)]
+struct Plan {
+    strategy: String,
+    interval: Option<String>,
+    steps: Vec<StepView>,
+    metrics: Vec<MetricView>,
+    webhooks: Vec<WebhookView>,
+    problems: Vec<String>,
+}
+
+fn plan(canary: &Canary, status: &serin_crds::CanaryStatus, holding: Option<HookKind>) -> Plan {
+    let valid = match validate_canary(&canary.spec) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            return Plan {
+                strategy: "invalid".to_owned(),
+                problems: errors.errors().iter().map(ToString::to_string).collect(),
+                ..Plan::default()
+            };
+        }
+    };
+    Plan {
+        strategy: strategy_name(&valid.strategy).to_owned(),
+        interval: Some(humantime::format_duration(valid.interval).to_string()),
+        steps: steps(&valid, status),
+        metrics: metrics(canary, &valid, status),
+        webhooks: webhooks(&valid, holding),
+        problems: Vec::new(),
+    }
+}
+
+fn metrics(
+    canary: &Canary,
+    valid: &ValidCanary,
+    status: &serin_crds::CanaryStatus,
+) -> Vec<MetricView> {
+    let results = status.analysis.clone().unwrap_or_default().metrics;
+    valid
+        .metrics
+        .iter()
+        .map(|m| {
+            let last = results.iter().find(|r| r.name == m.name);
+            let spec_range = canary
+                .spec
+                .analysis
+                .metrics
+                .as_ref()
+                .and_then(|ms| ms.iter().find(|s| s.name == m.name))
+                .and_then(|s| s.threshold_range);
+            let range = last.and_then(|l| l.threshold_range).or(spec_range);
+            MetricView {
+                name: m.name.clone(),
+                range: range_text(range.as_ref()),
+                min: range.and_then(|r| r.min),
+                max: range.and_then(|r| r.max),
+                interval: humantime::format_duration(m.window).to_string(),
+                value: last.and_then(|l| l.value),
+                outcome: last.map(|l| l.outcome),
+                message: last.and_then(|l| l.message.clone()),
+                time: last.and_then(|l| l.time),
+            }
+        })
+        .collect()
+}
+
+fn webhooks(valid: &ValidCanary, holding: Option<HookKind>) -> Vec<WebhookView> {
+    valid
+        .webhooks
+        .iter()
+        .map(|w| {
+            let gate = matches!(
+                w.kind,
+                HookKind::ConfirmRollout
+                    | HookKind::ConfirmTrafficIncrease
+                    | HookKind::ConfirmPromotion
+            );
+            WebhookView {
+                name: w.name.clone(),
+                kind: w.kind.as_str().to_owned(),
+                url: w.url.to_string(),
+                gate,
+                holding: gate && holding == Some(w.kind),
+            }
+        })
+        .collect()
+}
+
+/// Requests in the annotations that serin has not acknowledged yet.
+fn pending_requests(canary: &Canary, status: &serin_crds::CanaryStatus) -> Vec<String> {
+    let annotations = canary.metadata.annotations.clone().unwrap_or_default();
+    let acks = status.manual_controls.clone().unwrap_or_default();
+    [
+        (crate::decide::ABORT_ANNOTATION, acks.abort.as_ref()),
+        (crate::decide::PROMOTE_ANNOTATION, acks.promote.as_ref()),
+        (crate::decide::RETRY_ANNOTATION, acks.retry.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(key, acked)| {
+        let value = annotations
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())?;
+        (Some(value) != acked.map(String::as_str)).then(|| format!("{key}={value}"))
+    })
+    .chain(
+        annotations
+            .get(PAUSE_ANNOTATION)
+            .filter(|v| v.trim().eq_ignore_ascii_case("true") && acks.paused != Some(true))
+            .map(|v| format!("{PAUSE_ANNOTATION}={v}")),
+    )
+    .collect()
+}
+
 /// The whole view of a Canary with what was read beside it.
 pub fn canary_view(canary: &Canary, related: Related) -> CanaryView {
     let status = canary.status.clone().unwrap_or_default();
@@ -386,115 +498,27 @@ pub fn canary_view(canary: &Canary, related: Related) -> CanaryView {
         .iter()
         .filter(|c| c.status == crate::decide::TRUE)
         .find_map(|c| gate_holding(&c.reason));
-    let (strategy, interval, steps, metrics, webhooks, problems) =
-        match validate_canary(&canary.spec) {
-            Ok(valid) => {
-                let results = status.analysis.clone().unwrap_or_default().metrics;
-                let metrics = valid
-                    .metrics
-                    .iter()
-                    .map(|m| {
-                        let last = results.iter().find(|r| r.name == m.name);
-                        let spec_range = canary
-                            .spec
-                            .analysis
-                            .metrics
-                            .as_ref()
-                            .and_then(|ms| ms.iter().find(|s| s.name == m.name))
-                            .and_then(|s| s.threshold_range);
-                        let range = last.and_then(|l| l.threshold_range).or(spec_range);
-                        MetricView {
-                            name: m.name.clone(),
-                            range: range_text(range.as_ref()),
-                            min: range.and_then(|r| r.min),
-                            max: range.and_then(|r| r.max),
-                            interval: humantime::format_duration(m.window).to_string(),
-                            value: last.and_then(|l| l.value),
-                            outcome: last.map(|l| l.outcome),
-                            message: last.and_then(|l| l.message.clone()),
-                            time: last.and_then(|l| l.time),
-                        }
-                    })
-                    .collect();
-                let webhooks = valid
-                    .webhooks
-                    .iter()
-                    .map(|w| {
-                        let gate = matches!(
-                            w.kind,
-                            HookKind::ConfirmRollout
-                                | HookKind::ConfirmTrafficIncrease
-                                | HookKind::ConfirmPromotion
-                        );
-                        WebhookView {
-                            name: w.name.clone(),
-                            kind: w.kind.as_str().to_owned(),
-                            url: w.url.to_string(),
-                            gate,
-                            holding: gate && holding == Some(w.kind),
-                        }
-                    })
-                    .collect();
-                (
-                    strategy_name(&valid.strategy).to_owned(),
-                    Some(humantime::format_duration(valid.interval).to_string()),
-                    steps(&valid, &status),
-                    metrics,
-                    webhooks,
-                    Vec::new(),
-                )
-            }
-            Err(errors) => (
-                "invalid".to_owned(),
-                None,
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                errors.errors().iter().map(ToString::to_string).collect(),
-            ),
-        };
-    let annotations = canary.metadata.annotations.clone().unwrap_or_default();
-    let acks = status.manual_controls.clone().unwrap_or_default();
-    let pending = [
-        (crate::decide::ABORT_ANNOTATION, acks.abort.as_ref()),
-        (crate::decide::PROMOTE_ANNOTATION, acks.promote.as_ref()),
-        (crate::decide::RETRY_ANNOTATION, acks.retry.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(|(key, acked)| {
-        let value = annotations
-            .get(key)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())?;
-        (Some(value) != acked.map(String::as_str)).then(|| format!("{key}={value}"))
-    })
-    .chain(
-        annotations
-            .get(PAUSE_ANNOTATION)
-            .filter(|v| v.trim().eq_ignore_ascii_case("true") && acks.paused != Some(true))
-            .map(|v| format!("{PAUSE_ANNOTATION}={v}")),
-    )
-    .collect();
+    let plan = plan(canary, &status, holding);
     let mut events = related.events;
     events.sort_by_key(|e| e.time);
     let skip = events.len().saturating_sub(EVENTS_SHOWN);
     CanaryView {
         controls: ControlsView {
             paused: row.paused,
-            pending,
+            pending: pending_requests(canary, &status),
         },
         row,
         target: related.target,
         primary: related.primary,
         generated: related.generated,
-        strategy,
-        interval,
-        steps,
-        metrics,
-        webhooks,
+        strategy: plan.strategy,
+        interval: plan.interval,
+        steps: plan.steps,
+        metrics: plan.metrics,
+        webhooks: plan.webhooks,
         conditions,
         events: events.into_iter().skip(skip).collect(),
-        problems,
+        problems: plan.problems,
         notes: related.notes,
     }
 }

@@ -3,7 +3,12 @@
 use serde_json::{Value, json};
 
 use super::*;
+use StepState::{Current, Done, Next};
 
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "fixtures read like sentences"
+)]
 fn canary(analysis: Value, status: Value) -> Canary {
     serde_json::from_value(json!({
         "apiVersion": "flagger.app/v1beta1", "kind": "Canary",
@@ -41,7 +46,6 @@ fn a_progressive_release_marks_lower_weights_done_and_its_weight_current() {
         json!({"phase": "Progressing", "canaryWeight": 20}),
     );
     let view = canary_view(&c, Related::default());
-    use StepState::{Current, Done, Next};
     assert_eq!(
         labels(&view),
         [
@@ -58,7 +62,6 @@ fn a_progressive_release_marks_lower_weights_done_and_its_weight_current() {
 
 #[test]
 fn a_promoted_release_has_every_step_done_and_an_idle_one_none() {
-    use StepState::{Done, Next};
     let done = canary_view(
         &canary(progressive(), json!({"phase": "Succeeded"})),
         Related::default(),
@@ -83,7 +86,6 @@ fn a_promoted_release_has_every_step_done_and_an_idle_one_none() {
 
 #[test]
 fn a_blue_green_release_counts_iterations() {
-    use StepState::{Current, Done, Next};
     let c = canary(
         json!({"interval": "1m", "threshold": 2, "iterations": 3}),
         json!({"phase": "Progressing", "iterations": 1}),
