@@ -103,7 +103,7 @@ pub fn progress(control: Control, id: &str, canary: &Canary, events: &[EventView
         == Some(true);
     match control {
         Control::Pause if paused => {
-            return Progress::Done(format!("paused at weight {}%", weight(canary)));
+            return Progress::Done("paused".to_owned());
         }
         Control::Resume if !paused => return Progress::Done("resumed".to_owned()),
         Control::Pause | Control::Resume => return Progress::Pending,
@@ -123,14 +123,6 @@ pub fn progress(control: Control, id: &str, canary: &Canary, events: &[EventView
         Some(e) => Progress::Done(e.note.clone()),
         None => Progress::Acknowledged,
     }
-}
-
-fn weight(canary: &Canary) -> u32 {
-    canary
-        .status
-        .as_ref()
-        .and_then(|s| s.canary_weight)
-        .unwrap_or(0)
 }
 
 /// What a control did.
@@ -441,7 +433,7 @@ mod tests {
         );
         assert_eq!(
             progress(Control::Pause, "", &paused, &[]),
-            Progress::Done("paused at weight 20%".into())
+            Progress::Done("paused".into())
         );
         assert_eq!(
             progress(Control::Resume, "", &paused, &[]),

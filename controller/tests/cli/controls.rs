@@ -37,7 +37,7 @@ async fn the_controls_steer_releases_and_report_refusals() {
     assert!(
         pause
             .stdout()
-            .starts_with("test/podinfo: paused at weight "),
+            .starts_with("test/podinfo: paused (phase Progressing, weight "),
         "{}",
         pause.stdout()
     );
