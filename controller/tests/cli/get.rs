@@ -207,3 +207,35 @@ async fn kubectl_runs_serin_as_the_serin_plugin() {
         "{help:?}"
     );
 }
+
+#[test]
+fn shell_completion_covers_the_commands_and_their_flags() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_serin"))
+            .args(["completion", shell])
+            .output()
+            .expect("serin runs");
+        assert_eq!(out.status.code(), Some(0), "{shell}: {out:?}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        for word in [
+            "promote",
+            "dashboard",
+            "canaries",
+            "kubeconfig",
+            "all-namespaces",
+            "watch",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // Cluster flags before a command that does not take them are refused, not ignored.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_serin"))
+        .args(["-n", "test", "crds"])
+        .output()
+        .expect("serin runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("apply to get, promote, abort"),
+        "{out:?}"
+    );
+}
