@@ -5,7 +5,8 @@ pub mod cli;
 pub mod client;
 pub mod crds;
 pub mod dashboard;
-pub mod decide;
+pub use serin_decide as decide;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod http_client;
 pub mod leader;
@@ -17,3 +18,6 @@ pub mod routers;
 pub mod run;
 pub mod webhooks;
 pub mod workloads;
+
+/// Field manager of every server-side apply serin makes.
+pub const FIELD_MANAGER: &str = "serin";

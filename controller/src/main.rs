@@ -42,6 +42,11 @@ enum Command {
         /// Output format.
         #[arg(long, short, value_enum, default_value_t = Output::Text)]
         output: Output,
+        /// The router of Canaries that set no `spec.provider`, as the controller's
+        /// `--mesh-provider` gives it (`istio`, `gatewayapi:v1`, `kubernetes`, ...). Without it,
+        /// what a router cannot express is checked only for Canaries that name their provider.
+        #[arg(long, value_name = "PROVIDER")]
+        mesh_provider: Option<serin_crds::canary::Provider>,
     },
     /// Run a Canary's metric checks once, now, against its metrics providers, without a cluster.
     ///
@@ -51,6 +56,7 @@ enum Command {
     /// Show serin at work on an emulated cluster on this machine: a healthy release promoted step
     /// by step, then a bad one rolled back. Needs Prometheus (installed from Debian when missing).
     /// Exits 0 when both releases ended as expected.
+    #[cfg(feature = "demo")]
     Demo(serin_controller::demo::DemoArgs),
     /// Run the controller: reconcile Canaries on the cluster of the kubeconfig (or in-cluster).
     Controller(Box<serin_controller::run::ControllerArgs>),
@@ -155,9 +161,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             stdout.write_all(text.as_bytes())?;
             Ok(0)
         }
-        Command::Lint { paths, output } => {
+        Command::Lint {
+            paths,
+            output,
+            mesh_provider,
+        } => {
             let inputs: Vec<Input> = paths.iter().map(|p| Input::from(p.as_str())).collect();
-            let report = lint(&inputs);
+            let report = lint(&inputs, mesh_provider);
             match output {
                 Output::Text => stdout.write_all(report.to_text().as_bytes())?,
                 Output::Json => {
@@ -174,6 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             runtime.block_on(serin_controller::run::run(*args))?;
             Ok(0)
         }
+        #[cfg(feature = "demo")]
         Command::Demo(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             let mut out = std::io::stdout();

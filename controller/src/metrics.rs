@@ -80,7 +80,7 @@ pub struct CategoryLabels {
 pub struct RouterCallLabels {
     /// Provider name.
     pub router: String,
-    /// `ok` or an error category.
+    /// `ok`, `error`, or `not_served` (the cluster does not serve the kind).
     pub result: String,
 }
 
@@ -287,6 +287,17 @@ impl Metrics {
         self.canary_status
             .get_or_create(&canary(target, namespace))
             .set(value);
+    }
+
+    /// Counts one write of a routing object by `router` with `result` (`ok`, `error`,
+    /// `not_served`).
+    pub fn router_call(&self, router: &str, result: &str) {
+        self.router_calls
+            .get_or_create(&RouterCallLabels {
+                router: router.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
     }
 
     /// Records the primary's and the canary's weights.

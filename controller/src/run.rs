@@ -94,6 +94,10 @@ pub struct ControllerArgs {
     /// Kubernetes API requests allowed in a burst above the sustained rate.
     #[arg(long, env = "SERIN_KUBE_API_BURST", default_value_t = 250, value_parser = positive_burst)]
     pub kube_api_burst: u32,
+    /// How long a Kubernetes API request other than a watch may wait for its response (counted
+    /// as `result="timeout"` in `serin_kube_api_requests_total` when it runs out).
+    #[arg(long, env = "SERIN_KUBE_API_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub kube_api_timeout: std::time::Duration,
     /// Leader election: how long a Lease stays valid without renewal (whole seconds).
     #[arg(long, env = "SERIN_LEADER_ELECTION_LEASE_DURATION", value_parser = humantime::parse_duration, hide = true)]
     pub leader_election_lease_duration: Option<Duration>,
@@ -106,6 +110,14 @@ pub struct ControllerArgs {
     /// Longest time one metric query may take, such as `10s`.
     #[arg(long, env = "SERIN_QUERY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub query_timeout: Duration,
+    /// Prefix of the NGINX canary annotations (provider `nginx`), as Flagger's
+    /// `-ingress-annotations-prefix`; `nginx.ingress.kubernetes.io` when omitted.
+    #[arg(long, env = "SERIN_INGRESS_ANNOTATIONS_PREFIX")]
+    pub ingress_annotations_prefix: Option<String>,
+    /// Ingress class of the routing objects of ingress routers (Contour's HTTPProxy), as
+    /// Flagger's `-ingress-class`.
+    #[arg(long, env = "SERIN_INGRESS_CLASS")]
+    pub ingress_class: Option<String>,
 }
 
 impl ControllerArgs {
@@ -114,7 +126,11 @@ impl ControllerArgs {
             .mesh_provider
             .parse()
             .with_context(|| format!("--mesh-provider {:?}", self.mesh_provider))?;
-        crate::routers::router_for(mesh_provider)
+        let routers = crate::routers::RouterOptions {
+            ingress_annotations_prefix: self.ingress_annotations_prefix.clone(),
+            ingress_class: self.ingress_class.clone(),
+        };
+        crate::routers::router_for(mesh_provider, &routers)
             .with_context(|| format!("--mesh-provider {mesh_provider}"))?;
         Ok(ControllerConfig {
             mesh_provider,
@@ -139,6 +155,7 @@ impl ControllerArgs {
             concurrency: self.concurrency,
             default_alerts: self.default_alerts(),
             event_webhook: self.event_webhook.clone(),
+            routers,
             ..ControllerConfig::default()
         })
     }
@@ -246,6 +263,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         identity: identity.clone(),
         fence: fence.clone(),
         metrics: Some(metrics.kube_api.clone()),
+        timeout: args.kube_api_timeout,
     };
     let client = client(args.kubeconfig.as_ref(), options).await?;
     metrics

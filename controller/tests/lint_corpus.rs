@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serin_controller::lint::{Input, lint};
+use serin_crds::canary::Provider;
 
 fn flagger_manifests() -> PathBuf {
     let shared = std::env::var_os("SERIN_SHARED").map_or_else(
@@ -62,11 +63,95 @@ fn serin(args: &[&str], stdin: Option<&str>) -> Output {
 
 #[test]
 fn every_flagger_manifest_lints_clean() {
-    let report = lint(&[Input::Path(flagger_manifests())]);
+    let report = lint(&[Input::Path(flagger_manifests())], None);
     assert_eq!(report.input_errors, vec![]);
     assert_eq!(report.findings, vec![], "{}", report.to_text());
     assert_eq!(report.checked, 54);
     assert_eq!(report.exit_code(), 0);
+}
+
+/// The router the Flagger tutorial a manifest comes from installs Flagger with (its
+/// `-mesh-provider`): the mesh named in the file name, Istio (Flagger's default) otherwise.
+fn tutorial_mesh_provider(file: &Path) -> Provider {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    [
+        ("gatewayapi", Provider::GatewayApiV1),
+        ("kuma", Provider::Kuma),
+        ("linkerd", Provider::Linkerd),
+        ("contour", Provider::Contour),
+        ("gloo", Provider::Gloo),
+        ("apisix", Provider::Apisix),
+        ("nginx", Provider::Nginx),
+        ("skipper", Provider::Skipper),
+        ("traefik", Provider::Traefik),
+        ("knative", Provider::Knative),
+        ("kubernetes-blue-green", Provider::Kubernetes),
+        ("keda", Provider::Kubernetes),
+        ("prometheus-operator", Provider::Kubernetes),
+    ]
+    .into_iter()
+    .find(|(mesh, _)| name.contains(mesh))
+    .map_or(Provider::Istio, |(_, provider)| provider)
+}
+
+#[test]
+fn every_flagger_manifest_lints_clean_with_the_mesh_provider_of_its_tutorial() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(flagger_manifests())
+        .expect("corpus dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let mut istio = 0;
+    for file in files {
+        let provider = tutorial_mesh_provider(&file);
+        istio +=
+            usize::from(provider == Provider::Istio && file.to_string_lossy().contains("Canary"));
+        let report = lint(&[Input::Path(file.clone())], Some(provider));
+        assert_eq!(
+            report.findings,
+            vec![],
+            "--mesh-provider {provider}: {}",
+            report.to_text()
+        );
+    }
+    // README, FAQ, how-it-works and the Istio examples and tutorials.
+    assert_eq!(istio, 8);
+}
+
+#[test]
+fn the_mesh_provider_flag_applies_router_rules_to_canaries_without_a_provider() {
+    let canary = "apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: test}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  service: {port: 9898}
+  analysis: {interval: 1m, threshold: 5, stepWeight: 10}
+";
+    let out = serin(&["lint", "-"], Some(canary));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = serin(
+        &["lint", "--mesh-provider", "kubernetes", "-"],
+        Some(canary),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "-: Canary/podinfo: spec.analysis.stepWeight: provider kubernetes cannot shift traffic by weight: use iterations for a blue/green release, or a router that splits traffic (istio, gatewayapi, linkerd, ...)\n"
+    );
+    let out = serin(&["lint", "--mesh-provider", "istio", "-"], Some(canary));
+    assert_eq!(out.status.code(), Some(0));
+    let out = serin(&["lint", "--mesh-provider", "envoy", "/dev/null"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("envoy"));
 }
 
 #[test]
@@ -85,7 +170,7 @@ fn every_invalid_manifest_is_rejected_with_a_message_naming_the_field() {
             "{} has no # expect: line",
             file.display()
         );
-        let report = lint(&[Input::Path(file.clone())]);
+        let report = lint(&[Input::Path(file.clone())], None);
         let text = report.to_text();
         if report.exit_code() != exit {
             failures.push(format!(
@@ -210,7 +295,7 @@ fn the_committed_api_reference_matches_the_crds() {
 #[test]
 fn bundled_examples_lint_clean() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let report = lint(&[Input::Path(examples)]);
+    let report = lint(&[Input::Path(examples)], None);
     assert_eq!(report.exit_code(), 0, "{}", report.to_text());
     assert!(
         report.checked >= 5,

@@ -8,6 +8,7 @@ pub mod alert_provider;
 pub mod canary;
 pub mod metric_template;
 pub mod query_template;
+pub mod routing;
 mod schema;
 pub mod validation;
 

@@ -452,33 +452,57 @@ impl Owned<'_> {
         }
     }
 
-    /// HTTPRoutes, when the cluster serves the Gateway API.
+    /// The routing objects of every router serin has (HTTPRoutes, VirtualServices, ...), for
+    /// the kinds the cluster serves.
     async fn routes(&mut self) {
-        let resource = crate::routers::api_resource("gateway.networking.k8s.io/v1", "HTTPRoute");
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(self.cluster.client.clone(), self.namespace, &resource);
-        match api.list(&ListParams::default()).await {
-            Ok(list) => {
-                for r in list
-                    .items
-                    .iter()
-                    .filter(|r| owned_by(&self.uid, &r.metadata))
-                {
-                    self.out.push(ObjectView {
-                        kind: "HTTPRoute".into(),
-                        name: r.name_any(),
-                        detail: route_backends(&r.data),
-                    });
+        let kinds = crate::routers::all_kinds();
+        for used in kinds
+            .iter()
+            .filter(|k| k.access == crate::routers::Access::Write && k.kind.namespaced)
+        {
+            let resource = used.kind.api_resource();
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.cluster.client.clone(), self.namespace, &resource);
+            match api.list(&ListParams::default()).await {
+                Ok(list) => {
+                    for r in list
+                        .items
+                        .iter()
+                        .filter(|r| owned_by(&self.uid, &r.metadata))
+                    {
+                        // A kind served at two versions (HTTPRoute v1 and v1beta1) is listed once.
+                        if self
+                            .out
+                            .iter()
+                            .any(|o| o.kind == used.kind.kind && o.name == r.name_any())
+                        {
+                            continue;
+                        }
+                        self.out.push(ObjectView {
+                            kind: used.kind.kind.to_owned(),
+                            name: r.name_any(),
+                            detail: route_backends(&r.data),
+                        });
+                    }
+                }
+                // The kind's CRD is not installed: nothing of it to show.
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => {
+                    let op = Op::new("list", "routing objects", Some(self.namespace));
+                    let text = CliError::from_kube(op, &self.cluster.server, e).to_string();
+                    self.notes.push(format!(
+                        "{} ({}): {text}",
+                        used.kind.qualified(),
+                        used.kind.plural
+                    ));
                 }
             }
-            // The Gateway API is not installed: no routes to show.
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => self.note("httproutes.gateway.networking.k8s.io", e),
         }
     }
 }
 
-/// `podinfo-primary 80, podinfo-canary 20` for the first rule of an HTTPRoute.
+/// `podinfo-primary 80, podinfo-canary 20` for the first rule of an HTTPRoute; empty for
+/// objects of other shapes.
 fn route_backends(route: &serde_json::Value) -> String {
     let Some(rules) = route["spec"]["rules"].as_array() else {
         return String::new();

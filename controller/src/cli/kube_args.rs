@@ -126,6 +126,7 @@ impl KubeArgs {
                 identity: "cli".into(),
                 fence: None,
                 metrics: None,
+                timeout: crate::client::DEFAULT_REQUEST_TIMEOUT,
             },
         )
         .map_err(|e| CliError::Kubeconfig {

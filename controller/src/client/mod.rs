@@ -30,7 +30,13 @@ pub struct ClientOptions {
     pub fence: Option<WriteFence>,
     /// Where to count requests.
     pub metrics: Option<KubeApiMetrics>,
+    /// How long a request other than a watch may wait for its response; counted with the
+    /// result `timeout` when it runs out.
+    pub timeout: std::time::Duration,
 }
+
+/// The default [`ClientOptions::timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Errors building the client.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +67,7 @@ pub fn build(
         bucket: TokenBucket::new(options.qps, options.burst),
         fence: options.fence,
         metrics: options.metrics,
+        timeout: options.timeout,
     }));
     Ok(kube::client::ClientBuilder::try_from(config)?
         .with_layer(&layer)

@@ -21,6 +21,8 @@ pub(super) struct Shared {
     pub(super) bucket: TokenBucket,
     pub(super) fence: Option<WriteFence>,
     pub(super) metrics: Option<KubeApiMetrics>,
+    /// How long a request other than a watch may wait for its response.
+    pub(super) timeout: std::time::Duration,
 }
 
 impl Shared {
@@ -124,7 +126,18 @@ where
                 service.call(request)
             };
             let started = Instant::now();
-            let result = sent.await.map_err(Into::into);
+            // A watch stays open by design; every other request gets an answer in time or fails.
+            let result = if api.verb == super::Verb::Watch {
+                sent.await.map_err(Into::into)
+            } else {
+                match tokio::time::timeout(shared.timeout, sent).await {
+                    Ok(result) => result.map_err(Into::into),
+                    Err(_) => {
+                        shared.observe(&api, "timeout", Some(started));
+                        return Err(BoxError::from(TimedOut(shared.timeout)));
+                    }
+                }
+            };
             let outcome = match &result {
                 Ok(response) => status_class(response.status().as_u16()),
                 Err(_) => "error",
@@ -135,6 +148,11 @@ where
         })
     }
 }
+
+/// A request other than a watch got no response within the client's timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("no response from the Kubernetes API within {}", humantime::format_duration(*.0))]
+pub(super) struct TimedOut(std::time::Duration);
 
 /// The `result` label of a response status.
 fn status_class(status: u16) -> &'static str {

@@ -30,6 +30,7 @@ fn options(fence: Option<WriteFence>, metrics: &Metrics) -> ClientOptions {
         identity: "replica-a".into(),
         fence,
         metrics: Some(metrics.kube_api.clone()),
+        timeout: super::DEFAULT_REQUEST_TIMEOUT,
     }
 }
 
@@ -139,4 +140,49 @@ async fn requests_beyond_the_burst_wait_for_the_rate() {
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(490), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn requests_other_than_watches_time_out_and_are_counted() {
+    let server = Server::start_default().await.unwrap();
+    server.faults().set(serin_sim::faults::FaultConfig {
+        latency: Duration::from_millis(400),
+        ..Default::default()
+    });
+    let mut registry = Registry::default();
+    let metrics = Metrics::new(&mut registry);
+    let options = ClientOptions {
+        timeout: Duration::from_millis(100),
+        ..options(None, &metrics)
+    };
+    let client = build(kube_config(&server), options).unwrap();
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, "default");
+    let started = Instant::now();
+    let error = config_maps.get("any").await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("no response from the Kubernetes API within 100ms"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(390),
+        "{:?}",
+        started.elapsed()
+    );
+    // A watch waits as long as it must: its answer comes after the added latency.
+    let _stream = config_maps
+        .watch(&kube::api::WatchParams::default().timeout(5), "0")
+        .await
+        .expect("the watch is not cut by the timeout");
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains(r#"serin_kube_api_requests_total{verb="get",resource="configmaps",subresource="",result="timeout"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"serin_kube_api_requests_total{verb="watch",resource="configmaps",subresource="",result="success"} 1"#),
+        "{text}"
+    );
 }

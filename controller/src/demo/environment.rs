@@ -138,6 +138,7 @@ impl Environment {
                 identity: "demo".into(),
                 fence: None,
                 metrics: Some(metrics.kube_api.clone()),
+                timeout: crate::client::DEFAULT_REQUEST_TIMEOUT,
             },
         )
         .map_err(|e| EnvironmentError::Controller(e.to_string()))?;

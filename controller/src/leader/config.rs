@@ -45,13 +45,6 @@ impl LeaderElectionConfig {
         }
     }
 
-    /// The same settings for another Lease name.
-    #[must_use]
-    pub fn with_lease_name(mut self, lease_name: impl Into<String>) -> Self {
-        self.lease_name = lease_name.into();
-        self
-    }
-
     /// The same settings under another identity.
     #[must_use]
     pub fn with_identity(mut self, identity: impl Into<String>) -> Self {

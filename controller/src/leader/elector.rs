@@ -55,11 +55,6 @@ impl LeaderElector {
         self
     }
 
-    /// The write fence this elector opens on each renewal and closes when it stops leading.
-    pub fn write_fence(&self) -> WriteFence {
-        self.fence.clone()
-    }
-
     /// The settings in use, including the identity written as holder.
     pub fn config(&self) -> &LeaderElectionConfig {
         &self.config

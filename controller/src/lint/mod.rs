@@ -9,6 +9,8 @@ pub use report::{Finding, LintReport};
 
 use std::collections::BTreeMap;
 
+use serin_crds::canary::Provider;
+
 use serin_crds::validation::{
     MetricSource, ParsedResource, ValidMetricTemplate, parse_resource, validate_alert_provider,
     validate_canary, validate_metric_template,
@@ -16,7 +18,11 @@ use serin_crds::validation::{
 
 /// Lints every document of every input. Reading problems are recorded in the report, not
 /// returned, so that one bad file does not hide the findings in the others.
-pub fn lint(inputs: &[Input]) -> LintReport {
+///
+/// `mesh_provider` is the router of Canaries without `spec.provider` (the controller's
+/// `--mesh-provider`); when `None`, what a router cannot express is checked only for Canaries
+/// that name their provider.
+pub fn lint(inputs: &[Input], mesh_provider: Option<Provider>) -> LintReport {
     let mut report = LintReport::default();
     let mut documents = Vec::new();
     for input in inputs {
@@ -41,7 +47,7 @@ pub fn lint(inputs: &[Input]) -> LintReport {
         };
         let errors = match parsed {
             Err(errors) => errors.0,
-            Ok(ParsedResource::Canary(c)) => match validate_canary(&c.spec) {
+            Ok(ParsedResource::Canary(c)) => match validate_canary(&c.spec, mesh_provider) {
                 Ok(valid) => {
                     canaries.push((doc, namespace, valid));
                     Vec::new()

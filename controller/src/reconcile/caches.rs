@@ -22,6 +22,7 @@ use serde_json::json;
 use serin_crds::{AlertProvider, MetricTemplate};
 
 use crate::decide::revision::config_checksum;
+use crate::routers::RouteKind;
 
 /// Annotation of a cached ConfigMap or Secret holding the checksum of its `data` and
 /// `binaryData`, which the cache drops. Never written to the cluster.
@@ -53,8 +54,8 @@ pub struct Caches {
     pub metric_templates: Option<Store<MetricTemplate>>,
     /// AlertProviders.
     pub alert_providers: Option<Store<AlertProvider>>,
-    /// Routing objects, by the API resource they are served as.
-    pub routes: Vec<(ApiResource, Store<DynamicObject>)>,
+    /// Routing objects, by the kind the routers declare them as.
+    pub routes: std::collections::BTreeMap<RouteKind, Store<DynamicObject>>,
     /// The namespace the caches are limited to (`--namespace`), if any.
     pub namespace: Option<String>,
 }
@@ -78,15 +79,22 @@ where
     K: kube::Resource + Clone + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
+    lookup_in(store, &ObjectRef::new_with(name, dyntype).within(namespace))
+}
+
+/// Looks `reference` up in `store`.
+pub(super) fn lookup_in<K>(store: Option<&Store<K>>, reference: &ObjectRef<K>) -> Lookup<K>
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
     let synced = |s: &&Store<K>| {
         s.wait_until_ready()
             .now_or_never()
             .is_some_and(|r| r.is_ok())
     };
     match store.filter(synced) {
-        Some(store) => {
-            Lookup::Known(store.get(&ObjectRef::new_with(name, dyntype).within(namespace)))
-        }
+        Some(store) => Lookup::Known(store.get(reference)),
         None => Lookup::Unknown,
     }
 }
@@ -133,12 +141,9 @@ impl Caches {
         }
     }
 
-    /// The cache of routing objects served as `api_version` `kind`, if watched.
-    pub(super) fn routes(&self, api_version: &str, kind: &str) -> Option<&Store<DynamicObject>> {
-        self.routes
-            .iter()
-            .find(|(r, _)| r.api_version == api_version && r.kind == kind)
-            .map(|(_, s)| s)
+    /// The cache of routing objects of `kind`, if watched.
+    pub(super) fn routes(&self, kind: &RouteKind) -> Option<&Store<DynamicObject>> {
+        self.routes.get(kind)
     }
 }
 

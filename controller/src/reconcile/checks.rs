@@ -8,18 +8,20 @@ use kube::api::Api;
 use serin_analysis::plan::{PlanInputs, SecretData};
 use serin_analysis::{plan_checks, run_planned};
 use serin_crds::canary::CanaryStatus;
+use serin_crds::validation::MetricSource;
 
-use super::act::Subject;
+use super::announce::checksum;
 use super::caches::cached_or_get;
 use super::context::Context;
 use super::error::Result;
-use super::notify::checksum;
+use super::subject::Subject;
 use crate::decide::{CheckRequest, CheckResults, HookOutcome};
 use crate::webhooks::HookPayload;
 
 /// Calls the hooks and runs the metric checks of `request`.
 pub(super) async fn run_checks(
     ctx: &Context,
+    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     request: &CheckRequest,
     status: &CanaryStatus,
@@ -31,8 +33,8 @@ pub(super) async fn run_checks(
             continue;
         };
         let payload = HookPayload::new(
-            s.route_ctx.canary,
-            s.route_ctx.namespace,
+            &s.id.name,
+            &s.id.namespace,
             status.phase.unwrap_or_default(),
             &checksum(status),
             hook,
@@ -48,7 +50,7 @@ pub(super) async fn run_checks(
         hooks.insert(call.name.clone(), outcome);
     }
     let metrics = if request.metrics {
-        metric_results(ctx, s, now).await?
+        metric_results(ctx, canary, s, now).await?
     } else {
         Vec::new()
     };
@@ -57,14 +59,46 @@ pub(super) async fn run_checks(
 
 async fn metric_results(
     ctx: &Context,
+    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<serin_crds::canary::MetricResult>> {
-    let namespace = s.route_ctx.namespace;
+    let templates = templates(ctx, s).await?;
+    // The Canary's own `metricsServer`, when it has one, is the planner's to apply.
+    let metrics_server = ctx.config.metrics_server.clone();
+    let overrides = serin_analysis::context::ContextOverrides::default();
+    let inputs = PlanInputs {
+        templates: &templates,
+        metrics_server: &metrics_server,
+        default_router: ctx.config.mesh_provider,
+        overrides: &overrides,
+    };
+    let planned = plan_checks(canary, &inputs);
+    let secrets = secret_data(ctx, planned.iter().flatten()).await?;
+    let results = run_planned(planned, &secrets, &ctx.providers).await;
+    for r in &results {
+        if let Some(value) = r.value {
+            ctx.metrics
+                .metric_analysis
+                .get_or_create(&crate::metrics::MetricLabels {
+                    name: s.valid.target.name.clone(),
+                    namespace: s.id.namespace.clone(),
+                    metric: r.name.clone(),
+                })
+                .set(value);
+        }
+    }
+    Ok(results.iter().map(|r| r.to_status(now)).collect())
+}
+
+/// The MetricTemplates the checks name. With `--no-cross-namespace-refs`, templates of other
+/// namespaces are not read (the check then reports its template missing).
+async fn templates(ctx: &Context, s: &Subject<'_>) -> Result<Vec<serin_crds::MetricTemplate>> {
+    let namespace = s.id.namespace.as_str();
     let caches = ctx.caches();
     let mut templates = Vec::new();
-    for metric in s.canary.spec.analysis.metrics.iter().flatten() {
-        let Some(reference) = &metric.template_ref else {
+    for metric in &s.valid.metrics {
+        let MetricSource::Template(reference) = &metric.source else {
             continue;
         };
         let ns = reference
@@ -79,22 +113,16 @@ async fn metric_results(
             templates.push(t);
         }
     }
-    let metrics_server = s
-        .canary
-        .spec
-        .metrics_server
-        .clone()
-        .unwrap_or_else(|| ctx.config.metrics_server.clone());
-    let overrides = serin_analysis::context::ContextOverrides::default();
-    let inputs = PlanInputs {
-        templates: &templates,
-        metrics_server: &metrics_server,
-        default_router: ctx.config.mesh_provider,
-        overrides: &overrides,
-    };
-    let planned = plan_checks(s.canary, &inputs);
+    Ok(templates)
+}
+
+/// The data of the Secrets the planned checks' providers need.
+async fn secret_data(
+    ctx: &Context,
+    planned: impl Iterator<Item = &serin_analysis::MetricCheck>,
+) -> Result<SecretData> {
     let mut secrets: SecretData = BTreeMap::new();
-    for check in planned.iter().flatten() {
+    for check in planned {
         if let Some((ns, name)) = check.secret() {
             let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
             if let Some(secret) = api.get_opt(name).await? {
@@ -108,18 +136,5 @@ async fn metric_results(
             }
         }
     }
-    let results = run_planned(planned, &secrets, &ctx.providers).await;
-    for r in &results {
-        if let Some(value) = r.value {
-            ctx.metrics
-                .metric_analysis
-                .get_or_create(&crate::metrics::MetricLabels {
-                    name: s.valid.target.name.clone(),
-                    namespace: namespace.to_owned(),
-                    metric: r.name.clone(),
-                })
-                .set(value);
-        }
-    }
-    Ok(results.iter().map(|r| r.to_status(now)).collect())
+    Ok(secrets)
 }

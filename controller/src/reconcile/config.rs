@@ -36,6 +36,8 @@ pub struct ControllerConfig {
     pub default_alerts: Vec<ResolvedProvider>,
     /// Every Event is also sent here, as to an `event` webhook (`--event-webhook`).
     pub event_webhook: Option<url::Url>,
+    /// Settings of the routers.
+    pub routers: crate::routers::RouterOptions,
 }
 
 impl Default for ControllerConfig {
@@ -57,6 +59,7 @@ impl Default for ControllerConfig {
             webhook_retry_delay: Duration::from_millis(500),
             default_alerts: Vec::new(),
             event_webhook: None,
+            routers: crate::routers::RouterOptions::default(),
         }
     }
 }

@@ -9,14 +9,18 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use serin_analysis::{ProviderCache, ProviderOptions};
 
+use super::applied::AppliedServices;
+use super::backoff::Backoff;
 use super::caches::Caches;
 use super::config::ControllerConfig;
 use crate::metrics::Metrics;
 use crate::notifiers::Sender;
 use crate::webhooks::HookCaller;
 
-/// Field manager of every server-side apply serin makes.
-pub const FIELD_MANAGER: &str = "serin";
+pub use crate::FIELD_MANAGER;
+
+/// How many Canaries' announcements (events, alerts, hooks) are sent at once.
+const ANNOUNCERS: usize = 32;
 
 /// Shared by all reconciles.
 pub struct Context {
@@ -41,6 +45,12 @@ pub struct Context {
     /// When each release in progress started (by `namespace/name`), for
     /// `flagger_canary_duration_seconds`.
     pub release_started: Mutex<HashMap<String, Instant>>,
+    /// What serin last applied to the generated Services, for drift judgement.
+    pub applied: AppliedServices,
+    /// Retry delays of Canaries whose reconcile failed.
+    pub backoff: Backoff,
+    /// Bounds the announcements sent at once.
+    pub announcers: tokio::sync::Semaphore,
 }
 
 impl Context {
@@ -68,6 +78,9 @@ impl Context {
             caches: RwLock::new(Arc::default()),
             canaries: RwLock::new(None),
             release_started: Mutex::new(HashMap::new()),
+            applied: AppliedServices::default(),
+            backoff: Backoff::default(),
+            announcers: tokio::sync::Semaphore::new(ANNOUNCERS),
         })
     }
 }

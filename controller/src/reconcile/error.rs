@@ -1,10 +1,12 @@
 //! Errors of one reconcile. Problems only the user can fix (an unreadable or invalid spec, an
-//! unsupported router or target, a missing target) are reported as a `Stalled` condition by the
-//! reconcile itself; what reaches `error_policy` is transient and retried, counted by
-//! `category()`. A failed metric check is a decision, not an error.
+//! unsupported router or target, a missing target or reference, a kind the cluster does not
+//! serve) are reported on the Canary by the reconcile itself ([`Error::is_for_the_user`]), which
+//! then waits for a change; what reaches `error_policy` is transient and retried with a
+//! per-Canary backoff, counted by `category()`. A failed metric check is a decision, not an
+//! error.
 
 use crate::routers::RouterError;
-use crate::workloads::WorkloadError;
+use crate::workloads::{AdapterError, WorkloadError};
 
 /// Why a reconcile did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,19 @@ pub enum Error {
     /// The router cannot be used.
     #[error(transparent)]
     Router(#[from] RouterError),
+    /// The cluster does not serve a kind the router writes.
+    #[error(
+        "the cluster does not serve {api_version} {kind}: install the router's CustomResourceDefinitions"
+    )]
+    KindNotServed {
+        /// `Kind.group`.
+        kind: String,
+        /// The version written.
+        api_version: String,
+    },
+    /// A write to the target, its primary or its Services failed.
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
     /// A Kubernetes API call failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
@@ -41,15 +56,60 @@ impl Error {
     /// A low-cardinality label for metrics and condition reasons.
     pub fn category(&self) -> &'static str {
         match self {
+            Error::Kube(e) | Error::Adapter(AdapterError::Kube(e)) if is_conflict(e) => "conflict",
             Error::Malformed(_) => "malformed",
             Error::InvalidSpec(_) => "invalid_spec",
             Error::TargetMissing { .. } => "target_missing",
-            Error::Workload(e) => e.category(),
+            Error::Workload(e) | Error::Adapter(AdapterError::Workload(e)) => e.category(),
             Error::Router(e) => e.category(),
+            Error::KindNotServed { .. } => "kind_not_served",
+            Error::Adapter(e) => e.category(),
             Error::Kube(_) => "kube_api",
             Error::Serde(_) => "serialization",
         }
     }
+
+    /// Whether only the user can fix it: reported on the Canary as `Stalled`, not retried
+    /// with backoff.
+    pub fn is_for_the_user(&self) -> bool {
+        matches!(
+            self,
+            Error::Malformed(_)
+                | Error::InvalidSpec(_)
+                | Error::TargetMissing { .. }
+                | Error::Workload(_)
+                | Error::Router(_)
+                | Error::KindNotServed { .. }
+                | Error::Adapter(AdapterError::Workload(_))
+        )
+    }
+
+    /// The `Stalled` condition's reason for an error only the user can fix.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::TargetMissing { .. } => "TargetNotFound",
+            Error::Malformed(_)
+            | Error::InvalidSpec(_)
+            | Error::Router(RouterError::Inexpressible { .. }) => "InvalidSpec",
+            Error::Workload(_) | Error::Adapter(AdapterError::Workload(_)) => "UnsupportedTarget",
+            Error::Router(RouterError::Unsupported(_)) => "UnsupportedProvider",
+            Error::Router(RouterError::ReferenceMissing { .. }) => "ReferenceNotFound",
+            Error::KindNotServed { .. } => "RouterNotInstalled",
+            Error::Adapter(_) | Error::Kube(_) | Error::Serde(_) => "ReconcileError",
+        }
+    }
+
+    /// A 409: another writer changed the object first; retried at once.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Error::Kube(e) | Error::Adapter(AdapterError::Kube(e)) => is_conflict(e),
+            _ => false,
+        }
+    }
+}
+
+fn is_conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409)
 }
 
 /// Result of a reconcile step.

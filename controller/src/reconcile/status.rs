@@ -42,53 +42,14 @@ pub(super) async fn report_invalid(
 ) -> Result<()> {
     let namespace = object.metadata.namespace.clone().unwrap_or_default();
     let name = object.metadata.name.clone().unwrap_or_default();
-    let now = Utc::now();
-    let reason = match error {
-        Error::TargetMissing { .. } => "TargetNotFound",
-        Error::Malformed(_) | Error::InvalidSpec(_) => "InvalidSpec",
-        Error::Workload(_) => "UnsupportedTarget",
-        Error::Router(_) => "UnsupportedProvider",
-        Error::Kube(_) | Error::Serde(_) => "ReconcileError",
-    };
-    let message = error.to_string();
-    let condition = |type_: &str, status: &str| CanaryCondition {
-        type_: type_.to_owned(),
-        status: status.to_owned(),
-        reason: reason.to_owned(),
-        message: Some(message.clone()),
-        last_transition_time: Some(now),
-        last_update_time: Some(now),
-    };
     let existing = object
         .data
         .get("status")
         .and_then(|s| s.get("conditions"))
         .cloned();
-    let already = existing
-        .as_ref()
-        .and_then(|c| c.as_array())
-        .is_some_and(|conditions| {
-            conditions.iter().any(|c| {
-                c["type"] == STALLED && c["status"] == TRUE && c["message"] == message.as_str()
-            })
-        });
-    if already {
+    let Some(conditions) = stalled_conditions(existing, error, Utc::now()) else {
         return Ok(());
-    }
-    // Keep the conditions of other types (Flagger's Promoted above all, which
-    // `kubectl wait --for=condition=promoted` reads) and replace serin's three.
-    let ours = [STALLED, READY, RECONCILING];
-    let mut conditions: Vec<CanaryCondition> = existing
-        .and_then(|c| serde_json::from_value::<Vec<CanaryCondition>>(c).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| !ours.contains(&c.type_.as_str()))
-        .collect();
-    conditions.extend([
-        condition(STALLED, TRUE),
-        condition(READY, FALSE),
-        condition(RECONCILING, FALSE),
-    ]);
+    };
     let patch = json!({
         "apiVersion": "flagger.app/v1beta1",
         "kind": "Canary",
@@ -102,4 +63,48 @@ pub(super) async fn report_invalid(
         )
         .await?;
     Ok(())
+}
+
+/// The conditions saying that `error` stalls the Canary; `None` when they already say so.
+/// The conditions of other types are kept (Flagger's `Promoted` above all, which
+/// `kubectl wait --for=condition=promoted` reads) and serin's three replaced.
+fn stalled_conditions(
+    existing: Option<serde_json::Value>,
+    error: &Error,
+    now: chrono::DateTime<Utc>,
+) -> Option<Vec<CanaryCondition>> {
+    let reason = error.reason();
+    let message = error.to_string();
+    let already = existing
+        .as_ref()
+        .and_then(|c| c.as_array())
+        .is_some_and(|conditions| {
+            conditions.iter().any(|c| {
+                c["type"] == STALLED && c["status"] == TRUE && c["message"] == message.as_str()
+            })
+        });
+    if already {
+        return None;
+    }
+    let condition = |type_: &str, status: &str| CanaryCondition {
+        type_: type_.to_owned(),
+        status: status.to_owned(),
+        reason: reason.to_owned(),
+        message: Some(message.clone()),
+        last_transition_time: Some(now),
+        last_update_time: Some(now),
+    };
+    let ours = [STALLED, READY, RECONCILING];
+    let mut conditions: Vec<CanaryCondition> = existing
+        .and_then(|c| serde_json::from_value::<Vec<CanaryCondition>>(c).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| !ours.contains(&c.type_.as_str()))
+        .collect();
+    conditions.extend([
+        condition(STALLED, TRUE),
+        condition(READY, FALSE),
+        condition(RECONCILING, FALSE),
+    ]);
+    Some(conditions)
 }

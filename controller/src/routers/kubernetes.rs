@@ -1,9 +1,12 @@
 //! The `kubernetes` router: blue/green with plain Services. The apex Service always selects the
 //! primary pods; the canary is reachable on `<apex>-canary` for tests and load, and promotion
-//! copies it to the primary. There is no weighted traffic, so there are no routing objects.
+//! copies it to the primary. There are no routing objects, and no weights: validation keeps
+//! progressive releases away from this router (its row of the capability table says so).
+
+use serin_decide::Routes;
 
 use super::{
-    Capabilities, DesiredObject, RouteContext, RouteState, Router, RouterError, TrafficSplit,
+    DesiredObject, KindUse, RouteInput, RouteObservation, Router, RouterError, TrafficSplit,
 };
 
 /// Blue/green through the generated Services only.
@@ -11,26 +14,31 @@ use super::{
 pub struct KubernetesServices;
 
 impl Router for KubernetesServices {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            weighted: false,
-            header_match: false,
-            mirror: false,
-            session_affinity: false,
-        }
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn kinds(&self) -> &'static [KindUse] {
+        &[]
     }
 
     fn desired_routes(
         &self,
-        _ctx: &RouteContext<'_>,
+        _input: &RouteInput<'_>,
         _split: &TrafficSplit,
     ) -> Result<Vec<DesiredObject>, RouterError> {
-        // Weights cannot be expressed with Services; validation keeps progressive releases away
-        // from this router through `capabilities().weighted`.
         Ok(Vec::new())
     }
 
-    fn observe(&self, _ctx: &RouteContext<'_>, _observed: &[serde_json::Value]) -> RouteState {
-        RouteState::ServicesOnly
+    fn observe(
+        &self,
+        _input: &RouteInput<'_>,
+        _observed: &[serde_json::Value],
+    ) -> RouteObservation {
+        // The apex Service is the routing, and it always selects the primary.
+        RouteObservation::Live {
+            routes: Routes::all_primary(),
+            confirmed: true,
+        }
     }
 }

@@ -1,139 +1,107 @@
-//! Traffic routers: each turns "this much traffic to the canary" into the routing objects of one
-//! mesh or ingress, and reads back whether that split is live. Pure: the reconcile loop applies
-//! the objects (server-side apply) and passes observed objects back in.
+//! Traffic routers: each turns a traffic split into the routing objects of one mesh or ingress,
+//! and reads back whether that split is live. Pure: the reconcile loop fetches what a router
+//! needs ([`Router::references`], then the objects it writes), applies what it builds
+//! (server-side apply), and passes observed objects back in.
 //!
-//! Provider differences are answered here, through [`Capabilities`] and the router's own file,
-//! never by matching on provider names elsewhere.
+//! A new router is one file (or folder) here and one line in [`router_for`]. What a router can
+//! express is one table in the API crate ([`serin_crds::routing`]), read by validation; the
+//! router contract test checks that each router does what the table says. Nothing outside this
+//! module asks which router it is.
 
 mod gateway_api;
+mod kinds;
 mod kubernetes;
 
 pub use gateway_api::{GatewayApi, GatewayApiVersion};
+pub use kinds::{
+    Access, DESTINATION_RULE, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, KindUse, RouteKind,
+    VIRTUAL_SERVICE,
+};
 pub use kubernetes::KubernetesServices;
 
-use serin_crds::canary::{CanaryService, HttpMatchRequest, Provider, SessionAffinity};
-use serin_crds::validation::Weight;
+use std::collections::BTreeMap;
 
-/// What a router can do, so that the decision core and validation can ask instead of matching on
-/// provider names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(
-    clippy::struct_excessive_bools,
-    reason = "independent capability flags"
-)]
-pub struct Capabilities {
-    /// Splits traffic by weight (progressive releases).
-    pub weighted: bool,
-    /// Routes matching requests to the canary (A/B testing).
-    pub header_match: bool,
-    /// Copies requests to the canary.
-    pub mirror: bool,
-    /// Keeps a user on the canary with a cookie.
-    pub session_affinity: bool,
+use serde_json::Value;
+use serin_crds::canary::{Provider, SessionAffinity};
+use serin_crds::validation::RoutingSpec;
+pub use serin_decide::{RouteObservation, TrafficSplit};
+
+/// One object of a kind, by namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    /// Its kind.
+    pub kind: RouteKind,
+    /// Its namespace (empty for a cluster-scoped kind).
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
 }
 
-/// Names of the Services serin generates for a target.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceNames {
-    /// The apex Service, which clients use.
-    pub apex: String,
-    /// The Service that selects the primary pods.
-    pub primary: String,
-    /// The Service that selects the canary pods.
-    pub canary: String,
-}
-
-impl ServiceNames {
-    /// `spec.service.name` (or the target's name), with `-primary` and `-canary` suffixes.
-    pub fn new(target: &str, service: Option<&CanaryService>) -> Self {
-        let apex = service
-            .and_then(|s| s.name.clone())
-            .unwrap_or_else(|| target.to_owned());
-        ServiceNames {
-            primary: format!("{apex}-primary"),
-            canary: format!("{apex}-canary"),
-            apex,
-        }
-    }
-}
+/// The user objects a router reads before building (`spec.ingressRef`, a VirtualService it
+/// takes over, ...), as fetched: `None` when one does not exist.
+pub type Referenced = BTreeMap<ObjectKey, Option<Value>>;
 
 /// Everything a router needs to know about a Canary.
-#[derive(Clone, Debug)]
-pub struct RouteContext<'a> {
+#[derive(Clone, Copy, Debug)]
+pub struct RouteInput<'a> {
     /// Name of the Canary (owner of the routing objects).
     pub canary: &'a str,
     /// Namespace of the Canary and its objects.
     pub namespace: &'a str,
     /// UID of the Canary, for owner references.
     pub canary_uid: &'a str,
-    /// The generated Services.
-    pub names: &'a ServiceNames,
-    /// `spec.service`.
-    pub service: &'a CanaryService,
-    /// `spec.analysis.match`: requests routed to the canary during A/B testing.
-    pub ab_matches: &'a [HttpMatchRequest],
+    /// How the routes expose the target: Service names, `spec.service`, matches, references.
+    pub routing: &'a RoutingSpec,
     /// `spec.analysis.sessionAffinity`.
     pub session_affinity: Option<&'a SessionAffinity>,
+    /// The objects [`Router::references`] named, as fetched.
+    pub referenced: &'a Referenced,
 }
 
-/// The traffic split a router must put in place.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrafficSplit {
-    /// Share of traffic for the canary; the primary gets the rest.
-    pub canary: Weight,
-    /// Copy this share of requests to the canary (blue/green mirroring).
-    pub mirror: Option<Weight>,
-    /// During a run with session affinity: the `name=value` cookie that pins users to the canary.
-    pub sticky_cookie: Option<String>,
-    /// After a run with session affinity: the previous run's cookie, to be expired.
-    pub expired_cookie: Option<String>,
+impl RouteInput<'_> {
+    /// The referenced object `key`, when it exists.
+    pub fn referenced(&self, key: &ObjectKey) -> Option<&Value> {
+        self.referenced.get(key).and_then(Option::as_ref)
+    }
+
+    /// The owner reference that makes an object belong to the Canary.
+    pub fn owner(&self) -> Value {
+        serde_json::json!({
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "Canary",
+            "name": self.canary,
+            "uid": self.canary_uid,
+            "controller": true,
+            "blockOwnerDeletion": true,
+        })
+    }
 }
 
 /// A routing object to apply.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredObject {
-    /// `apiVersion` of the object.
-    pub api_version: String,
-    /// `kind` of the object.
-    pub kind: String,
-    /// Name of the object.
+    /// Its kind.
+    pub kind: RouteKind,
+    /// Its name (in the Canary's namespace, unless the kind is cluster-scoped).
     pub name: String,
     /// The whole object, as applied (server-side) under serin's field manager.
-    pub object: serde_json::Value,
+    pub object: Value,
 }
 
-/// What the observed routing objects say.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RouteState {
-    /// The split is programmed and every parent reports it accepted for this generation.
-    Live {
-        /// Canary share in the object.
-        canary: Weight,
-        /// Whether requests are mirrored to the canary.
-        mirrored: bool,
-    },
-    /// The object exists but its parents have not accepted this generation yet.
-    Pending {
-        /// Why, for a person.
-        reason: String,
-    },
-    /// A parent rejected the route, or accepted it only in part.
-    Rejected {
-        /// Why, for a person.
-        reason: String,
-    },
-    /// The routing object does not exist.
-    Missing,
-    /// The router has no routing objects: the generated Services are the routing, and weights
-    /// are not enforced (blue/green with plain Services).
-    ServicesOnly,
+/// Settings of the routers that come from the controller's flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouterOptions {
+    /// Prefix of the NGINX canary annotations (`--ingress-annotations-prefix`).
+    pub ingress_annotations_prefix: Option<String>,
+    /// Ingress class set on the objects of ingress routers (`--ingress-class`).
+    pub ingress_class: Option<String>,
 }
 
 /// Why a router cannot produce routes for a Canary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouterError {
     /// The provider is not implemented by serin.
-    #[error("provider {0} is not supported by serin")]
+    #[error("provider {0} is not supported by serin yet")]
     Unsupported(Provider),
     /// Something in the Canary cannot be expressed with this router.
     #[error("{field}: {message}")]
@@ -143,6 +111,16 @@ pub enum RouterError {
         /// Why.
         message: String,
     },
+    /// An object the spec refers to does not exist.
+    #[error("{kind} {name} (from {field}) does not exist")]
+    ReferenceMissing {
+        /// `Kind.group` of the object.
+        kind: String,
+        /// Its name.
+        name: String,
+        /// The spec field that names it.
+        field: &'static str,
+    },
 }
 
 impl RouterError {
@@ -151,42 +129,49 @@ impl RouterError {
         match self {
             RouterError::Unsupported(_) => "unsupported_provider",
             RouterError::Inexpressible { .. } => "inexpressible",
+            RouterError::ReferenceMissing { .. } => "reference_missing",
         }
     }
 }
 
 /// A traffic router.
 pub trait Router: Send + Sync {
-    /// What it can do.
-    fn capabilities(&self) -> Capabilities;
+    /// The provider it serves, as in metric labels and messages.
+    fn name(&self) -> &'static str;
+
+    /// The kinds it writes and reads.
+    fn kinds(&self) -> &'static [KindUse];
+
+    /// The user objects it must read before building; fetched by the observe step and passed in
+    /// [`RouteInput::referenced`].
+    fn references(&self, _namespace: &str, _routing: &RoutingSpec) -> Vec<ObjectKey> {
+        Vec::new()
+    }
+
     /// The routing objects that realise `split`. Empty when the generated Services are enough.
     fn desired_routes(
         &self,
-        ctx: &RouteContext<'_>,
+        input: &RouteInput<'_>,
         split: &TrafficSplit,
     ) -> Result<Vec<DesiredObject>, RouterError>;
-    /// Reads the observed routing objects (those named by `desired_routes`, as fetched).
-    fn observe(&self, ctx: &RouteContext<'_>, observed: &[serde_json::Value]) -> RouteState;
-}
 
-/// The routing kinds the controller watches into caches: HTTPRoutes as `gateway.networking.k8s.io/v1`
-/// (the version current Gateway API installations serve; routes of other versions are read from
-/// the API).
-pub fn route_resources() -> Vec<kube::core::ApiResource> {
-    vec![api_resource("gateway.networking.k8s.io/v1", "HTTPRoute")]
-}
+    /// What the observed routing objects (those [`Router::desired_routes`] names, as fetched)
+    /// say of the split and whether it is live.
+    fn observe(&self, input: &RouteInput<'_>, observed: &[Value]) -> RouteObservation;
 
-/// The API resource of `kind` served as `api_version` (its plural guessed as the API server
-/// would for a CRD: lowercase kind plus `s`, which holds for every routing kind).
-pub fn api_resource(api_version: &str, kind: &str) -> kube::core::ApiResource {
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
-    kube::core::ApiResource::from_gvk(&gvk)
+    /// What to apply on `revertOnDeletion` to give back objects the router took over (a user's
+    /// VirtualService, say). Objects serin created belong to the Canary and go with it.
+    fn finalize(&self, _input: &RouteInput<'_>, _observed: &[Value]) -> Vec<DesiredObject> {
+        Vec::new()
+    }
 }
 
 /// The router for a provider. Routers not built yet are reported as unsupported, never replaced
 /// by a default.
-pub fn router_for(provider: Provider) -> Result<Box<dyn Router>, RouterError> {
+pub fn router_for(
+    provider: Provider,
+    _options: &RouterOptions,
+) -> Result<Box<dyn Router>, RouterError> {
     match provider {
         Provider::Kubernetes => Ok(Box::new(KubernetesServices)),
         Provider::GatewayApiV1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1))),
@@ -210,39 +195,49 @@ pub fn router_for(provider: Provider) -> Result<Box<dyn Router>, RouterError> {
     }
 }
 
+/// Every kind some router uses, each once with the widest access any router needs: what the
+/// controller watches into caches and what its RBAC must allow.
+pub fn all_kinds() -> Vec<KindUse> {
+    let mut kinds: BTreeMap<RouteKind, Access> = BTreeMap::new();
+    for provider in Provider::ALL {
+        let Ok(router) = router_for(provider, &RouterOptions::default()) else {
+            continue;
+        };
+        for used in router.kinds() {
+            let access = kinds.entry(used.kind).or_insert(used.access);
+            if used.access == Access::Write {
+                *access = Access::Write;
+            }
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|(kind, access)| KindUse { kind, access })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn service_names_follow_the_apex_name() {
-        let names = ServiceNames::new("podinfo", None);
-        assert_eq!(
-            (
-                names.apex.as_str(),
-                names.primary.as_str(),
-                names.canary.as_str()
-            ),
-            ("podinfo", "podinfo-primary", "podinfo-canary")
-        );
-        let service = CanaryService {
-            name: Some("frontend".into()),
-            port: 80,
-            ..Default::default()
-        };
-        assert_eq!(
-            ServiceNames::new("podinfo", Some(&service)).canary,
-            "frontend-canary"
-        );
+    fn unbuilt_routers_are_unsupported_not_defaulted() {
+        let options = RouterOptions::default();
+        assert!(router_for(Provider::Kubernetes, &options).is_ok());
+        assert!(router_for(Provider::GatewayApiV1, &options).is_ok());
+        assert!(matches!(
+            router_for(Provider::Traefik, &options),
+            Err(RouterError::Unsupported(Provider::Traefik))
+        ));
     }
 
     #[test]
-    fn unbuilt_routers_are_unsupported_not_defaulted() {
-        assert!(router_for(Provider::Kubernetes).is_ok());
-        assert!(router_for(Provider::GatewayApiV1).is_ok());
-        assert!(matches!(
-            router_for(Provider::Istio),
-            Err(RouterError::Unsupported(Provider::Istio))
-        ));
+    fn every_kind_is_listed_once_with_the_widest_access() {
+        let kinds = all_kinds();
+        let mut seen = std::collections::BTreeSet::new();
+        for k in &kinds {
+            assert!(seen.insert(k.kind), "{:?} twice", k.kind);
+        }
+        assert!(kinds.contains(&KindUse::write(HTTP_ROUTE_V1)));
     }
 }

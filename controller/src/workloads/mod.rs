@@ -1,7 +1,9 @@
 //! Workloads: the objects serin derives from a Canary's target, as pure functions of what was
 //! observed (the `<target>-primary` copy, the three Services, the `-primary` copies of tracked
-//! ConfigMaps and Secrets), and how ready a target is.
+//! ConfigMaps and Secrets), how ready a target is, and the adapter that applies them
+//! ([`Workload`], the only part that does I/O).
 
+mod adapter;
 mod autoscaler;
 mod configs;
 mod primary;
@@ -9,13 +11,14 @@ mod readiness;
 mod services;
 mod target;
 
+pub use adapter::{AdapterError, AppliedService, Workload, WorkloadSettings};
 pub use autoscaler::primary_autoscaler;
 pub use configs::{ConfigKind, ConfigRef, TRACKING_ANNOTATION, config_refs, rename_configs};
 pub use primary::{
     PrimaryOptions, primary_daemonset, primary_deployment, primary_workload, selector_label,
 };
 pub use readiness::{Readiness, daemonset_readiness, deployment_readiness};
-pub use services::{ServiceInputs, ServiceRole, service, service_copy};
+pub use services::{ServiceInputs, service, service_copy};
 pub use target::{SCALE_TO_ZERO_NODE_SELECTOR, Target, strip_allocated};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;

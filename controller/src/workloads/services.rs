@@ -8,19 +8,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serin_crds::canary::{CanaryService, TrafficDistribution};
 
-use super::canary_owner;
-use crate::routers::ServiceNames;
+use serin_crds::validation::ServiceNames;
+use serin_decide::ServiceRole;
 
-/// Which of the three Services.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceRole {
-    /// `<apex>`: selects the primary pods.
-    Apex,
-    /// `<apex>-primary`: selects the primary pods.
-    Primary,
-    /// `<apex>-canary`: selects the target's pods.
-    Canary,
-}
+use super::canary_owner;
 
 /// Inputs shared by the three Services.
 #[derive(Clone, Debug)]

@@ -75,6 +75,12 @@ pub struct CanaryStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::date_time")]
     pub no_data_since: Option<DateTime<Utc>>,
+    /// When the routes stopped being live at the weights serin set, during a release (the
+    /// router's controller had not accepted them, or refused them). Cleared once they are live;
+    /// when it lasts longer than the progress deadline, the release is rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub routes_pending_since: Option<DateTime<Utc>>,
     /// Manual requests made with the `serin.dev/abort`, `serin.dev/promote`, `serin.dev/retry`
     /// and `serin.dev/pause` annotations that serin has acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]

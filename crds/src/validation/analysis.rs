@@ -1,6 +1,6 @@
 //! Validation of the release strategy: which of progressive, A/B or blue/green, and its steps.
 
-use crate::canary::{CanaryAnalysis, HttpMatchRequest, Provider};
+use crate::canary::{CanaryAnalysis, HttpMatchRequest};
 
 use super::{Problems, Weight};
 
@@ -157,10 +157,9 @@ fn progressive(a: &CanaryAnalysis, p: &mut Problems) -> Option<Strategy> {
     })
 }
 
-/// Checks mirroring: supported by Istio and Gateway API, not with A/B testing.
+/// Checks mirroring: not with A/B testing. Whether the router can mirror is a router rule.
 pub(crate) fn mirror(
     a: &CanaryAnalysis,
-    provider: Option<Provider>,
     strategy: Option<&Strategy>,
     p: &mut Problems,
 ) -> Option<MirrorPlan> {
@@ -181,17 +180,6 @@ pub(crate) fn mirror(
         p.add(
             "spec.analysis.mirror",
             "cannot be combined with A/B testing (match)",
-        );
-    }
-    if let Some(provider) = provider
-        && !matches!(
-            provider,
-            Provider::Istio | Provider::GatewayApiV1 | Provider::GatewayApiV1beta1
-        )
-    {
-        p.add(
-            "spec.analysis.mirror",
-            format!("provider {provider} cannot mirror traffic (istio and gatewayapi can)"),
         );
     }
     Some(MirrorPlan { percent })
@@ -300,7 +288,7 @@ mod tests {
         let mut p = Problems::default();
         let s = strategy(&a, &mut p);
         assert_eq!(
-            mirror(&a, Some(Provider::Istio), s.as_ref(), &mut p),
+            mirror(&a, s.as_ref(), &mut p),
             Some(MirrorPlan {
                 percent: Weight::FULL
             })

@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use crate::canary::{
-    AlertRef, AlertSeverity, AutoscalerKind, AutoscalerRef, CanaryService, CanarySpec, Provider,
-    SessionAffinity, TargetKind,
+    AlertRef, AlertSeverity, AutoscalerKind, AutoscalerRef, CanarySpec, Provider, SessionAffinity,
+    TargetKind,
 };
 
 use super::analysis::{mirror, strategy};
 use super::metrics::metric_checks;
+use super::routing::router_rules;
+use super::service::{RoutingSpec, routing_spec};
 use super::webhooks::webhooks;
 use super::{MetricCheck, MirrorPlan, Problems, Strategy, ValidationErrors, WebhookPlan, Weight};
 
@@ -20,10 +22,11 @@ pub const DEFAULT_PROGRESS_DEADLINE: Duration = Duration::from_secs(600);
 pub struct ValidCanary {
     /// The workload released.
     pub target: Target,
-    /// The router; `None` means the controller's default.
+    /// The router in effect: `spec.provider`, or the default validation was given; `None` only
+    /// when neither is known (`serin lint` without `--mesh-provider`).
     pub provider: Option<Provider>,
-    /// How Services and routes expose the target.
-    pub service: Option<CanaryService>,
+    /// How the generated Services and the routes expose the target.
+    pub routing: RoutingSpec,
     /// Prometheus address for built-in metrics, overriding the controller's.
     pub metrics_server: Option<url::Url>,
     /// Time between analysis steps.
@@ -80,13 +83,21 @@ pub enum TargetKindPlan {
     KnativeService,
 }
 
-/// Validates a Canary spec: everything Flagger's schema checks, and the rules Flagger enforces at
-/// run time or silently coerces.
-pub fn validate_canary(spec: &CanarySpec) -> Result<ValidCanary, ValidationErrors> {
+/// Validates a Canary spec: everything Flagger's schema checks, the rules Flagger enforces at
+/// run time or silently coerces, and what the router in effect cannot express.
+///
+/// `default_provider` is the router used when `spec.provider` is not set (the controller's
+/// `--mesh-provider`); `None` when it is not known, as for `serin lint` without
+/// `--mesh-provider`: router rules then apply only to Canaries that name their provider.
+pub fn validate_canary(
+    spec: &CanarySpec,
+    default_provider: Option<Provider>,
+) -> Result<ValidCanary, ValidationErrors> {
     let mut p = Problems::default();
+    let provider = spec.provider.or(default_provider);
     let target = target(spec, &mut p);
-    provider_rules(spec, target.as_ref(), &mut p);
-    service_rules(spec, target.as_ref(), &mut p);
+    provider_rules(provider, target.as_ref(), &mut p);
+    let routing = routing_spec(spec, target.as_ref(), &mut p);
     let metrics_server = spec
         .metrics_server
         .as_deref()
@@ -125,7 +136,8 @@ pub fn validate_canary(spec: &CanarySpec) -> Result<ValidCanary, ValidationError
         }
     };
     let strategy = strategy(a, &mut p);
-    let mirror = mirror(a, spec.provider, strategy.as_ref(), &mut p);
+    let mirror = mirror(a, strategy.as_ref(), &mut p);
+    router_rules(spec, provider, strategy.as_ref(), target.as_ref(), &mut p);
     let ready = |p: &mut Problems, field: &str, v: Option<u32>| match v {
         Some(v) => p.weight(&format!("spec.analysis.{field}"), v, 0),
         None => Some(Weight::FULL),
@@ -149,8 +161,8 @@ pub fn validate_canary(spec: &CanarySpec) -> Result<ValidCanary, ValidationError
     };
     p.finish(|| ValidCanary {
         target,
-        provider: spec.provider,
-        service: spec.service.clone(),
+        provider,
+        routing,
         metrics_server,
         interval,
         threshold,
@@ -200,121 +212,27 @@ fn target(spec: &CanarySpec, p: &mut Problems) -> Option<Target> {
     })
 }
 
-fn provider_rules(spec: &CanarySpec, target: Option<&Target>, p: &mut Problems) {
-    let knative_target = target.is_some_and(|t| t.kind == TargetKindPlan::KnativeService);
-    match spec.provider {
+/// Rules about the provider itself, on the one in effect: retired routers, and a Knative target
+/// with another router.
+fn provider_rules(provider: Option<Provider>, target: Option<&Target>, p: &mut Problems) {
+    let field = "spec.provider";
+    match provider {
         Some(provider @ (Provider::AppMesh | Provider::AppMeshV1beta2 | Provider::Osm)) => {
             p.add(
-                "spec.provider",
+                field,
                 format!("{provider} is not supported by serin: the project is retired"),
             );
         }
         Some(
             provider @ (Provider::SmiV1alpha1 | Provider::SmiV1alpha2 | Provider::SmiV1alpha3),
         ) => {
-            p.add("spec.provider", format!("{provider} is not supported by serin; use the mesh's own provider (linkerd, kuma, istio)"));
-        }
-        Some(Provider::Nginx | Provider::Skipper) if spec.ingress_ref.is_none() => {
-            p.add(
-                "spec.ingressRef",
-                "is required by this provider: the Ingress that routes to the target",
-            );
-        }
-        Some(Provider::Apisix) if spec.route_ref.is_none() => {
-            p.add(
-                "spec.routeRef",
-                "is required by provider apisix: the ApisixRoute that routes to the target",
-            );
-        }
-        Some(Provider::GatewayApiV1 | Provider::GatewayApiV1beta1)
-            if spec
-                .service
-                .as_ref()
-                .and_then(|s| s.gateway_refs.as_ref())
-                .is_none_or(Vec::is_empty) =>
-        {
-            p.add(
-                "spec.service.gatewayRefs",
-                "is required by provider gatewayapi: the Gateways the HTTPRoute attaches to",
-            );
-        }
-        Some(Provider::Knative) if !knative_target => {
-            p.add("spec.targetRef", "provider knative needs a Knative Service target (apiVersion serving.knative.dev/v1, kind Service)");
+            p.add(field, format!("{provider} is not supported by serin; use the mesh's own provider (linkerd, kuma, istio)"));
         }
         _ => {}
     }
-    if knative_target && spec.provider != Some(Provider::Knative) {
-        p.add(
-            "spec.provider",
-            "must be knative for a Knative Service target",
-        );
-    }
-}
-
-fn service_rules(spec: &CanarySpec, target: Option<&Target>, p: &mut Problems) {
-    let Some(service) = &spec.service else {
-        if target.is_some_and(|t| {
-            matches!(
-                t.kind,
-                TargetKindPlan::Deployment | TargetKindPlan::DaemonSet
-            )
-        }) {
-            p.add("spec.service", "is required for a Deployment or DaemonSet target: its port is needed to generate the Services");
-        }
-        return;
-    };
-    if service.port == 0 {
-        p.add("spec.service.port", "must be between 1 and 65535");
-    }
-    match &service.target_port {
-        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(port))
-            if !(1..=65535).contains(port) =>
-        {
-            p.add(
-                "spec.service.targetPort",
-                "must be a port number between 1 and 65535 or a port name",
-            );
-        }
-        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(name))
-            if name.trim().is_empty() =>
-        {
-            p.add("spec.service.targetPort", "must not be empty");
-        }
-        _ => {}
-    }
-    for (field, value) in [
-        ("timeout", &service.timeout),
-        ("backendTimeout", &service.backend_timeout),
-    ] {
-        if let Some(v) = value {
-            p.duration(&format!("spec.service.{field}"), v);
-        }
-    }
-    if let Some(t) = service
-        .retries
-        .as_ref()
-        .and_then(|r| r.per_try_timeout.as_ref())
-    {
-        p.duration("spec.service.retries.perTryTimeout", t);
-    }
-    for (i, m) in service.mirror.iter().flatten().enumerate() {
-        match &m.backend_ref {
-            None => p.add(
-                format!("spec.service.mirror[{i}].backendRef"),
-                "is required",
-            ),
-            Some(b)
-                if b.port.is_none()
-                    && b.kind.as_deref().is_none_or(|k| k == "Service")
-                    && b.group.as_deref().is_none_or(str::is_empty) =>
-            {
-                p.add(
-                    format!("spec.service.mirror[{i}].backendRef.port"),
-                    "is required for a Service backend",
-                );
-            }
-            Some(_) => {}
-        }
+    let knative_target = target.is_some_and(|t| t.kind == TargetKindPlan::KnativeService);
+    if knative_target && provider.is_some_and(|p| p != Provider::Knative) {
+        p.add(field, "must be knative for a Knative Service target");
     }
 }
 

@@ -11,6 +11,8 @@ mod duration;
 mod metric_template;
 mod metrics;
 mod parse;
+mod routing;
+mod service;
 mod webhooks;
 
 pub use alert_provider::{ValidAlertProvider, validate_alert_provider};
@@ -20,6 +22,7 @@ pub use duration::{ParseDurationError, parse_go_duration};
 pub use metric_template::{ValidMetricTemplate, validate_metric_template};
 pub use metrics::{BuiltinMetric, DEFAULT_METRIC_WINDOW, MetricCheck, MetricSource, Range};
 pub use parse::{ParsedResource, parse_resource};
+pub use service::{RoutingSpec, ServiceNames};
 pub use webhooks::{DEFAULT_WEBHOOK_TIMEOUT, HookKind, WebhookPlan};
 
 use std::fmt;

@@ -246,7 +246,7 @@ fn phase_of(canary: &Canary) -> CanaryPhase {
 /// The summary line of a Canary.
 pub fn row(canary: &Canary) -> CanaryRow {
     let status = canary.status.clone().unwrap_or_default();
-    let valid = validate_canary(&canary.spec).ok();
+    let valid = validate_canary(&canary.spec, None).ok();
     let steps = valid
         .as_ref()
         .map(|v| steps(v, &canary.status.clone().unwrap_or_default()))
@@ -377,7 +377,7 @@ struct Plan {
 }
 
 fn plan(canary: &Canary, status: &serin_crds::CanaryStatus, holding: Option<HookKind>) -> Plan {
-    let valid = match validate_canary(&canary.spec) {
+    let valid = match validate_canary(&canary.spec, None) {
         Ok(valid) => valid,
         Err(errors) => {
             return Plan {

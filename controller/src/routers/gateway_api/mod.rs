@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use serin_crds::validation::Weight;
 
 use super::{
-    Capabilities, DesiredObject, RouteContext, RouteState, Router, RouterError, TrafficSplit,
+    DesiredObject, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, KindUse, RouteInput, RouteKind,
+    RouteObservation, Router, RouterError, TrafficSplit,
 };
 
 /// Which served version of HTTPRoute to write.
@@ -35,43 +36,44 @@ impl GatewayApi {
         GatewayApi { version }
     }
 
-    fn api_version(self) -> &'static str {
+    fn kind(self) -> RouteKind {
         match self.version {
-            GatewayApiVersion::V1 => "gateway.networking.k8s.io/v1",
-            GatewayApiVersion::V1beta1 => "gateway.networking.k8s.io/v1beta1",
+            GatewayApiVersion::V1 => HTTP_ROUTE_V1,
+            GatewayApiVersion::V1beta1 => HTTP_ROUTE_V1BETA1,
         }
     }
 }
 
 impl Router for GatewayApi {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            weighted: true,
-            header_match: true,
-            mirror: true,
-            session_affinity: true,
+    fn name(&self) -> &'static str {
+        match self.version {
+            GatewayApiVersion::V1 => "gatewayapi:v1",
+            GatewayApiVersion::V1beta1 => "gatewayapi:v1beta1",
+        }
+    }
+
+    fn kinds(&self) -> &'static [KindUse] {
+        const V1: &[KindUse] = &[KindUse::write(HTTP_ROUTE_V1)];
+        const V1BETA1: &[KindUse] = &[KindUse::write(HTTP_ROUTE_V1BETA1)];
+        match self.version {
+            GatewayApiVersion::V1 => V1,
+            GatewayApiVersion::V1beta1 => V1BETA1,
         }
     }
 
     fn desired_routes(
         &self,
-        ctx: &RouteContext<'_>,
+        input: &RouteInput<'_>,
         split: &TrafficSplit,
     ) -> Result<Vec<DesiredObject>, RouterError> {
-        let spec = route_spec(ctx, split)?;
+        let spec = route_spec(input, split)?;
+        let names = &input.routing.names;
         let mut metadata = json!({
-            "name": ctx.names.apex,
-            "namespace": ctx.namespace,
-            "ownerReferences": [{
-                "apiVersion": "flagger.app/v1beta1",
-                "kind": "Canary",
-                "name": ctx.canary,
-                "uid": ctx.canary_uid,
-                "controller": true,
-                "blockOwnerDeletion": true,
-            }],
+            "name": names.apex,
+            "namespace": input.namespace,
+            "ownerReferences": [input.owner()],
         });
-        if let Some(apex) = &ctx.service.apex {
+        if let Some(apex) = &input.routing.service.apex {
             if let Some(labels) = &apex.labels {
                 metadata["labels"] = json!(labels);
             }
@@ -79,29 +81,30 @@ impl Router for GatewayApi {
                 metadata["annotations"] = json!(annotations);
             }
         }
+        let kind = self.kind();
         let object = json!({
-            "apiVersion": self.api_version(),
-            "kind": "HTTPRoute",
+            "apiVersion": kind.api_version(),
+            "kind": kind.kind,
             "metadata": metadata,
             "spec": spec,
         });
         Ok(vec![DesiredObject {
-            api_version: self.api_version().to_owned(),
-            kind: "HTTPRoute".into(),
-            name: ctx.names.apex.clone(),
+            kind,
+            name: names.apex.clone(),
             object,
         }])
     }
 
-    fn observe(&self, ctx: &RouteContext<'_>, observed: &[Value]) -> RouteState {
+    fn observe(&self, input: &RouteInput<'_>, observed: &[Value]) -> RouteObservation {
+        let names = &input.routing.names;
         let route = observed.iter().find(|o| {
             o["kind"] == "HTTPRoute"
-                && o["metadata"]["name"] == ctx.names.apex.as_str()
-                && o["metadata"]["namespace"] == ctx.namespace
+                && o["metadata"]["name"] == names.apex.as_str()
+                && o["metadata"]["namespace"] == input.namespace
         });
         match route {
-            None => RouteState::Missing,
-            Some(route) => status::route_state(route, ctx.names),
+            None => RouteObservation::Missing,
+            Some(route) => status::route_state(route, names, !input.routing.ab_matches.is_empty()),
         }
     }
 }
@@ -110,9 +113,9 @@ fn backend(name: &str, port: u16, weight: u8) -> Value {
     json!({ "group": "", "kind": "Service", "name": name, "port": port, "weight": weight })
 }
 
-fn route_spec(ctx: &RouteContext<'_>, split: &TrafficSplit) -> Result<Value, RouterError> {
-    let service = ctx.service;
-    let names = ctx.names;
+fn route_spec(input: &RouteInput<'_>, split: &TrafficSplit) -> Result<Value, RouterError> {
+    let service = &input.routing.service;
+    let names = &input.routing.names;
     let gateway_refs = service.gateway_refs.as_deref().unwrap_or_default();
     if gateway_refs.is_empty() {
         return Err(RouterError::Inexpressible {
@@ -121,14 +124,12 @@ fn route_spec(ctx: &RouteContext<'_>, split: &TrafficSplit) -> Result<Value, Rou
                 .into(),
         });
     }
-    let mut service_matches = matches::route_matches(
-        service.match_.as_deref().unwrap_or_default(),
-        "spec.service.match",
-    )?;
+    let mut service_matches =
+        matches::route_matches(&input.routing.service_matches, "spec.service.match")?;
     if service_matches.is_empty() {
         service_matches.push(matches::default_match());
     }
-    let ab_matches = matches::route_matches(ctx.ab_matches, "spec.analysis.match")?;
+    let ab_matches = matches::route_matches(&input.routing.ab_matches, "spec.analysis.match")?;
     let filters = filters::rule_filters(service);
     let mut timeouts = serde_json::Map::new();
     if let Some(t) = &service.timeout {
@@ -148,9 +149,9 @@ fn route_spec(ctx: &RouteContext<'_>, split: &TrafficSplit) -> Result<Value, Rou
         r
     };
 
-    let canary_weight = split.canary.get();
+    let canary_weight = split.routes.canary.get();
     let mut canary_backend = backend(&names.canary, service.port, canary_weight);
-    if let (Some(cookie), Some(affinity)) = (&split.sticky_cookie, ctx.session_affinity) {
+    if let (Some(cookie), Some(affinity)) = (&split.sticky_cookie, input.session_affinity) {
         canary_backend["filters"] = json!([set_cookie_filter(&cookie_attributes(
             cookie, affinity, None
         ))]);
@@ -159,12 +160,12 @@ fn route_spec(ctx: &RouteContext<'_>, split: &TrafficSplit) -> Result<Value, Rou
         backend(
             &names.primary,
             service.port,
-            split.canary.complement().get(),
+            split.routes.canary.complement().get(),
         ),
         canary_backend,
     ];
     let mut weighted_filters = filters.clone();
-    if let Some(percent) = split.mirror {
+    if let Some(percent) = split.routes.mirror {
         let mut mirror = json!({ "backendRef": { "group": "", "kind": "Service", "name": names.canary, "port": service.port } });
         if percent != Weight::FULL {
             mirror["percent"] = Value::from(percent.get());
@@ -174,7 +175,7 @@ fn route_spec(ctx: &RouteContext<'_>, split: &TrafficSplit) -> Result<Value, Rou
 
     let mut rules = Vec::new();
     if ab_matches.is_empty() {
-        if let Some(sticky) = sticky_rule(ctx, split, &service_matches, &filters)? {
+        if let Some(sticky) = sticky_rule(input, split, &service_matches, &filters)? {
             rules.push(rule(sticky.0, sticky.1, sticky.2));
         }
         rules.push(rule(service_matches, weighted_filters, weighted_backends));
@@ -204,15 +205,16 @@ type RuleParts = (Vec<Value>, Vec<Value>, Vec<Value>);
 /// The rule that keeps users with the canary cookie on the canary during a run, or expires the
 /// previous run's cookie after it.
 fn sticky_rule(
-    ctx: &RouteContext<'_>,
+    input: &RouteInput<'_>,
     split: &TrafficSplit,
     service_matches: &[Value],
     filters: &[Value],
 ) -> Result<Option<RuleParts>, RouterError> {
-    let Some(affinity) = ctx.session_affinity else {
+    let Some(affinity) = input.session_affinity else {
         return Ok(None);
     };
-    let port = ctx.service.port;
+    let port = input.routing.service.port;
+    let names = &input.routing.names;
     let cookie_match = |cookie: &str| -> Result<Vec<Value>, RouterError> {
         let (name, value) = cookie
             .split_once('=')
@@ -232,8 +234,8 @@ fn sticky_rule(
     };
     if let Some(cookie) = &split.sticky_cookie {
         let backends = vec![
-            backend(&ctx.names.primary, port, 0),
-            backend(&ctx.names.canary, port, 100),
+            backend(&names.primary, port, 0),
+            backend(&names.canary, port, 100),
         ];
         return Ok(Some((cookie_match(cookie)?, filters.to_vec(), backends)));
     }
@@ -245,8 +247,8 @@ fn sticky_rule(
             Some(-1),
         )));
         let backends = vec![
-            backend(&ctx.names.primary, port, 100),
-            backend(&ctx.names.canary, port, 0),
+            backend(&names.primary, port, 100),
+            backend(&names.canary, port, 0),
         ];
         return Ok(Some((cookie_match(expired)?, expire, backends)));
     }

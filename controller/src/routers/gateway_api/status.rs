@@ -1,12 +1,17 @@
 //! Reading an HTTPRoute back: which split it holds, and whether its Gateways accepted it.
 
 use serde_json::Value;
-use serin_crds::validation::Weight;
+use serin_crds::validation::{ServiceNames, Weight};
+use serin_decide::Routes;
 
-use crate::routers::{RouteState, ServiceNames};
+use crate::routers::RouteObservation;
 
-/// The state of an observed route.
-pub(super) fn route_state(route: &Value, names: &ServiceNames) -> RouteState {
+/// The state of an observed route. `ab_testing`: the Canary routes matching requests (A/B).
+pub(super) fn route_state(
+    route: &Value,
+    names: &ServiceNames,
+    ab_testing: bool,
+) -> RouteObservation {
     let generation = route["metadata"]["generation"].as_i64();
     let parents = route["status"]["parents"]
         .as_array()
@@ -14,7 +19,7 @@ pub(super) fn route_state(route: &Value, names: &ServiceNames) -> RouteState {
         .unwrap_or_default();
     let wanted = route["spec"]["parentRefs"].as_array().map_or(0, Vec::len);
     if parents.is_empty() {
-        return RouteState::Pending {
+        return RouteObservation::Pending {
             reason: "no Gateway has reported on the HTTPRoute yet".into(),
         };
     }
@@ -28,7 +33,7 @@ pub(super) fn route_state(route: &Value, names: &ServiceNames) -> RouteState {
                 .find(|c| c["type"] == kind)
         };
         if let Some(c) = condition("PartiallyInvalid").filter(|c| c["status"] == "True") {
-            return RouteState::Rejected {
+            return RouteObservation::Rejected {
                 reason: format!(
                     "Gateway {gateway} accepted the HTTPRoute only in part: {}",
                     message(c)
@@ -38,7 +43,7 @@ pub(super) fn route_state(route: &Value, names: &ServiceNames) -> RouteState {
         match condition("Accepted") {
             Some(c) if c["status"] == "True" => {
                 if c["observedGeneration"].as_i64() != generation {
-                    return RouteState::Pending {
+                    return RouteObservation::Pending {
                         reason: format!(
                             "Gateway {gateway} has not yet processed the latest HTTPRoute"
                         ),
@@ -46,7 +51,7 @@ pub(super) fn route_state(route: &Value, names: &ServiceNames) -> RouteState {
                 }
             }
             Some(c) if c["status"] == "False" => {
-                return RouteState::Rejected {
+                return RouteObservation::Rejected {
                     reason: format!(
                         "Gateway {gateway} did not accept the HTTPRoute: {}",
                         message(c)
@@ -54,13 +59,13 @@ pub(super) fn route_state(route: &Value, names: &ServiceNames) -> RouteState {
                 };
             }
             _ => {
-                return RouteState::Pending {
+                return RouteObservation::Pending {
                     reason: format!("Gateway {gateway} has not accepted the HTTPRoute yet"),
                 };
             }
         }
         if let Some(c) = condition("ResolvedRefs").filter(|c| c["status"] == "False") {
-            return RouteState::Rejected {
+            return RouteObservation::Rejected {
                 reason: format!(
                     "Gateway {gateway} cannot resolve the HTTPRoute's backends: {}",
                     message(c)
@@ -69,11 +74,11 @@ pub(super) fn route_state(route: &Value, names: &ServiceNames) -> RouteState {
         }
     }
     if parents.len() < wanted {
-        return RouteState::Pending {
+        return RouteObservation::Pending {
             reason: format!("{} of {wanted} Gateways have reported", parents.len()),
         };
     }
-    split_in(route, names)
+    split_in(route, names, ab_testing)
 }
 
 fn message(condition: &Value) -> String {
@@ -86,7 +91,7 @@ fn message(condition: &Value) -> String {
 
 /// The canary share of the rule that splits traffic between primary and canary by weight; the
 /// sticky cookie rule (canary at 100) is not that rule.
-fn split_in(route: &Value, names: &ServiceNames) -> RouteState {
+fn split_in(route: &Value, names: &ServiceNames, ab_testing: bool) -> RouteObservation {
     let rules = route["spec"]["rules"]
         .as_array()
         .map(Vec::as_slice)
@@ -121,10 +126,19 @@ fn split_in(route: &Value, names: &ServiceNames) -> RouteState {
             // Rounded to the nearest percent.
             let share = (c * 200 + p + c).checked_div(2 * (p + c)).unwrap_or(0);
             let canary = Weight::new(u32::try_from(share).unwrap_or(100)).unwrap_or(Weight::FULL);
-            return RouteState::Live { canary, mirrored };
+            let routes = Routes {
+                primary: canary.complement(),
+                canary,
+                mirror: mirrored.then_some(Weight::FULL),
+                matched_to_canary: ab_testing && canary == Weight::FULL,
+            };
+            return RouteObservation::Live {
+                routes,
+                confirmed: true,
+            };
         }
     }
-    RouteState::Rejected {
+    RouteObservation::Rejected {
         reason: "the HTTPRoute has no rule splitting traffic between primary and canary".into(),
     }
 }

@@ -4,10 +4,11 @@ use serde_json::{Value, json};
 use serin_crds::canary::{
     CanaryService, CustomMetadata, HttpMatchRequest, ParentReference, SessionAffinity, StringMatch,
 };
-use serin_crds::validation::Weight;
+use serin_crds::validation::{RoutingSpec, ServiceNames, Weight};
+use serin_decide::Routes;
 
 use super::*;
-use crate::routers::ServiceNames;
+use crate::routers::Referenced;
 
 fn service() -> CanaryService {
     CanaryService {
@@ -40,31 +41,66 @@ impl Fixture {
         }
     }
 
-    fn ctx(&self) -> RouteContext<'_> {
-        RouteContext {
-            canary: "podinfo",
-            namespace: "test",
-            canary_uid: "uid-1",
-            names: &self.names,
-            service: &self.service,
-            ab_matches: &self.ab,
-            session_affinity: self.affinity.as_ref(),
+    fn routing(&self) -> RoutingSpec {
+        RoutingSpec {
+            names: self.names.clone(),
+            service: self.service.clone(),
+            has_service: true,
+            service_matches: self.service.match_.clone().unwrap_or_default(),
+            ab_matches: self.ab.clone(),
+            ingress_ref: None,
+            route_ref: None,
+            upstream_ref: None,
         }
     }
 
+    /// Calls `f` with the router's input for this fixture.
+    fn with_input<T>(&self, f: impl FnOnce(&RouteInput<'_>) -> T) -> T {
+        let routing = self.routing();
+        let referenced = Referenced::new();
+        f(&RouteInput {
+            canary: "podinfo",
+            namespace: "test",
+            canary_uid: "uid-1",
+            routing: &routing,
+            session_affinity: self.affinity.as_ref(),
+            referenced: &referenced,
+        })
+    }
+
+    fn build(
+        &self,
+        version: GatewayApiVersion,
+        split: &TrafficSplit,
+    ) -> Result<Vec<DesiredObject>, RouterError> {
+        self.with_input(|input| GatewayApi::new(version).desired_routes(input, split))
+    }
+
     fn route(&self, split: &TrafficSplit) -> Value {
-        let mut objects = GatewayApi::new(GatewayApiVersion::V1)
-            .desired_routes(&self.ctx(), split)
-            .unwrap();
+        let mut objects = self.build(GatewayApiVersion::V1, split).unwrap();
         assert_eq!(objects.len(), 1);
         objects.remove(0).object
     }
 }
 
 fn at(weight: u32) -> TrafficSplit {
-    TrafficSplit {
-        canary: Weight::new(weight).unwrap(),
-        ..Default::default()
+    TrafficSplit::new(Routes::split(Weight::new(weight).unwrap()))
+}
+
+fn mirrored(percent: Weight) -> TrafficSplit {
+    TrafficSplit::new(Routes::mirrored(percent))
+}
+
+fn live(canary: u32, mirrored: bool) -> RouteObservation {
+    let canary = Weight::new(canary).unwrap();
+    RouteObservation::Live {
+        routes: Routes {
+            primary: canary.complement(),
+            canary,
+            mirror: mirrored.then_some(Weight::FULL),
+            matched_to_canary: false,
+        },
+        confirmed: true,
     }
 }
 
@@ -111,10 +147,12 @@ fn the_route_is_owned_by_the_canary_and_carries_apex_metadata() {
 #[test]
 fn v1beta1_routes_use_that_api_version() {
     let f = Fixture::new();
-    let objects = GatewayApi::new(GatewayApiVersion::V1beta1)
-        .desired_routes(&f.ctx(), &at(0))
-        .unwrap();
-    assert_eq!(objects[0].api_version, "gateway.networking.k8s.io/v1beta1");
+    let objects = f.build(GatewayApiVersion::V1beta1, &at(0)).unwrap();
+    assert_eq!(objects[0].kind, HTTP_ROUTE_V1BETA1);
+    assert_eq!(
+        objects[0].object["apiVersion"],
+        "gateway.networking.k8s.io/v1beta1"
+    );
 }
 
 #[test]
@@ -153,18 +191,12 @@ fn ab_testing_sends_matching_requests_to_the_canary_and_the_rest_to_the_primary(
 #[test]
 fn mirroring_copies_requests_to_the_canary_service() {
     let f = Fixture::new();
-    let full = f.route(&TrafficSplit {
-        mirror: Some(Weight::FULL),
-        ..at(0)
-    });
+    let full = f.route(&mirrored(Weight::FULL));
     assert_eq!(
         full["spec"]["rules"][0]["filters"],
         json!([{"type": "RequestMirror", "requestMirror": {"backendRef": {"group": "", "kind": "Service", "name": "podinfo-canary", "port": 9898}}}])
     );
-    let half = f.route(&TrafficSplit {
-        mirror: Weight::new(50),
-        ..at(0)
-    });
+    let half = f.route(&mirrored(Weight::new(50).unwrap()));
     assert_eq!(
         half["spec"]["rules"][0]["filters"][0]["requestMirror"]["percent"],
         50
@@ -223,9 +255,7 @@ fn after_a_run_the_previous_cookie_is_expired() {
 fn without_gateway_refs_no_route_can_be_built() {
     let mut f = Fixture::new();
     f.service.gateway_refs = None;
-    let err = GatewayApi::new(GatewayApiVersion::V1)
-        .desired_routes(&f.ctx(), &at(0))
-        .unwrap_err();
+    let err = f.build(GatewayApiVersion::V1, &at(0)).unwrap_err();
     assert_eq!(err.category(), "inexpressible");
     assert!(err.to_string().starts_with("spec.service.gatewayRefs:"));
 }
@@ -248,28 +278,25 @@ fn accepted(generation: i64) -> Value {
     ])
 }
 
-fn state(f: &Fixture, routes: &[Value]) -> RouteState {
-    GatewayApi::new(GatewayApiVersion::V1).observe(&f.ctx(), routes)
+fn state(f: &Fixture, routes: &[Value]) -> RouteObservation {
+    f.with_input(|input| GatewayApi::new(GatewayApiVersion::V1).observe(input, routes))
 }
 
 #[test]
 fn an_accepted_route_at_the_current_generation_is_live_with_its_weights() {
     let f = Fixture::new();
     let route = observed(&f.route(&at(30)), 4, &accepted(4));
-    assert_eq!(
-        state(&f, &[route]),
-        RouteState::Live {
-            canary: Weight::new(30).unwrap(),
-            mirrored: false
-        }
-    );
+    assert_eq!(state(&f, &[route]), live(30, false));
 }
 
 #[test]
 fn acceptance_of_an_older_generation_is_not_enough() {
     let f = Fixture::new();
     let route = observed(&f.route(&at(30)), 5, &accepted(4));
-    assert!(matches!(state(&f, &[route]), RouteState::Pending { .. }));
+    assert!(matches!(
+        state(&f, &[route]),
+        RouteObservation::Pending { .. }
+    ));
 }
 
 #[test]
@@ -277,8 +304,11 @@ fn a_route_no_gateway_reported_on_is_pending_and_an_absent_one_missing() {
     let f = Fixture::new();
     let mut route = f.route(&at(10));
     route["metadata"]["generation"] = json!(1);
-    assert!(matches!(state(&f, &[route]), RouteState::Pending { .. }));
-    assert_eq!(state(&f, &[]), RouteState::Missing);
+    assert!(matches!(
+        state(&f, &[route]),
+        RouteObservation::Pending { .. }
+    ));
+    assert_eq!(state(&f, &[]), RouteObservation::Missing);
 }
 
 #[test]
@@ -288,7 +318,7 @@ fn partially_invalid_or_rejected_routes_are_not_live() {
     conditions.as_array_mut().unwrap().push(json!({"type": "PartiallyInvalid", "status": "True", "reason": "UnsupportedValue", "message": "filter CORS"}));
     let partial = observed(&f.route(&at(10)), 2, &conditions);
     assert!(
-        matches!(state(&f, &[partial]), RouteState::Rejected { reason } if reason.contains("only in part") && reason.contains("filter CORS"))
+        matches!(state(&f, &[partial]), RouteObservation::Rejected { reason } if reason.contains("only in part") && reason.contains("filter CORS"))
     );
     let refused = observed(
         &f.route(&at(10)),
@@ -296,7 +326,7 @@ fn partially_invalid_or_rejected_routes_are_not_live() {
         &json!([{"type": "Accepted", "status": "False", "reason": "NotAllowedByListeners", "observedGeneration": 2}]),
     );
     assert!(
-        matches!(state(&f, &[refused]), RouteState::Rejected { reason } if reason.contains("NotAllowedByListeners"))
+        matches!(state(&f, &[refused]), RouteObservation::Rejected { reason } if reason.contains("NotAllowedByListeners"))
     );
     let unresolved = observed(
         &f.route(&at(10)),
@@ -307,7 +337,7 @@ fn partially_invalid_or_rejected_routes_are_not_live() {
         ]),
     );
     assert!(
-        matches!(state(&f, &[unresolved]), RouteState::Rejected { reason } if reason.contains("BackendNotFound"))
+        matches!(state(&f, &[unresolved]), RouteObservation::Rejected { reason } if reason.contains("BackendNotFound"))
     );
 }
 
@@ -320,31 +350,12 @@ fn the_sticky_rule_is_not_mistaken_for_the_weighted_one() {
         ..at(40)
     });
     let route = observed(&route, 1, &accepted(1));
-    assert_eq!(
-        state(&f, &[route]),
-        RouteState::Live {
-            canary: Weight::new(40).unwrap(),
-            mirrored: false
-        }
-    );
+    assert_eq!(state(&f, &[route]), live(40, false));
 }
 
 #[test]
 fn mirroring_is_read_back() {
     let f = Fixture::new();
-    let route = observed(
-        &f.route(&TrafficSplit {
-            mirror: Some(Weight::FULL),
-            ..at(0)
-        }),
-        1,
-        &accepted(1),
-    );
-    assert_eq!(
-        state(&f, &[route]),
-        RouteState::Live {
-            canary: Weight::ZERO,
-            mirrored: true
-        }
-    );
+    let route = observed(&f.route(&mirrored(Weight::FULL)), 1, &accepted(1));
+    assert_eq!(state(&f, &[route]), live(0, true));
 }

@@ -1,0 +1,51 @@
+//! The prepare step (pure): the Canary object read as a Canary, its spec validated against the
+//! router in effect, and that router chosen. After this step nothing reads the raw spec: the
+//! validated [`ValidCanary`] is the one input downstream.
+
+use kube::api::DynamicObject;
+use serin_crds::Canary;
+use serin_crds::canary::Provider;
+use serin_crds::validation::{TargetKindPlan, ValidCanary, validate_canary};
+
+use super::error::{Error, Result};
+use crate::routers::{Router, RouterOptions, router_for};
+use crate::workloads::WorkloadError;
+
+/// What depends on the Canary object alone.
+pub(super) struct Prepared {
+    /// The Canary as read: its metadata and status are the tick's inputs besides the spec.
+    pub(super) canary: Canary,
+    /// Its validated spec.
+    pub(super) valid: ValidCanary,
+    /// Its router.
+    pub(super) router: Box<dyn Router>,
+}
+
+/// Parses, validates and picks the router. An error here is a problem of the spec (or of what
+/// serin implements), reported on the Canary.
+pub(super) fn prepare(
+    object: &DynamicObject,
+    mesh_provider: Provider,
+    options: &RouterOptions,
+) -> Result<Prepared> {
+    let canary = parse(object)?;
+    let valid = validate_canary(&canary.spec, Some(mesh_provider))?;
+    if valid.target.kind == TargetKindPlan::KnativeService {
+        return Err(Error::Workload(WorkloadError::UnsupportedTarget(
+            "Knative Service".into(),
+        )));
+    }
+    // Validation resolved the provider in effect.
+    let router = router_for(valid.provider.unwrap_or(mesh_provider), options)?;
+    Ok(Prepared {
+        canary,
+        valid,
+        router,
+    })
+}
+
+fn parse(object: &DynamicObject) -> Result<Canary> {
+    let value = serde_json::to_value(object)?;
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| Error::Malformed(format!("{}: {}", e.path(), e.inner())))
+}

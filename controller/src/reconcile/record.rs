@@ -1,0 +1,99 @@
+//! Flagger's metrics of a tick: the Canary's status, the Canaries per namespace, and when a
+//! release ends, its duration and outcome.
+
+use std::time::Instant;
+
+use serin_crds::canary::{CanaryPhase, CanaryStatus};
+use serin_crds::validation::{Strategy, ValidCanary};
+
+use super::context::Context;
+use super::subject::Identity;
+use crate::metrics::{CanaryLabels, NamespaceLabels, OutcomeLabels};
+
+/// Records the metrics of a tick that moved the Canary from `previous` to `status`.
+pub(super) fn record(
+    ctx: &Context,
+    valid: &ValidCanary,
+    id: &Identity,
+    previous: CanaryPhase,
+    status: &CanaryStatus,
+) {
+    let phase = status.phase.unwrap_or_default();
+    ctx.metrics
+        .set_status(&valid.target.name, &id.namespace, phase);
+    record_total(ctx, id);
+    let key = format!("{}/{}", id.namespace, id.name);
+    let start = {
+        let mut started = ctx
+            .release_started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(phase, CanaryPhase::Progressing | CanaryPhase::Waiting) {
+            started.entry(key.clone()).or_insert_with(Instant::now);
+        }
+        if phase == previous || !matches!(phase, CanaryPhase::Succeeded | CanaryPhase::Failed) {
+            return;
+        }
+        started.remove(&key)
+    };
+    record_outcome(ctx, valid, id, phase, start);
+}
+
+/// `flagger_canary_total` of the Canary's namespace.
+fn record_total(ctx: &Context, id: &Identity) {
+    let m = &ctx.metrics;
+    if let Some(store) = ctx.canary_cache() {
+        let total = store
+            .state()
+            .iter()
+            .filter(|c| c.metadata.namespace.as_deref() == Some(id.namespace.as_str()))
+            .count();
+        m.canary_total
+            .get_or_create(&NamespaceLabels {
+                namespace: id.namespace.clone(),
+            })
+            .set(i64::try_from(total).unwrap_or(i64::MAX));
+    }
+}
+
+/// The duration and outcome of a release that ended in `phase`.
+fn record_outcome(
+    ctx: &Context,
+    valid: &ValidCanary,
+    id: &Identity,
+    phase: CanaryPhase,
+    start: Option<Instant>,
+) {
+    let m = &ctx.metrics;
+    let labels = CanaryLabels {
+        name: valid.target.name.clone(),
+        namespace: id.namespace.clone(),
+    };
+    if let Some(start) = start {
+        m.canary_duration
+            .get_or_create(&labels)
+            .observe(start.elapsed().as_secs_f64());
+    }
+    let strategy = match valid.strategy {
+        Strategy::Progressive { .. } => "canary",
+        Strategy::BlueGreen { .. } => "blue-green",
+        Strategy::ABTesting { .. } => "ab-testing",
+    };
+    let outcome = OutcomeLabels {
+        name: valid.target.name.clone(),
+        namespace: id.namespace.clone(),
+        deployment_strategy: strategy.to_owned(),
+        analysis_status: if valid.skip_analysis {
+            "skipped"
+        } else {
+            "completed"
+        }
+        .to_owned(),
+    };
+    let counter = if phase == CanaryPhase::Succeeded {
+        &m.successes
+    } else {
+        &m.failures
+    };
+    counter.get_or_create(&outcome).inc();
+}
