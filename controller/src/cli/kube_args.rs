@@ -13,16 +13,16 @@ use crate::client::ClientOptions;
 pub struct KubeArgs {
     /// Kubeconfig file (default: `$KUBECONFIG`, then `~/.kube/config`, then the in-cluster
     /// account).
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context to use (default: its current context).
-    #[arg(long, value_name = "NAME", global = true)]
+    #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
     /// Namespace (default: the context's namespace, or `default`).
-    #[arg(short = 'n', long, value_name = "NS", global = true)]
+    #[arg(short = 'n', long, value_name = "NS")]
     pub namespace: Option<String>,
     /// Every namespace (for lists, watches and the dashboard).
-    #[arg(short = 'A', long, global = true, conflicts_with = "namespace")]
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
     pub all_namespaces: bool,
 }
 

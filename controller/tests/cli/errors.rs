@@ -1,5 +1,6 @@
 //! Errors a person can act on: a Canary that does not exist (with the names that do), a
-//! cluster without serin's CRDs, a request serin does not acknowledge in time.
+//! cluster without serin's CRDs, a permission refused, a request serin does not acknowledge
+//! in time.
 
 use std::time::Duration;
 
@@ -110,4 +111,105 @@ fn dir_kubeconfig_for_closed_port() -> std::path::PathBuf {
     ));
     serin_sim::kubeconfig::write(&path, "http://127.0.0.1:1").expect("kubeconfig");
     path
+}
+
+/// An API server in front of the emulator that refuses to patch Canaries, answering as
+/// Kubernetes RBAC does (a 403 `Status` naming user, verb and resource), and forwards every
+/// other request. Returns its address.
+async fn refusing_patch_of_canaries(upstream: String) -> String {
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Method, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let forward = move |request: axum::extract::Request<Body>| {
+        let (client, upstream) = (client.clone(), upstream.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let path = parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned();
+            if parts.method == Method::PATCH && parts.uri.path().contains("/canaries/") {
+                let name = parts
+                    .uri
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let status = serde_json::json!({
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": format!("canaries.flagger.app \"{name}\" is forbidden: User \"jane\" cannot patch resource \"canaries\" in API group \"flagger.app\" in the namespace \"test\""),
+                    "reason": "Forbidden", "details": {"name": name, "group": "flagger.app", "kind": "canaries"}, "code": 403,
+                });
+                return (StatusCode::FORBIDDEN, axum::Json(status)).into_response();
+            }
+            let body = to_bytes(body, 16 << 20).await.expect("request body");
+            let mut headers = parts.headers.clone();
+            for hop in ["host", "content-length", "transfer-encoding", "connection"] {
+                headers.remove(hop);
+            }
+            let answer = client
+                .request(parts.method, format!("{upstream}{path}"))
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .expect("the emulator answers");
+            let status = answer.status();
+            let content_type = answer.headers().get("content-type").cloned();
+            let bytes = answer.bytes().await.expect("answer body");
+            let mut response = Response::new(Body::from(bytes));
+            *response.status_mut() = status;
+            if let Some(ct) = content_type {
+                response.headers_mut().insert("content-type", ct);
+            }
+            response
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, axum::Router::new().fallback(forward)).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_permission_names_the_verb_and_the_resource() {
+    let cluster = Cluster::start(true).await;
+    cluster.apply(PODINFO);
+    cluster
+        .wait_for_phase(CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let proxy = refusing_patch_of_canaries(cluster.env.server.base_url()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    serin_sim::kubeconfig::write(&kubeconfig, &proxy).expect("kubeconfig");
+    let run = |args: &'static [&'static str]| {
+        let kubeconfig = kubeconfig.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_serin"))
+                .args(args)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .output()
+                .expect("serin runs")
+        })
+    };
+    // Reading is allowed through the proxy.
+    let list = run(&["get", "canaries", "-n", "test"]).await.expect("join");
+    assert_eq!(list.status.code(), Some(0), "{list:?}");
+    let abort = run(&["abort", "podinfo", "-n", "test"])
+        .await
+        .expect("join");
+    assert_eq!(abort.status.code(), Some(1), "{abort:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&abort.stderr).trim(),
+        r#"serin: not allowed to patch canaries.flagger.app in namespace test: canaries.flagger.app "podinfo" is forbidden: User "jane" cannot patch resource "canaries" in API group "flagger.app" in the namespace "test" (ask for `patch` on `canaries.flagger.app`)"#
+    );
 }
