@@ -1,8 +1,10 @@
 //! serin's controller crate: the `serin` binary's commands and, as they are built, the reconcile
 //! pipeline, routers, notifiers and webhooks.
 
+pub mod cli;
 pub mod client;
 pub mod crds;
+pub mod dashboard;
 pub use serin_decide as decide;
 #[cfg(feature = "demo")]
 pub mod demo;

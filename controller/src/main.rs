@@ -4,7 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use serin_controller::cli::{self, Control, ControlArgs, GetCommand, KubeArgs};
 use serin_controller::lint::{Input, lint};
 
 /// serin: progressive delivery for Kubernetes, serving Flagger's `flagger.app/v1beta1` API.
@@ -13,6 +14,9 @@ use serin_controller::lint::{Input, lint};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Cluster flags given before the command (`serin -n test get canaries`).
+    #[command(flatten)]
+    kube: KubeArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -58,6 +62,28 @@ enum Command {
     Demo(serin_controller::demo::DemoArgs),
     /// Run the controller: reconcile Canaries on the cluster of the kubeconfig (or in-cluster).
     Controller(Box<serin_controller::run::ControllerArgs>),
+    /// Show Canaries: `get canaries` lists them, `get canary NAME` shows one release.
+    #[command(subcommand)]
+    Get(GetCommand),
+    /// Skip the remaining steps and gates and promote the canary; waits for serin to act.
+    Promote(ControlArgs),
+    /// Roll the current release back now; waits for serin to act.
+    Abort(ControlArgs),
+    /// Release a failed revision again; waits for serin to act.
+    Retry(ControlArgs),
+    /// Hold the release at its current weight (and start no new one) until `resume`.
+    Pause(ControlArgs),
+    /// Let a paused Canary go on.
+    Resume(ControlArgs),
+    /// Serve a live web dashboard of the Canaries on this machine (read-only unless
+    /// --allow-actions).
+    Dashboard(serin_controller::dashboard::DashboardArgs),
+    /// Print a shell completion script: `source <(serin completion bash)`.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -68,9 +94,33 @@ enum Output {
     Json,
 }
 
+/// Parses the command line. Called as `kubectl-serin` (a kubectl plugin), usage and help say
+/// `kubectl serin`.
+fn parse() -> Cli {
+    let as_plugin = std::env::args_os()
+        .next()
+        .and_then(|argv0| {
+            std::path::Path::new(&argv0)
+                .file_name()
+                .map(|n| n.to_string_lossy().starts_with("kubectl-serin"))
+        })
+        .unwrap_or(false);
+    let mut command = Cli::command();
+    if as_plugin {
+        command = command
+            .bin_name("kubectl serin")
+            .display_name("kubectl serin");
+    }
+    Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    match run(parse()) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if e.downcast_ref::<cli::CliError>().is_some() => {
+            eprintln!("serin: {e}");
+            ExitCode::from(1)
+        }
         // The reader went away (`serin crds | head`): nothing more to say.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -87,6 +137,22 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
+    let outer = cli.kube;
+    let for_cluster = matches!(
+        cli.command,
+        Command::Get(_)
+            | Command::Promote(_)
+            | Command::Abort(_)
+            | Command::Retry(_)
+            | Command::Pause(_)
+            | Command::Resume(_)
+            | Command::Dashboard(_)
+    );
+    if !for_cluster && !outer.is_empty() {
+        anyhow::bail!(
+            "--kubeconfig, --context, -n and -A before the command apply to get, promote, abort, retry, pause, resume and dashboard; give other commands their own flags after the command"
+        );
+    }
     match cli.command {
         Command::Crds { reference } => {
             let text = if reference {
@@ -158,7 +224,47 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             serin_analysis::cli::judge::run(&args, std::io::stdin().lock(), &mut stdout)?;
             Ok(0)
         }
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "serin", &mut stdout);
+            Ok(0)
+        }
+        Command::Get(command) => get(command, &outer),
+        Command::Promote(args) => control(Control::Promote, args, &outer),
+        Command::Abort(args) => control(Control::Abort, args, &outer),
+        Command::Retry(args) => control(Control::Retry, args, &outer),
+        Command::Pause(args) => control(Control::Pause, args, &outer),
+        Command::Resume(args) => control(Control::Resume, args, &outer),
+        Command::Dashboard(args) => {
+            init_tracing();
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(serin_controller::dashboard::run(
+                args,
+                &outer,
+                tokio::signal::ctrl_c(),
+            ))?;
+            Ok(0)
+        }
     }
+}
+
+/// `serin get ...`, until done or interrupted (`--watch` runs until Ctrl-C).
+fn get(command: GetCommand, outer: &KubeArgs) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut out = std::io::stdout();
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = cli::get(command, outer, &mut out) => result,
+            _ = tokio::signal::ctrl_c() => Ok(0),
+        }
+    });
+    Ok(result?)
+}
+
+/// `serin promote|abort|retry|pause|resume NAME`.
+fn control(control: Control, args: ControlArgs, outer: &KubeArgs) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut out = std::io::stdout();
+    Ok(runtime.block_on(cli::control(control, args, outer, &mut out))?)
 }
 
 fn init_tracing() {

@@ -73,6 +73,31 @@ async fn crd_defined_kinds_are_served_with_status_subresource() {
         .unwrap();
     assert_eq!(updated.data["status"]["phase"], "Progressing");
     assert_eq!(updated.metadata.generation, Some(1));
+    // Status fields the manager stops applying are removed, as from the main resource.
+    let with_extra = json!({"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+        "status": {"phase": "Progressing", "manualControls": {"paused": true}}});
+    let apply_status = |status: serde_json::Value| {
+        let canaries = canaries.clone();
+        async move {
+            canaries
+                .patch_status(
+                    "podinfo",
+                    &PatchParams::apply("serin").force(),
+                    &Patch::Apply(&status),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let paused = apply_status(with_extra).await;
+    assert_eq!(paused.data["status"]["manualControls"]["paused"], true);
+    let resumed = apply_status(status.clone()).await;
+    assert_eq!(resumed.data["status"], json!({"phase": "Progressing"}));
+    let unchanged = apply_status(status.clone()).await;
+    assert_eq!(
+        unchanged.metadata.resource_version, resumed.metadata.resource_version,
+        "an apply that changes nothing writes nothing"
+    );
     let spec = json!({"spec": {"targetRef": {"name": "other"}}});
     let bumped = canaries
         .patch("podinfo", &PatchParams::default(), &Patch::Merge(&spec))

@@ -97,6 +97,7 @@ pub async fn run(
     };
     let mut printer = Printer {
         live,
+        hint: Vec::new(),
         started: Instant::now(),
         last_line: String::new(),
         events: Vec::new(),
@@ -112,6 +113,11 @@ pub async fn run(
             env.loadtester
         ),
     )?;
+    let kubeconfig = DemoKubeconfig::write(&env)?;
+    for line in hint(&kubeconfig.path) {
+        printer.say(out, &line)?;
+    }
+    printer.hint = hint(&kubeconfig.path);
     env.start_controller()?;
     env.apply(manifests)?;
     printer.say(
@@ -272,9 +278,55 @@ async fn watch(
     }
 }
 
+/// A kubeconfig for the demo's cluster (context namespace `test`), so that `serin get`,
+/// `serin dashboard` and kubectl can look at it while the demo runs. Removed when dropped.
+struct DemoKubeconfig {
+    path: std::path::PathBuf,
+}
+
+impl DemoKubeconfig {
+    fn write(env: &Environment) -> Result<DemoKubeconfig, DemoError> {
+        let path =
+            std::env::temp_dir().join(format!("serin-demo-{}.kubeconfig", std::process::id()));
+        let mut config: kube::config::Kubeconfig =
+            serde_yaml::from_str(&serin_sim::kubeconfig::render(&env.server.base_url()))
+                .map_err(|e| DemoError::Output(std::io::Error::other(e)))?;
+        for context in config
+            .contexts
+            .iter_mut()
+            .filter_map(|c| c.context.as_mut())
+        {
+            context.namespace = Some("test".into());
+        }
+        let text = serde_yaml::to_string(&config)
+            .map_err(|e| DemoError::Output(std::io::Error::other(e)))?;
+        std::fs::write(&path, text)?;
+        Ok(DemoKubeconfig { path })
+    }
+}
+
+impl Drop for DemoKubeconfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// How to look at the demo from another terminal while it runs.
+fn hint(kubeconfig: &std::path::Path) -> Vec<String> {
+    let k = kubeconfig.display();
+    vec![
+        "while the demo runs, watch it from another terminal:".to_owned(),
+        format!("  serin get canary podinfo --watch --kubeconfig {k}"),
+        format!("  serin dashboard --kubeconfig {k}   (then open http://127.0.0.1:3100/)"),
+        format!("  (or export KUBECONFIG={k}; kubectl get canaries works too)"),
+    ]
+}
+
 /// Writes progress: a redrawn screen on a terminal, timestamped lines otherwise.
 struct Printer {
     live: bool,
+    /// Shown under the title of the redrawn screen.
+    hint: Vec<String>,
     started: Instant,
     last_line: String,
     events: Vec<String>,
@@ -303,7 +355,11 @@ impl Printer {
         if self.live {
             // Clear the screen and redraw: the Canary on top, then the latest events.
             write!(out, "\x1b[2J\x1b[H")?;
-            writeln!(out, "serin demo: releasing podinfo ({image})\n")?;
+            writeln!(out, "serin demo: releasing podinfo ({image})")?;
+            for line in &self.hint {
+                writeln!(out, "{line}")?;
+            }
+            writeln!(out)?;
             writeln!(out, "  {line}\n")?;
             for event in self.events.iter().rev().take(15).rev() {
                 writeln!(out, "  {event}")?;

@@ -208,6 +208,11 @@ pub(crate) fn finish_update(target: &Target, old: &Value, mut new: Value) -> Api
     let mut next = if target.is_status() {
         let mut next = old.clone();
         carry(&mut next, &new, "status");
+        // A server-side apply to /status records the fields it owns, so that a later apply
+        // without them removes them. A write that changes no status keeps the old record.
+        if next != *old && new["metadata"].get("managedFields").is_some() {
+            carry(&mut next["metadata"], &new["metadata"], "managedFields");
+        }
         next
     } else {
         if target.info.status_subresource {
