@@ -167,19 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             paths,
             output,
             mesh_provider,
-        } => {
-            let inputs: Vec<Input> = paths.iter().map(|p| Input::from(p.as_str())).collect();
-            let report = lint(&inputs, mesh_provider);
-            match output {
-                Output::Text => stdout.write_all(report.to_text().as_bytes())?,
-                Output::Json => {
-                    serde_json::to_writer_pretty(&mut stdout, &report)?;
-                    writeln!(stdout)?;
-                }
-            }
-            eprintln!("{}", report.summary());
-            Ok(report.exit_code())
-        }
+        } => lint_command(&paths, output, mesh_provider, &mut stdout),
         Command::Controller(args) => {
             init_tracing();
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -187,28 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         #[cfg(feature = "demo")]
-        Command::Demo(args) => {
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let mut out = std::io::stdout();
-            let outcomes = runtime.block_on(async {
-                tokio::select! {
-                    result = serin_controller::demo::run(&args, &mut out) => result.map(Some),
-                    _ = tokio::signal::ctrl_c() => Ok(None),
-                }
-            });
-            // Leaving the runtime drops the environment: Prometheus and the servers stop.
-            drop(runtime);
-            match outcomes? {
-                Some(outcomes) => {
-                    println!("\n{}", serin_controller::demo::summary(&outcomes));
-                    Ok(u8::from(!serin_controller::demo::as_expected(&outcomes)))
-                }
-                None => {
-                    eprintln!("serin demo: interrupted; everything it started was stopped");
-                    Ok(130)
-                }
-            }
-        }
+        Command::Demo(args) => demo(&args),
         Command::Analyze(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             let providers = std::sync::Arc::new(
@@ -243,6 +210,51 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 tokio::signal::ctrl_c(),
             ))?;
             Ok(0)
+        }
+    }
+}
+
+/// `serin lint`: the report on standard output, its summary on standard error.
+fn lint_command(
+    paths: &[String],
+    output: Output,
+    mesh_provider: Option<serin_crds::canary::Provider>,
+    stdout: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::from(p.as_str())).collect();
+    let report = lint(&inputs, mesh_provider);
+    match output {
+        Output::Text => stdout.write_all(report.to_text().as_bytes())?,
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut *stdout, &report)?;
+            writeln!(stdout)?;
+        }
+    }
+    eprintln!("{}", report.summary());
+    Ok(report.exit_code())
+}
+
+/// `serin demo`, until both releases end or Ctrl-C.
+#[cfg(feature = "demo")]
+fn demo(args: &serin_controller::demo::DemoArgs) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut out = std::io::stdout();
+    let outcomes = runtime.block_on(async {
+        tokio::select! {
+            result = serin_controller::demo::run(args, &mut out) => result.map(Some),
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        }
+    });
+    // Leaving the runtime drops the environment: Prometheus and the servers stop.
+    drop(runtime);
+    match outcomes? {
+        Some(outcomes) => {
+            println!("\n{}", serin_controller::demo::summary(&outcomes));
+            Ok(u8::from(!serin_controller::demo::as_expected(&outcomes)))
+        }
+        None => {
+            eprintln!("serin demo: interrupted; everything it started was stopped");
+            Ok(130)
         }
     }
 }
