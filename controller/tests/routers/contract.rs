@@ -33,6 +33,9 @@ struct World {
     /// Kept running for the client.
     _server: Server,
     client: kube::Client,
+    /// UID of an object standing in for the Canary: routing objects are owned by it, and the
+    /// emulator's garbage collector (like the API server's) deletes objects whose owner is gone.
+    owner_uid: String,
 }
 
 impl World {
@@ -45,9 +48,20 @@ impl World {
             .apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: test}\n")
             .expect("namespace");
         let client = server.client().expect("client");
+        let owner: Api<k8s_openapi::api::core::v1::ConfigMap> =
+            Api::namespaced(client.clone(), "test");
+        let owner = owner
+            .create(
+                &kube::api::PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "podinfo-owner"}}))
+                    .expect("config map"),
+            )
+            .await
+            .expect("the owner's stand-in");
         World {
             _server: server,
             client,
+            owner_uid: owner.metadata.uid.expect("a uid"),
         }
     }
 
@@ -113,6 +127,7 @@ fn valid(case: &Case, change: impl FnOnce(&mut serin_crds::CanarySpec)) -> Valid
 }
 
 fn input<'a>(
+    uid: &'a str,
     routing: &'a RoutingSpec,
     affinity: Option<&'a SessionAffinity>,
     referenced: &'a Referenced,
@@ -120,7 +135,7 @@ fn input<'a>(
     RouteInput {
         canary: "podinfo",
         namespace: "test",
-        canary_uid: "uid-podinfo",
+        canary_uid: uid,
         routing,
         session_affinity: affinity,
         referenced,
@@ -138,7 +153,7 @@ pub(crate) async fn check(case: Case) {
     let world = World::start(&case).await;
     let referenced = Referenced::new();
     let valid = valid(&case, |_| {});
-    let plain = input(&valid.routing, None, &referenced);
+    let plain = input(&world.owner_uid, &valid.routing, None, &referenced);
     if !caps.weighted {
         let objects = router.desired_routes(&plain, &split(0)).expect("routes");
         assert!(
@@ -311,7 +326,7 @@ async fn ab_testing_reads_back_as_matched(
             .expect("match"),
         ]);
     });
-    let input = input(&valid.routing, None, referenced);
+    let input = input(&world.owner_uid, &valid.routing, None, referenced);
     let objects = router
         .desired_routes(&input, &TrafficSplit::new(Routes::ab_testing()))
         .expect("routes");
@@ -368,7 +383,7 @@ fn cookies_are_written(case: &Case, router: &dyn Router, referenced: &Referenced
         ..SessionAffinity::default()
     };
     let valid = valid(case, |_| {});
-    let input = input(&valid.routing, Some(&affinity), referenced);
+    let input = input("uid-podinfo", &valid.routing, Some(&affinity), referenced);
     let sticky = TrafficSplit {
         sticky_cookie: Some("flagger-cookie=abc123".into()),
         ..split(20)
