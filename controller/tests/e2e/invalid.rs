@@ -1,5 +1,6 @@
 //! Canaries serin cannot act on get `Stalled=True` with the reason and the path-qualified
-//! problem, and nothing is routed: an invalid spec, a router whose kinds the cluster does not
+//! problem, and nothing is routed: a spec invalid for the controller's `--mesh-provider` (which
+//! admission cannot see, so the API server stores it), a router whose kinds the cluster does not
 //! serve (Istio without its CRDs), a kind of target it does not release yet (Knative Services).
 
 use std::time::Duration;
@@ -26,7 +27,7 @@ metadata: {name: bad-step, namespace: test}
 spec:
   targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
   service: {port: 9898}
-  analysis: {interval: 1s, threshold: 2, stepWeight: 0}
+  analysis: {interval: 1s, threshold: 2, stepWeight: 10}
 ---
 apiVersion: flagger.app/v1beta1
 kind: Canary
@@ -68,7 +69,7 @@ async fn canaries_serin_cannot_act_on_are_stalled_with_the_reason() {
         (
             "bad-step",
             "InvalidSpec",
-            "spec.analysis.stepWeight: must be between 1 and 100",
+            "spec.analysis.stepWeight: provider kubernetes cannot shift traffic by weight",
         ),
         (
             "on-istio",

@@ -212,7 +212,9 @@ async fn a_router_whose_kinds_the_cluster_does_not_serve_stalls_the_canary_with_
 #[tokio::test]
 async fn a_spec_the_router_cannot_express_stalls_instead_of_looping() {
     let t = Tier::start(Provider::Kubernetes, false).await;
-    t.apply(&podinfo("kubernetes", "    stepWeight: 20"));
+    // No `spec.provider`: the router is the controller's `--mesh-provider`, which admission
+    // cannot see, so the API server stores the Canary and the controller must refuse it.
+    t.apply(&podinfo("kubernetes", "    stepWeight: 20").replace("  provider: kubernetes\n", ""));
     let action = t.tick("podinfo").await.expect("handled in the reconcile");
     assert_eq!(
         action,
