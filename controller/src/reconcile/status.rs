@@ -50,17 +50,18 @@ pub(super) async fn report_invalid(
     let Some(conditions) = stalled_conditions(existing, error, Utc::now()) else {
         return Ok(());
     };
+    // A merge patch, not an apply: an apply under serin's field manager that carries only the
+    // conditions would remove every other status field serin owns (the phase, the counters),
+    // and the next tick would initialize the Canary again.
     let patch = json!({
-        "apiVersion": "flagger.app/v1beta1",
-        "kind": "Canary",
         "status": { "conditions": conditions, "observedGeneration": object.metadata.generation },
     });
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
     api(ctx, &namespace)
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
+        .patch_status(&name, &params, &Patch::Merge(&patch))
         .await?;
     Ok(())
 }
