@@ -24,6 +24,10 @@ pub(super) async fn act(
     plan: &Plan,
 ) -> Result<()> {
     let workload = s.workload(ctx);
+    // The routing objects as this tick wrote them, when it did: a revert gives back what they
+    // say was the user's, and they may have been taken over again in this very tick (a tick
+    // repeated after its status write failed sees the user's object already given back).
+    let mut written_routes: Option<Vec<serde_json::Value>> = None;
     for action in &plan.actions {
         match action {
             Action::AddFinalizer => finalizer::add(ctx, canary).await?,
@@ -31,10 +35,11 @@ pub(super) async fn act(
             Action::ApplyServices(roles) => apply_services(ctx, s, &workload, roles).await?,
             Action::ScaleCanaryUp => workload.scale_canary(true).await?,
             Action::ScaleCanaryToZero => workload.scale_canary(false).await?,
-            Action::SetWeights(split) => set_weights(ctx, s, split).await?,
+            Action::SetWeights(split) => written_routes = Some(set_weights(ctx, s, split).await?),
             Action::RevertTarget => {
                 workload.revert().await?;
-                let restored = s.router.finalize(&s.route_input(), &s.observed.routes);
+                let routes = written_routes.as_deref().unwrap_or(&s.observed.routes);
+                let restored = s.router.finalize(&s.route_input(), routes);
                 apply_routes(ctx, s, &restored).await?;
             }
             // Announced after the status is written, and the finalizer removed last.
@@ -72,7 +77,11 @@ async fn apply_services(
     Ok(())
 }
 
-async fn set_weights(ctx: &Context, s: &Subject<'_>, split: &TrafficSplit) -> Result<()> {
+async fn set_weights(
+    ctx: &Context,
+    s: &Subject<'_>,
+    split: &TrafficSplit,
+) -> Result<Vec<serde_json::Value>> {
     ctx.metrics.set_weights(
         &s.valid.target.name,
         &s.id.namespace,
@@ -83,10 +92,15 @@ async fn set_weights(ctx: &Context, s: &Subject<'_>, split: &TrafficSplit) -> Re
     apply_routes(ctx, s, &desired).await
 }
 
-/// Applies routing objects, counting each call by router and outcome. A kind the cluster does
-/// not serve is reported as such: its CRDs are missing.
-async fn apply_routes(ctx: &Context, s: &Subject<'_>, objects: &[DesiredObject]) -> Result<()> {
+/// Applies routing objects, counting each call by router and outcome; returns them as stored. A
+/// kind the cluster does not serve is reported as such: its CRDs are missing.
+async fn apply_routes(
+    ctx: &Context,
+    s: &Subject<'_>,
+    objects: &[DesiredObject],
+) -> Result<Vec<serde_json::Value>> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut stored = Vec::with_capacity(objects.len());
     for desired in objects {
         let resource = desired.kind.api_resource();
         let api: Api<DynamicObject> = if desired.kind.namespaced {
@@ -104,7 +118,7 @@ async fn apply_routes(ctx: &Context, s: &Subject<'_>, objects: &[DesiredObject])
         };
         ctx.metrics.router_call(s.router.name(), outcome);
         match result {
-            Ok(_) => {}
+            Ok(object) => stored.push(serde_json::to_value(object)?),
             Err(kube::Error::Api(status)) if status.code == 404 => {
                 return Err(Error::KindNotServed {
                     kind: desired.kind.kind.to_owned(),
@@ -114,5 +128,5 @@ async fn apply_routes(ctx: &Context, s: &Subject<'_>, objects: &[DesiredObject])
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Ok(stored)
 }

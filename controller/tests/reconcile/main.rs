@@ -259,3 +259,68 @@ async fn a_failed_status_write_announces_nothing_and_the_next_tick_announces_onc
         Some(CanaryPhase::Progressing)
     );
 }
+
+/// The Istio CRDs from `shared/mesh-crds`.
+fn istio_crds() -> String {
+    let shared = std::env::var_os("SERIN_SHARED").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        std::path::PathBuf::from,
+    );
+    std::fs::read_to_string(shared.join("mesh-crds/istio/networking-crds.yaml"))
+        .expect("the Istio CRDs in shared/mesh-crds")
+}
+
+const USERS_VIRTUAL_SERVICE: &str = "
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: podinfo, namespace: test}
+spec:
+  hosts: [podinfo]
+  http: [{route: [{destination: {host: podinfo}}], timeout: 7s}]
+";
+
+#[tokio::test]
+async fn a_deletion_tick_repeated_after_a_failed_status_write_still_gives_the_users_route_back() {
+    let t = Tier::start(Provider::Kubernetes, false).await;
+    t.apply(&istio_crds());
+    t.apply(USERS_VIRTUAL_SERVICE);
+    t.apply(&podinfo("istio", "    stepWeight: 20").replace(
+        "  provider: istio\n",
+        "  provider: istio\n  revertOnDeletion: true\n",
+    ));
+    initialized(&t).await;
+    let vs = t
+        .get("networking.istio.io/v1beta1", "VirtualService", "podinfo")
+        .await
+        .expect("the VirtualService");
+    assert!(
+        vs["spec"]["http"][0]["route"][0]["destination"]["host"] == "podinfo-primary",
+        "taken over: {vs}"
+    );
+    kube::Api::<serin_crds::Canary>::namespaced(t.client.clone(), "test")
+        .delete("podinfo", &kube::api::DeleteParams::default())
+        .await
+        .expect("delete");
+    // The first deletion tick gives the route back, then fails to write its status; the next
+    // tick repeats it from the same phase.
+    t.server.faults().set(FaultConfig {
+        failing_writes: vec![FailingWrite {
+            resource: "canaries".into(),
+            subresource: Some("status".into()),
+            code: 500,
+        }],
+        ..FaultConfig::default()
+    });
+    assert!(t.tick("podinfo").await.is_err(), "the status write fails");
+    t.server.faults().set(FaultConfig::default());
+    t.tick_ok("podinfo").await;
+    let vs = t
+        .get("networking.istio.io/v1beta1", "VirtualService", "podinfo")
+        .await
+        .expect("the VirtualService");
+    assert_eq!(
+        vs["spec"],
+        json!({"hosts": ["podinfo"], "http": [{"route": [{"destination": {"host": "podinfo"}}], "timeout": "7s"}]}),
+        "{vs}"
+    );
+}
