@@ -44,11 +44,7 @@ pub(super) fn controller(ctx: &Context) -> Controller<DynamicObject> {
         routes,
         namespace: ctx.config.namespace.clone(),
     });
-    let api: Api<DynamicObject> = match &ctx.config.namespace {
-        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
-        None => Api::all_with(ctx.client.clone(), &resource),
-    };
-    let (canaries, canary_events) = caches::watch_canaries(api, &resource);
+    let (canaries, canary_events) = caches::watch_canaries(canary_api(ctx, &resource), &resource);
     *ctx.canaries
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(canaries.clone());
@@ -80,6 +76,14 @@ pub(super) fn controller(ctx: &Context) -> Controller<DynamicObject> {
         controller = controller.watches_stream_with(events, |_| Vec::new(), resource);
     }
     controller
+}
+
+/// The Canaries of the watched namespace, or of all of them.
+fn canary_api(ctx: &Context, resource: &ApiResource) -> Api<DynamicObject> {
+    match &ctx.config.namespace {
+        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, resource),
+        None => Api::all_with(ctx.client.clone(), resource),
+    }
 }
 
 type RouteEvents = std::pin::Pin<
