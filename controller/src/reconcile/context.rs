@@ -13,6 +13,7 @@ use super::applied::AppliedServices;
 use super::backoff::Backoff;
 use super::caches::Caches;
 use super::config::ControllerConfig;
+use super::status::StatusWrites;
 use crate::metrics::Metrics;
 use crate::notifiers::Sender;
 use crate::webhooks::HookCaller;
@@ -51,6 +52,8 @@ pub struct Context {
     pub applied: AppliedServices,
     /// Retry delays of Canaries whose reconcile failed.
     pub backoff: Backoff,
+    /// Versions of Canaries that serin's own status writes made obsolete.
+    pub status_writes: StatusWrites,
     /// Bounds the announcements sent at once.
     pub announcers: tokio::sync::Semaphore,
 }
@@ -84,6 +87,7 @@ impl Context {
             release_started: Mutex::new(HashMap::new()),
             applied: AppliedServices::default(),
             backoff: Backoff::default(),
+            status_writes: StatusWrites::default(),
             announcers: tokio::sync::Semaphore::new(ANNOUNCERS),
         })
     }

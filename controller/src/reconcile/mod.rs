@@ -46,6 +46,9 @@ use subject::{Identity, Subject};
 /// How long to wait before looking again at a Canary whose spec needs fixing, in case the
 /// problem is outside it (a missing target appears).
 const INVALID_RECHECK: Duration = Duration::from_secs(300);
+/// When to look again at a Canary whose cached copy predates serin's own status write, should
+/// the watch event that brings the write be lost.
+const STALE_RECHECK: Duration = Duration::from_secs(1);
 
 /// Runs the controller until `shutdown` resolves.
 pub async fn run(
@@ -79,6 +82,13 @@ pub async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<
 }
 
 async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<Action> {
+    // The cache has not yet seen serin's last status write: its watch event wakes the Canary.
+    if ctx
+        .status_writes
+        .is_stale(&key(object), object.metadata.resource_version.as_deref())
+    {
+        return Ok(Action::requeue(STALE_RECHECK));
+    }
     // prepare (pure)
     let Prepared {
         canary,
@@ -124,6 +134,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
         let names = &valid.routing.names;
         let generated = [&*names.apex, &*names.primary, &*names.canary];
         ctx.applied.forget(&id.namespace, &generated);
+        ctx.status_writes.forget(&key(object));
         return Ok(Action::await_change());
     }
     record::record(

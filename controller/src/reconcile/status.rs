@@ -15,6 +15,47 @@ fn api(ctx: &Context, namespace: &str) -> Api<Canary> {
     Api::namespaced(ctx.client.clone(), namespace)
 }
 
+/// The version of each Canary that serin read before its last status write, by
+/// `namespace/name`. The watch cache a reconcile reads from can lag behind serin's own write;
+/// a Canary seen again at that version is stale, and deciding from it would undo the write
+/// (a rollback just written as `Failed` read back as `Progressing`).
+#[derive(Debug, Default)]
+pub struct StatusWrites(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl StatusWrites {
+    fn record(&self, key: String, version_before: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, version_before);
+    }
+
+    /// Whether `version` of the Canary `key` is one serin's own status write made obsolete.
+    /// Once a newer version is seen, the entry is dropped.
+    pub(super) fn is_stale(&self, key: &str, version: Option<&str>) -> bool {
+        let mut written = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (written.get(key), version) {
+            (Some(before), Some(version)) if before == version => true,
+            (Some(_), _) => {
+                written.remove(key);
+                false
+            }
+            (None, _) => false,
+        }
+    }
+
+    /// Forgets the Canary `key` (it was deleted).
+    pub(super) fn forget(&self, key: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
 /// Writes `status` as the Canary's status.
 pub(super) async fn write(ctx: &Context, canary: &Canary, status: &CanaryStatus) -> Result<()> {
     let namespace = canary.metadata.namespace.clone().unwrap_or_default();
@@ -23,13 +64,20 @@ pub(super) async fn write(ctx: &Context, canary: &Canary, status: &CanaryStatus)
         return Ok(());
     }
     let patch = json!({ "apiVersion": "flagger.app/v1beta1", "kind": "Canary", "status": status });
-    api(ctx, &namespace)
+    let written = api(ctx, &namespace)
         .patch_status(
             &name,
             &PatchParams::apply(FIELD_MANAGER).force(),
             &Patch::Apply(&patch),
         )
         .await?;
+    // A write the server found to change nothing leaves the version as it was: not stale.
+    if let Some(before) = &canary.metadata.resource_version
+        && written.metadata.resource_version.as_ref() != Some(before)
+    {
+        ctx.status_writes
+            .record(format!("{namespace}/{name}"), before.clone());
+    }
     Ok(())
 }
 
@@ -108,4 +156,36 @@ fn stalled_conditions(
         condition(RECONCILING, FALSE),
     ]);
     Some(conditions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StatusWrites;
+
+    #[test]
+    fn a_canary_seen_at_the_version_before_serins_write_is_stale_until_a_newer_one_comes() {
+        let writes = StatusWrites::default();
+        assert!(
+            !writes.is_stale("test/podinfo", Some("7")),
+            "nothing written"
+        );
+        writes.record("test/podinfo".into(), "7".into());
+        assert!(writes.is_stale("test/podinfo", Some("7")));
+        assert!(writes.is_stale("test/podinfo", Some("7")), "still stale");
+        assert!(
+            !writes.is_stale("other/podinfo", Some("7")),
+            "another Canary"
+        );
+        assert!(
+            !writes.is_stale("test/podinfo", Some("9")),
+            "the write seen"
+        );
+        assert!(
+            !writes.is_stale("test/podinfo", Some("7")),
+            "forgotten once caught up"
+        );
+        writes.record("test/podinfo".into(), "9".into());
+        writes.forget("test/podinfo");
+        assert!(!writes.is_stale("test/podinfo", Some("9")), "deleted");
+    }
 }
