@@ -112,6 +112,16 @@ pub const DESTINATION_RULE: RouteKind = RouteKind {
     ..VIRTUAL_SERVICE
 };
 
+/// Kubernetes `Ingress`, `networking.k8s.io/v1`: read as `spec.ingressRef`, and written as the
+/// NGINX and Skipper canary Ingress.
+pub const INGRESS: RouteKind = RouteKind {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "Ingress",
+    plural: "ingresses",
+    namespaced: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,14 +13,16 @@ mod gateway_api;
 mod istio;
 mod kinds;
 mod kubernetes;
+mod nginx;
 
 pub use gateway_api::{GatewayApi, GatewayApiVersion};
 pub use istio::Istio;
 pub use kinds::{
-    Access, DESTINATION_RULE, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, KindUse, RouteKind,
+    Access, DESTINATION_RULE, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS, KindUse, RouteKind,
     VIRTUAL_SERVICE,
 };
 pub use kubernetes::KubernetesServices;
+pub use nginx::Nginx;
 
 use std::collections::BTreeMap;
 
@@ -173,13 +175,16 @@ pub trait Router: Send + Sync {
 /// by a default.
 pub fn router_for(
     provider: Provider,
-    _options: &RouterOptions,
+    options: &RouterOptions,
 ) -> Result<Box<dyn Router>, RouterError> {
     match provider {
         Provider::Kubernetes => Ok(Box::new(KubernetesServices)),
         Provider::GatewayApiV1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1))),
         Provider::GatewayApiV1beta1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1beta1))),
         Provider::Istio => Ok(Box::new(Istio)),
+        Provider::Nginx => Ok(Box::new(Nginx::new(
+            options.ingress_annotations_prefix.as_deref(),
+        ))),
         Provider::Apisix
         | Provider::AppMesh
         | Provider::AppMeshV1beta2
@@ -188,13 +193,23 @@ pub fn router_for(
         | Provider::Knative
         | Provider::Kuma
         | Provider::Linkerd
-        | Provider::Nginx
         | Provider::Osm
         | Provider::Skipper
         | Provider::SmiV1alpha1
         | Provider::SmiV1alpha2
         | Provider::SmiV1alpha3
         | Provider::Traefik => Err(RouterError::Unsupported(provider)),
+    }
+}
+
+/// Flux's annotations that keep it from reverting or pruning an object it did not write (a copy
+/// of a user's object carries the user's Flux labels), as Flagger sets them on its copies.
+pub(crate) fn flux_opt_out(annotations: &mut BTreeMap<String, String>) {
+    for key in [
+        "kustomize.toolkit.fluxcd.io/reconcile",
+        "helm.toolkit.fluxcd.io/driftDetection",
+    ] {
+        annotations.insert(key.to_owned(), "disabled".to_owned());
     }
 }
 

@@ -52,3 +52,21 @@ async fn the_blue_green_example_initializes() {
     assert_eq!(apex["spec"]["ports"][0]["targetPort"], "http");
     h.stop_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nginx_example_with_its_ingress_initializes() {
+    let mut h = Harness::start(Provider::Kubernetes).await;
+    h.apply(PODINFO);
+    h.apply(&example("nginx/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let copy = h
+        .get("networking.k8s.io/v1", "Ingress", "podinfo-canary")
+        .await;
+    assert_eq!(copy["spec"]["ingressClassName"], "nginx");
+    assert_eq!(
+        copy["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"],
+        "0"
+    );
+    h.stop_controller().await;
+}

@@ -12,5 +12,6 @@ mod invalid;
 mod istio;
 mod kubernetes;
 mod lifecycle;
+mod nginx;
 mod support;
 mod targets;

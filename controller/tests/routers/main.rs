@@ -45,6 +45,7 @@ async fn the_kubernetes_router_keeps_its_contract() {
         provider: Provider::Kubernetes,
         crds: Vec::new(),
         spec: PODINFO.replace("stepWeight: 10, maxWeight: 50", "iterations: 5"),
+        objects: Vec::new(),
         accepted: contract::no_status,
     })
     .await;
@@ -57,6 +58,7 @@ async fn the_gateway_api_router_keeps_its_contract() {
             provider,
             crds: gateway_api_crds(),
             spec: PODINFO.to_owned(),
+            objects: Vec::new(),
             accepted: gateway_accepted,
         })
         .await;
@@ -69,6 +71,7 @@ async fn the_istio_router_keeps_its_contract() {
         provider: Provider::Istio,
         crds: mesh_crds("istio/networking-crds.yaml"),
         spec: PODINFO.to_owned(),
+        objects: Vec::new(),
         accepted: istiod_reconciled,
     })
     .await;
@@ -77,6 +80,39 @@ async fn the_istio_router_keeps_its_contract() {
         provider: Provider::Istio,
         crds: mesh_crds("istio/networking-crds.yaml"),
         spec: PODINFO.to_owned(),
+        objects: Vec::new(),
+        accepted: contract::no_status,
+    })
+    .await;
+}
+
+/// The Ingress of Flagger's NGINX tutorial, routing `app.example.com` to the apex Service.
+const PODINFO_INGRESS: &str = r"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: podinfo
+  namespace: test
+  labels: {app: podinfo}
+  annotations: {kubernetes.io/ingress.class: nginx}
+spec:
+  rules:
+    - host: app.example.com
+      http:
+        paths:
+          - {pathType: Prefix, path: /, backend: {service: {name: podinfo, port: {number: 80}}}}
+";
+
+#[tokio::test]
+async fn the_nginx_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Nginx,
+        crds: Vec::new(),
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "ingressRef: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: podinfo}\n",
+        ),
+        objects: vec![PODINFO_INGRESS.to_owned()],
         accepted: contract::no_status,
     })
     .await;
