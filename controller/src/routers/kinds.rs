@@ -122,6 +122,15 @@ pub const INGRESS: RouteKind = RouteKind {
     namespaced: true,
 };
 
+/// Contour `HTTPProxy`, `projectcontour.io/v1`.
+pub const HTTP_PROXY: RouteKind = RouteKind {
+    group: "projectcontour.io",
+    version: "v1",
+    kind: "HTTPProxy",
+    plural: "httpproxies",
+    namespaced: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

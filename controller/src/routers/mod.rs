@@ -8,6 +8,7 @@
 //! router contract test checks that each router does what the table says. Nothing outside this
 //! module asks which router it is.
 
+mod contour;
 mod cookies;
 mod gateway_api;
 mod istio;
@@ -15,11 +16,12 @@ mod kinds;
 mod kubernetes;
 mod nginx;
 
+pub use contour::Contour;
 pub use gateway_api::{GatewayApi, GatewayApiVersion};
 pub use istio::Istio;
 pub use kinds::{
-    Access, DESTINATION_RULE, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS, KindUse, RouteKind,
-    VIRTUAL_SERVICE,
+    Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS, KindUse,
+    RouteKind, VIRTUAL_SERVICE,
 };
 pub use kubernetes::KubernetesServices;
 pub use nginx::Nginx;
@@ -182,13 +184,13 @@ pub fn router_for(
         Provider::GatewayApiV1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1))),
         Provider::GatewayApiV1beta1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1beta1))),
         Provider::Istio => Ok(Box::new(Istio)),
+        Provider::Contour => Ok(Box::new(Contour::new(options.ingress_class.as_deref()))),
         Provider::Nginx => Ok(Box::new(Nginx::new(
             options.ingress_annotations_prefix.as_deref(),
         ))),
         Provider::Apisix
         | Provider::AppMesh
         | Provider::AppMeshV1beta2
-        | Provider::Contour
         | Provider::Gloo
         | Provider::Knative
         | Provider::Kuma

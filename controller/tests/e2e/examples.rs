@@ -70,3 +70,22 @@ async fn the_nginx_example_with_its_ingress_initializes() {
     );
     h.stop_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contour_example_with_its_root_proxy_initializes() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: vec![crate::support::mesh_crds("contour/httpproxies.yaml")],
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("contour/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let proxy = h.get("projectcontour.io/v1", "HTTPProxy", "podinfo").await;
+    assert_eq!(
+        proxy["spec"]["routes"][0]["services"][0]["name"],
+        "podinfo-primary"
+    );
+    h.stop_controller().await;
+}

@@ -3,6 +3,7 @@
 
 mod autoscaler;
 mod configs;
+mod contour;
 mod datadog;
 mod defaults;
 mod deletion;

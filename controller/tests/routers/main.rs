@@ -117,3 +117,30 @@ async fn the_nginx_router_keeps_its_contract() {
     })
     .await;
 }
+
+/// Contour's status for an HTTPProxy it accepted, at its generation.
+#[allow(clippy::unnecessary_wraps, reason = "the signature of Case::accepted")]
+fn contour_valid(proxy: &serde_json::Value) -> Option<serde_json::Value> {
+    Some(serde_json::json!({
+        "currentStatus": "valid",
+        "description": "Valid HTTPProxy",
+        "conditions": [{"type": "Valid", "status": "True", "reason": "Valid", "message": "Valid HTTPProxy",
+                        "observedGeneration": proxy["metadata"]["generation"],
+                        "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+    }))
+}
+
+#[tokio::test]
+async fn the_contour_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Contour,
+        crds: mesh_crds("contour/httpproxies.yaml"),
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "  timeout: 15s\n  retries: {attempts: 3, perTryTimeout: 5s, retryOn: \"5xx,gateway-error\"}\n",
+        ),
+        objects: Vec::new(),
+        accepted: contour_valid,
+    })
+    .await;
+}

@@ -23,10 +23,11 @@ pub(crate) enum Kind {
     HttpRoute,
     VirtualService,
     TrafficSplit,
+    HttpProxy,
 }
 
 impl Kind {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -34,6 +35,7 @@ impl Kind {
         Self::HttpRoute,
         Self::VirtualService,
         Self::TrafficSplit,
+        Self::HttpProxy,
     ];
 
     pub(crate) fn resource(self) -> ApiResource {
@@ -55,6 +57,7 @@ impl Kind {
                 "TrafficSplit",
                 "trafficsplits",
             ),
+            Self::HttpProxy => ("projectcontour.io", "v1", "HTTPProxy", "httpproxies"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -70,6 +73,7 @@ pub(crate) struct Snapshot {
     pub(crate) httproutes: Vec<Arc<Value>>,
     pub(crate) virtualservices: Vec<Arc<Value>>,
     pub(crate) trafficsplits: Vec<Arc<Value>>,
+    pub(crate) httpproxies: Vec<Arc<Value>>,
 }
 
 /// Retries a failing watch (typically: the kind's CRD is not installed yet) at a fixed pace.
@@ -148,6 +152,7 @@ impl Informers {
                 Kind::HttpRoute => &mut snapshot.httproutes,
                 Kind::VirtualService => &mut snapshot.virtualservices,
                 Kind::TrafficSplit => &mut snapshot.trafficsplits,
+                Kind::HttpProxy => &mut snapshot.httpproxies,
             };
             *slot = items;
         }

@@ -1,7 +1,8 @@
 //! Where traffic enters and how routing objects split it: Services, and each kind of routing
 //! object in a file of its own (HTTPRoutes, VirtualServices, `TrafficSplits`, NGINX canary
-//! Ingresses).
+//! Ingresses, Contour `HTTPProxies`).
 
+mod httpproxy;
 mod httproute;
 mod ingress;
 mod trafficsplit;
@@ -84,6 +85,7 @@ pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
             .iter()
             .map(|o| trafficsplit::entry(o)),
     );
+    routed.extend(snapshot.httpproxies.iter().map(|o| httpproxy::entry(o)));
     routed.extend(ingress::entries(&snapshot.ingresses));
     let referenced: BTreeSet<(String, String)> = routed
         .iter()
