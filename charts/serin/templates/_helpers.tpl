@@ -125,6 +125,9 @@ false
 - apiGroups: ["projectcontour.io"]
   resources: ["httpproxies"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+- apiGroups: ["traefik.io"]
+  resources: ["traefikservices"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 {{- end -}}
 
 {{/* Rules for routers serin does not implement yet (routers.extra). */}}

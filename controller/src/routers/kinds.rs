@@ -131,6 +131,15 @@ pub const HTTP_PROXY: RouteKind = RouteKind {
     namespaced: true,
 };
 
+/// Traefik `TraefikService`, `traefik.io/v1alpha1`.
+pub const TRAEFIK_SERVICE: RouteKind = RouteKind {
+    group: "traefik.io",
+    version: "v1alpha1",
+    kind: "TraefikService",
+    plural: "traefikservices",
+    namespaced: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,16 +15,18 @@ mod istio;
 mod kinds;
 mod kubernetes;
 mod nginx;
+mod traefik;
 
 pub use contour::Contour;
 pub use gateway_api::{GatewayApi, GatewayApiVersion};
 pub use istio::Istio;
 pub use kinds::{
     Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS, KindUse,
-    RouteKind, VIRTUAL_SERVICE,
+    RouteKind, TRAEFIK_SERVICE, VIRTUAL_SERVICE,
 };
 pub use kubernetes::KubernetesServices;
 pub use nginx::Nginx;
+pub use traefik::Traefik;
 
 use std::collections::BTreeMap;
 
@@ -185,6 +187,7 @@ pub fn router_for(
         Provider::GatewayApiV1beta1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1beta1))),
         Provider::Istio => Ok(Box::new(Istio)),
         Provider::Contour => Ok(Box::new(Contour::new(options.ingress_class.as_deref()))),
+        Provider::Traefik => Ok(Box::new(Traefik)),
         Provider::Nginx => Ok(Box::new(Nginx::new(
             options.ingress_annotations_prefix.as_deref(),
         ))),
@@ -199,8 +202,7 @@ pub fn router_for(
         | Provider::Skipper
         | Provider::SmiV1alpha1
         | Provider::SmiV1alpha2
-        | Provider::SmiV1alpha3
-        | Provider::Traefik => Err(RouterError::Unsupported(provider)),
+        | Provider::SmiV1alpha3 => Err(RouterError::Unsupported(provider)),
     }
 }
 
@@ -246,8 +248,8 @@ mod tests {
         assert!(router_for(Provider::Kubernetes, &options).is_ok());
         assert!(router_for(Provider::GatewayApiV1, &options).is_ok());
         assert!(matches!(
-            router_for(Provider::Traefik, &options),
-            Err(RouterError::Unsupported(Provider::Traefik))
+            router_for(Provider::Kuma, &options),
+            Err(RouterError::Unsupported(Provider::Kuma))
         ));
     }
 

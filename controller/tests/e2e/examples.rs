@@ -89,3 +89,27 @@ async fn the_contour_example_with_its_root_proxy_initializes() {
     );
     h.stop_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_traefik_example_with_its_ingress_route_initializes() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: vec![
+            crate::support::mesh_crds("traefik/traefik.io_traefikservices.yaml"),
+            crate::support::mesh_crds("traefik/traefik.io_ingressroutes.yaml"),
+        ],
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("traefik/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let service = h
+        .get("traefik.io/v1alpha1", "TraefikService", "podinfo")
+        .await;
+    assert_eq!(
+        service["spec"]["weighted"]["services"][0]["name"],
+        "podinfo-primary"
+    );
+    h.stop_controller().await;
+}

@@ -16,3 +16,4 @@ mod lifecycle;
 mod nginx;
 mod support;
 mod targets;
+mod traefik;

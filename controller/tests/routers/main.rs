@@ -144,3 +144,15 @@ async fn the_contour_router_keeps_its_contract() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_traefik_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Traefik,
+        crds: mesh_crds("traefik/traefik.io_traefikservices.yaml"),
+        spec: PODINFO.replace("  gatewayRefs: [{name: public, namespace: gateway}]\n", ""),
+        objects: Vec::new(),
+        accepted: contract::no_status,
+    })
+    .await;
+}

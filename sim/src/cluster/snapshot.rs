@@ -24,10 +24,11 @@ pub(crate) enum Kind {
     VirtualService,
     TrafficSplit,
     HttpProxy,
+    TraefikService,
 }
 
 impl Kind {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -36,6 +37,7 @@ impl Kind {
         Self::VirtualService,
         Self::TrafficSplit,
         Self::HttpProxy,
+        Self::TraefikService,
     ];
 
     pub(crate) fn resource(self) -> ApiResource {
@@ -58,6 +60,12 @@ impl Kind {
                 "trafficsplits",
             ),
             Self::HttpProxy => ("projectcontour.io", "v1", "HTTPProxy", "httpproxies"),
+            Self::TraefikService => (
+                "traefik.io",
+                "v1alpha1",
+                "TraefikService",
+                "traefikservices",
+            ),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -74,6 +82,7 @@ pub(crate) struct Snapshot {
     pub(crate) virtualservices: Vec<Arc<Value>>,
     pub(crate) trafficsplits: Vec<Arc<Value>>,
     pub(crate) httpproxies: Vec<Arc<Value>>,
+    pub(crate) traefikservices: Vec<Arc<Value>>,
 }
 
 /// Retries a failing watch (typically: the kind's CRD is not installed yet) at a fixed pace.
@@ -153,6 +162,7 @@ impl Informers {
                 Kind::VirtualService => &mut snapshot.virtualservices,
                 Kind::TrafficSplit => &mut snapshot.trafficsplits,
                 Kind::HttpProxy => &mut snapshot.httpproxies,
+                Kind::TraefikService => &mut snapshot.traefikservices,
             };
             *slot = items;
         }

@@ -1,10 +1,11 @@
 //! Where traffic enters and how routing objects split it: Services, and each kind of routing
 //! object in a file of its own (HTTPRoutes, VirtualServices, `TrafficSplits`, NGINX canary
-//! Ingresses, Contour `HTTPProxies`).
+//! Ingresses, Contour `HTTPProxies`, `TraefikServices`).
 
 mod httpproxy;
 mod httproute;
 mod ingress;
+mod traefikservice;
 mod trafficsplit;
 mod virtualservice;
 
@@ -86,6 +87,12 @@ pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
             .map(|o| trafficsplit::entry(o)),
     );
     routed.extend(snapshot.httpproxies.iter().map(|o| httpproxy::entry(o)));
+    routed.extend(
+        snapshot
+            .traefikservices
+            .iter()
+            .map(|o| traefikservice::entry(o)),
+    );
     routed.extend(ingress::entries(&snapshot.ingresses));
     let referenced: BTreeSet<(String, String)> = routed
         .iter()
