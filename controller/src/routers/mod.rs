@@ -15,6 +15,7 @@ mod istio;
 mod kinds;
 mod kubernetes;
 mod nginx;
+mod skipper;
 mod traefik;
 
 pub use contour::Contour;
@@ -26,6 +27,7 @@ pub use kinds::{
 };
 pub use kubernetes::KubernetesServices;
 pub use nginx::Nginx;
+pub use skipper::Skipper;
 pub use traefik::Traefik;
 
 use std::collections::BTreeMap;
@@ -188,6 +190,7 @@ pub fn router_for(
         Provider::Istio => Ok(Box::new(Istio)),
         Provider::Contour => Ok(Box::new(Contour::new(options.ingress_class.as_deref()))),
         Provider::Traefik => Ok(Box::new(Traefik)),
+        Provider::Skipper => Ok(Box::new(Skipper)),
         Provider::Nginx => Ok(Box::new(Nginx::new(
             options.ingress_annotations_prefix.as_deref(),
         ))),
@@ -199,7 +202,6 @@ pub fn router_for(
         | Provider::Kuma
         | Provider::Linkerd
         | Provider::Osm
-        | Provider::Skipper
         | Provider::SmiV1alpha1
         | Provider::SmiV1alpha2
         | Provider::SmiV1alpha3 => Err(RouterError::Unsupported(provider)),

@@ -113,3 +113,20 @@ async fn the_traefik_example_with_its_ingress_route_initializes() {
     );
     h.stop_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_skipper_example_with_its_ingress_initializes() {
+    let mut h = Harness::start(Provider::Kubernetes).await;
+    h.apply(PODINFO);
+    h.apply(&example("skipper/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let copy = h
+        .get("networking.k8s.io/v1", "Ingress", "podinfo-canary")
+        .await;
+    assert_eq!(
+        copy["metadata"]["annotations"]["zalando.org/skipper-predicate"],
+        "False()"
+    );
+    h.stop_controller().await;
+}

@@ -14,6 +14,7 @@ mod istio;
 mod kubernetes;
 mod lifecycle;
 mod nginx;
+mod skipper;
 mod support;
 mod targets;
 mod traefik;

@@ -156,3 +156,18 @@ async fn the_traefik_router_keeps_its_contract() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_skipper_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Skipper,
+        crds: Vec::new(),
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "ingressRef: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: podinfo}\n",
+        ),
+        objects: vec![PODINFO_INGRESS.replace("ingress.class: nginx", "ingress.class: skipper")],
+        accepted: contract::no_status,
+    })
+    .await;
+}

@@ -2,7 +2,7 @@
 //!
 //! Every simulated request is recorded once per exporter that would see it in a real cluster:
 //! Istio, Linkerd, Open Service Mesh, Envoy (named as Contour, Gloo, Kuma and App Mesh name their
-//! clusters), Traefik, the application itself and, for Ingress traffic, NGINX.
+//! clusters), Traefik, the application itself and, for Ingress traffic, NGINX and Skipper.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -113,6 +113,17 @@ struct TraefikLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SkipperLabels {
+    route: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SkipperRouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AppLabels {
     kubernetes_namespace: String,
     kubernetes_pod_name: String,
@@ -129,6 +140,8 @@ pub(crate) struct Observation<'a> {
     pub(crate) pod: &'a str,
     /// `(ingress, canary upstream or "")` for traffic through NGINX.
     pub(crate) nginx: Option<(&'a str, &'a str)>,
+    /// Skipper's route id, for traffic through an Ingress.
+    pub(crate) skipper_route: Option<&'a str>,
 }
 
 /// Which exporters' metrics the simulation produces (all by default; fewer keep `/metrics` small
@@ -148,6 +161,8 @@ pub struct Exporters {
     pub envoy: bool,
     /// `traefik_*`.
     pub traefik: bool,
+    /// `skipper_*`.
+    pub skipper: bool,
     /// Application-level `http_*`.
     pub app: bool,
 }
@@ -161,6 +176,7 @@ impl Default for Exporters {
             nginx: true,
             envoy: true,
             traefik: true,
+            skipper: true,
             app: true,
         }
     }
@@ -176,6 +192,7 @@ impl Exporters {
             nginx: false,
             envoy: false,
             traefik: false,
+            skipper: false,
             app: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -187,6 +204,7 @@ impl Exporters {
                 "nginx" => exporters.nginx = true,
                 "envoy" => exporters.envoy = true,
                 "traefik" => exporters.traefik = true,
+                "skipper" => exporters.skipper = true,
                 "app" => exporters.app = true,
                 other => return Err(format!("unknown exporter {other:?}")),
             }
@@ -231,6 +249,8 @@ pub(crate) struct TrafficMetrics {
     envoy_requests: Family<EnvoyLabels, Gauge>,
     envoy_time: Histograms<EnvoyLabels>,
     traefik_duration: Histograms<TraefikLabels>,
+    skipper_response: Histograms<SkipperLabels>,
+    skipper_serve: Histograms<SkipperRouteLabels>,
     app_requests: Family<AppLabels, Counter>,
     app_duration: Histograms<AppLabels>,
 }
@@ -252,6 +272,8 @@ impl TrafficMetrics {
             envoy_requests: Family::default(),
             envoy_time: histograms_ms(),
             traefik_duration: histograms_seconds(),
+            skipper_response: histograms_seconds(),
+            skipper_serve: histograms_seconds(),
             app_requests: Family::default(),
             app_duration: histograms_seconds(),
         }
@@ -325,6 +347,16 @@ impl TrafficMetrics {
             self.traefik_duration.clone(),
         );
         r.register(
+            "skipper_response_duration_seconds",
+            help("Skipper response duration"),
+            self.skipper_response.clone(),
+        );
+        r.register(
+            "skipper_serve_route_duration_seconds",
+            help("Skipper route serving duration"),
+            self.skipper_serve.clone(),
+        );
+        r.register(
             "http_requests",
             help("Application requests"),
             self.app_requests.clone(),
@@ -370,6 +402,19 @@ impl TrafficMetrics {
                 let histogram = self.app_duration.get_or_create(&app);
                 for ms in latencies {
                     histogram.observe(ms / 1000.0);
+                }
+            }
+            if let Some(route) = o.skipper_route.filter(|_| on.skipper) {
+                let response = self.skipper_response.get_or_create(&SkipperLabels {
+                    route: route.to_owned(),
+                    code: code.clone(),
+                });
+                let serve = self.skipper_serve.get_or_create(&SkipperRouteLabels {
+                    route: route.to_owned(),
+                });
+                for ms in latencies {
+                    response.observe(ms / 1000.0);
+                    serve.observe(ms / 1000.0);
                 }
             }
             if let Some((ingress, canary)) = o.nginx.filter(|_| on.nginx) {

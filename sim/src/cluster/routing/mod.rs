@@ -22,6 +22,8 @@ pub(crate) struct Backend {
     pub(crate) weight: f64,
     /// NGINX `canary` label: the canary upstream, or empty.
     pub(crate) nginx_canary: String,
+    /// Skipper's route id for this backend (traffic through an Ingress), or empty.
+    pub(crate) skipper_route: String,
 }
 
 /// One routing rule: who it matches and where it sends traffic.
@@ -67,6 +69,7 @@ pub(super) fn backend(service: String, weight: f64) -> Backend {
         service,
         weight,
         nginx_canary: String::new(),
+        skipper_route: String::new(),
     }
 }
 
