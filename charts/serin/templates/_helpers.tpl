@@ -128,6 +128,9 @@ false
 - apiGroups: ["traefik.io"]
   resources: ["traefikservices"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+- apiGroups: ["apisix.apache.org"]
+  resources: ["apisixroutes"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 {{- end -}}
 
 {{/* Rules for routers serin does not implement yet (routers.extra). */}}

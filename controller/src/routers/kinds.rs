@@ -140,6 +140,16 @@ pub const TRAEFIK_SERVICE: RouteKind = RouteKind {
     namespaced: true,
 };
 
+/// Apache APISIX `ApisixRoute`, `apisix.apache.org/v2`: read as `spec.routeRef`, and written as
+/// its canary copy.
+pub const APISIX_ROUTE: RouteKind = RouteKind {
+    group: "apisix.apache.org",
+    version: "v2",
+    kind: "ApisixRoute",
+    plural: "apisixroutes",
+    namespaced: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

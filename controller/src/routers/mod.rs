@@ -8,6 +8,7 @@
 //! router contract test checks that each router does what the table says. Nothing outside this
 //! module asks which router it is.
 
+mod apisix;
 mod contour;
 mod cookies;
 mod gateway_api;
@@ -18,12 +19,13 @@ mod nginx;
 mod skipper;
 mod traefik;
 
+pub use apisix::Apisix;
 pub use contour::Contour;
 pub use gateway_api::{GatewayApi, GatewayApiVersion};
 pub use istio::Istio;
 pub use kinds::{
-    Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS, KindUse,
-    RouteKind, TRAEFIK_SERVICE, VIRTUAL_SERVICE,
+    APISIX_ROUTE, Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS,
+    KindUse, RouteKind, TRAEFIK_SERVICE, VIRTUAL_SERVICE,
 };
 pub use kubernetes::KubernetesServices;
 pub use nginx::Nginx;
@@ -190,12 +192,12 @@ pub fn router_for(
         Provider::Istio => Ok(Box::new(Istio)),
         Provider::Contour => Ok(Box::new(Contour::new(options.ingress_class.as_deref()))),
         Provider::Traefik => Ok(Box::new(Traefik)),
+        Provider::Apisix => Ok(Box::new(Apisix)),
         Provider::Skipper => Ok(Box::new(Skipper)),
         Provider::Nginx => Ok(Box::new(Nginx::new(
             options.ingress_annotations_prefix.as_deref(),
         ))),
-        Provider::Apisix
-        | Provider::AppMesh
+        Provider::AppMesh
         | Provider::AppMeshV1beta2
         | Provider::Gloo
         | Provider::Knative

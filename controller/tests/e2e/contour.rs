@@ -114,7 +114,15 @@ async fn a_release_through_an_http_proxy_is_promoted_in_steps_and_a_bad_one_roll
         route["retryPolicy"],
         json!({"count": 3, "perTryTimeout": "5s", "retryOn": ["5xx"]})
     );
-    assert_eq!(proxy["status"]["currentStatus"], "valid");
+    h.eventually("Contour's status", Duration::from_secs(10), async || {
+        let proxy = h.get(PROXY, "HTTPProxy", "podinfo").await;
+        if proxy["status"]["currentStatus"] == "valid" {
+            Ok(())
+        } else {
+            Err(proxy.to_string())
+        }
+    })
+    .await;
 
     h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
         .await;

@@ -130,3 +130,25 @@ async fn the_skipper_example_with_its_ingress_initializes() {
     );
     h.stop_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apisix_example_with_its_route_initializes() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: vec![crate::support::mesh_crds("apisix/apisixroutes.yaml")],
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("apisix/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let copy = h
+        .get(
+            "apisix.apache.org/v2",
+            "ApisixRoute",
+            "podinfo-podinfo-canary",
+        )
+        .await;
+    assert_eq!(copy["spec"]["http"][0]["priority"], 10_000);
+    h.stop_controller().await;
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests: serin's controller releasing workloads on the Kubernetes API emulator, with
 //! a real Prometheus judging the simulated traffic.
 
+mod apisix;
 mod autoscaler;
 mod configs;
 mod contour;

@@ -171,3 +171,40 @@ async fn the_skipper_router_keeps_its_contract() {
     })
     .await;
 }
+
+/// The ApisixRoute of Flagger's APISIX tutorial.
+const PODINFO_APISIX_ROUTE: &str = r"
+apiVersion: apisix.apache.org/v2
+kind: ApisixRoute
+metadata: {name: podinfo, namespace: test}
+spec:
+  http:
+    - name: method
+      match: {hosts: [app.example.com], methods: [GET], paths: [/*]}
+      backends: [{serviceName: podinfo, servicePort: 80}]
+";
+
+/// The APISIX ingress controller's status once it has synced a route, at its generation.
+#[allow(clippy::unnecessary_wraps, reason = "the signature of Case::accepted")]
+fn apisix_synced(route: &serde_json::Value) -> Option<serde_json::Value> {
+    Some(serde_json::json!({"conditions": [{
+        "type": "ResourcesAvailable", "status": "True", "reason": "ResourcesSynced",
+        "message": "Sync Successfully", "observedGeneration": route["metadata"]["generation"],
+        "lastTransitionTime": "2026-01-01T00:00:00Z"
+    }]}))
+}
+
+#[tokio::test]
+async fn the_apisix_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Apisix,
+        crds: mesh_crds("apisix/apisixroutes.yaml"),
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "routeRef: {apiVersion: apisix.apache.org/v2, kind: ApisixRoute, name: podinfo}\n",
+        ),
+        objects: vec![PODINFO_APISIX_ROUTE.to_owned()],
+        accepted: apisix_synced,
+    })
+    .await;
+}

@@ -2,7 +2,8 @@
 //!
 //! Every simulated request is recorded once per exporter that would see it in a real cluster:
 //! Istio, Linkerd, Open Service Mesh, Envoy (named as Contour, Gloo, Kuma and App Mesh name their
-//! clusters), Traefik, the application itself and, for Ingress traffic, NGINX and Skipper.
+//! clusters), Traefik, the application itself, NGINX and Skipper for Ingress traffic, and APISIX
+//! for `ApisixRoute` traffic.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -124,6 +125,18 @@ struct SkipperRouteLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApisixLabels {
+    route: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApisixLatencyLabels {
+    r#type: &'static str,
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AppLabels {
     kubernetes_namespace: String,
     kubernetes_pod_name: String,
@@ -142,6 +155,8 @@ pub(crate) struct Observation<'a> {
     pub(crate) nginx: Option<(&'a str, &'a str)>,
     /// Skipper's route id, for traffic through an Ingress.
     pub(crate) skipper_route: Option<&'a str>,
+    /// APISIX's route name, for traffic through an `ApisixRoute`.
+    pub(crate) apisix_route: Option<&'a str>,
 }
 
 /// Which exporters' metrics the simulation produces (all by default; fewer keep `/metrics` small
@@ -163,6 +178,8 @@ pub struct Exporters {
     pub traefik: bool,
     /// `skipper_*`.
     pub skipper: bool,
+    /// `apisix_*`.
+    pub apisix: bool,
     /// Application-level `http_*`.
     pub app: bool,
 }
@@ -177,6 +194,7 @@ impl Default for Exporters {
             envoy: true,
             traefik: true,
             skipper: true,
+            apisix: true,
             app: true,
         }
     }
@@ -193,6 +211,7 @@ impl Exporters {
             envoy: false,
             traefik: false,
             skipper: false,
+            apisix: false,
             app: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -205,6 +224,7 @@ impl Exporters {
                 "envoy" => exporters.envoy = true,
                 "traefik" => exporters.traefik = true,
                 "skipper" => exporters.skipper = true,
+                "apisix" => exporters.apisix = true,
                 "app" => exporters.app = true,
                 other => return Err(format!("unknown exporter {other:?}")),
             }
@@ -251,6 +271,8 @@ pub(crate) struct TrafficMetrics {
     traefik_duration: Histograms<TraefikLabels>,
     skipper_response: Histograms<SkipperLabels>,
     skipper_serve: Histograms<SkipperRouteLabels>,
+    apisix_status: Family<ApisixLabels, Gauge>,
+    apisix_latency: Histograms<ApisixLatencyLabels>,
     app_requests: Family<AppLabels, Counter>,
     app_duration: Histograms<AppLabels>,
 }
@@ -274,6 +296,8 @@ impl TrafficMetrics {
             traefik_duration: histograms_seconds(),
             skipper_response: histograms_seconds(),
             skipper_serve: histograms_seconds(),
+            apisix_status: Family::default(),
+            apisix_latency: histograms_ms(),
             app_requests: Family::default(),
             app_duration: histograms_seconds(),
         }
@@ -357,6 +381,16 @@ impl TrafficMetrics {
             self.skipper_serve.clone(),
         );
         r.register(
+            "apisix_http_status",
+            help("APISIX responses"),
+            self.apisix_status.clone(),
+        );
+        r.register(
+            "apisix_http_latency",
+            help("APISIX request latency"),
+            self.apisix_latency.clone(),
+        );
+        r.register(
             "http_requests",
             help("Application requests"),
             self.app_requests.clone(),
@@ -415,6 +449,21 @@ impl TrafficMetrics {
                 for ms in latencies {
                     response.observe(ms / 1000.0);
                     serve.observe(ms / 1000.0);
+                }
+            }
+            if let Some(route) = o.apisix_route.filter(|_| on.apisix) {
+                self.apisix_status
+                    .get_or_create(&ApisixLabels {
+                        route: route.to_owned(),
+                        code: code.clone(),
+                    })
+                    .inc_by(gauge_count(latencies));
+                let latency = self.apisix_latency.get_or_create(&ApisixLatencyLabels {
+                    r#type: "request",
+                    route: route.to_owned(),
+                });
+                for ms in latencies {
+                    latency.observe(*ms);
                 }
             }
             if let Some((ingress, canary)) = o.nginx.filter(|_| on.nginx) {

@@ -25,10 +25,11 @@ pub(crate) enum Kind {
     TrafficSplit,
     HttpProxy,
     TraefikService,
+    ApisixRoute,
 }
 
 impl Kind {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -38,6 +39,7 @@ impl Kind {
         Self::TrafficSplit,
         Self::HttpProxy,
         Self::TraefikService,
+        Self::ApisixRoute,
     ];
 
     pub(crate) fn resource(self) -> ApiResource {
@@ -66,6 +68,7 @@ impl Kind {
                 "TraefikService",
                 "traefikservices",
             ),
+            Self::ApisixRoute => ("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -83,6 +86,7 @@ pub(crate) struct Snapshot {
     pub(crate) trafficsplits: Vec<Arc<Value>>,
     pub(crate) httpproxies: Vec<Arc<Value>>,
     pub(crate) traefikservices: Vec<Arc<Value>>,
+    pub(crate) apisixroutes: Vec<Arc<Value>>,
 }
 
 /// Retries a failing watch (typically: the kind's CRD is not installed yet) at a fixed pace.
@@ -163,6 +167,7 @@ impl Informers {
                 Kind::TrafficSplit => &mut snapshot.trafficsplits,
                 Kind::HttpProxy => &mut snapshot.httpproxies,
                 Kind::TraefikService => &mut snapshot.traefikservices,
+                Kind::ApisixRoute => &mut snapshot.apisixroutes,
             };
             *slot = items;
         }

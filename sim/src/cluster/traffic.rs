@@ -159,6 +159,7 @@ impl Traffic {
                         weight: 1.0,
                         nginx_canary: String::new(),
                         skipper_route: String::new(),
+                        apisix_route: String::new(),
                     };
                     self.send(
                         &context,
@@ -252,6 +253,7 @@ impl Traffic {
                     pod,
                     nginx,
                     skipper_route: Some(backend.skipper_route.as_str()).filter(|r| !r.is_empty()),
+                    apisix_route: Some(backend.apisix_route.as_str()).filter(|r| !r.is_empty()),
                 };
                 context.metrics.observe(&observation, batch);
             }

@@ -1,7 +1,8 @@
 //! Where traffic enters and how routing objects split it: Services, and each kind of routing
 //! object in a file of its own (HTTPRoutes, VirtualServices, `TrafficSplits`, NGINX canary
-//! Ingresses, Contour `HTTPProxies`, `TraefikServices`).
+//! Ingresses, Contour `HTTPProxies`, `TraefikServices`, `ApisixRoutes`).
 
+mod apisixroute;
 mod httpproxy;
 mod httproute;
 mod ingress;
@@ -24,6 +25,8 @@ pub(crate) struct Backend {
     pub(crate) nginx_canary: String,
     /// Skipper's route id for this backend (traffic through an Ingress), or empty.
     pub(crate) skipper_route: String,
+    /// APISIX's route name for this backend (traffic through an `ApisixRoute`), or empty.
+    pub(crate) apisix_route: String,
 }
 
 /// One routing rule: who it matches and where it sends traffic.
@@ -70,6 +73,7 @@ pub(super) fn backend(service: String, weight: f64) -> Backend {
         weight,
         nginx_canary: String::new(),
         skipper_route: String::new(),
+        apisix_route: String::new(),
     }
 }
 
@@ -96,6 +100,7 @@ pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
             .iter()
             .map(|o| traefikservice::entry(o)),
     );
+    routed.extend(apisixroute::entries(&snapshot.apisixroutes));
     routed.extend(ingress::entries(&snapshot.ingresses));
     let referenced: BTreeSet<(String, String)> = routed
         .iter()
