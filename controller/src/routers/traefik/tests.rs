@@ -1,4 +1,4 @@
-//! Building and reading TraefikServices, against what Flagger writes for the same Canary.
+//! Building and reading `TraefikServices`, against what Flagger writes for the same Canary.
 
 use serde_json::{Value, json};
 use serin_crds::validation::{RoutingSpec, Weight, validate_canary};
