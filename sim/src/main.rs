@@ -95,7 +95,7 @@ struct SimArgs {
     /// Do not create `ReplicaSets` and `Pods` for Deployment revisions.
     #[arg(long)]
     no_pods: bool,
-    /// Exporters whose metrics to produce: `all` or a list of istio, linkerd, osm, nginx, envoy, traefik, app.
+    /// Exporters whose metrics to produce: `all` or a list of istio, linkerd, osm, nginx, envoy, traefik, skipper, apisix, app.
     #[arg(long, default_value = "all", value_parser = Exporters::parse)]
     exporters: Exporters,
     /// Write VirtualService status as istiod does with `PILOT_ENABLE_STATUS=true`.

@@ -112,6 +112,44 @@ pub const DESTINATION_RULE: RouteKind = RouteKind {
     ..VIRTUAL_SERVICE
 };
 
+/// Kubernetes `Ingress`, `networking.k8s.io/v1`: read as `spec.ingressRef`, and written as the
+/// NGINX and Skipper canary Ingress.
+pub const INGRESS: RouteKind = RouteKind {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "Ingress",
+    plural: "ingresses",
+    namespaced: true,
+};
+
+/// Contour `HTTPProxy`, `projectcontour.io/v1`.
+pub const HTTP_PROXY: RouteKind = RouteKind {
+    group: "projectcontour.io",
+    version: "v1",
+    kind: "HTTPProxy",
+    plural: "httpproxies",
+    namespaced: true,
+};
+
+/// Traefik `TraefikService`, `traefik.io/v1alpha1`.
+pub const TRAEFIK_SERVICE: RouteKind = RouteKind {
+    group: "traefik.io",
+    version: "v1alpha1",
+    kind: "TraefikService",
+    plural: "traefikservices",
+    namespaced: true,
+};
+
+/// Apache APISIX `ApisixRoute`, `apisix.apache.org/v2`: read as `spec.routeRef`, and written as
+/// its canary copy.
+pub const APISIX_ROUTE: RouteKind = RouteKind {
+    group: "apisix.apache.org",
+    version: "v2",
+    kind: "ApisixRoute",
+    plural: "apisixroutes",
+    namespaced: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,19 +8,29 @@
 //! router contract test checks that each router does what the table says. Nothing outside this
 //! module asks which router it is.
 
+mod apisix;
+mod contour;
 mod cookies;
 mod gateway_api;
 mod istio;
 mod kinds;
 mod kubernetes;
+mod nginx;
+mod skipper;
+mod traefik;
 
+pub use apisix::Apisix;
+pub use contour::Contour;
 pub use gateway_api::{GatewayApi, GatewayApiVersion};
 pub use istio::Istio;
 pub use kinds::{
-    Access, DESTINATION_RULE, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, KindUse, RouteKind,
-    VIRTUAL_SERVICE,
+    APISIX_ROUTE, Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS,
+    KindUse, RouteKind, TRAEFIK_SERVICE, VIRTUAL_SERVICE,
 };
 pub use kubernetes::KubernetesServices;
+pub use nginx::Nginx;
+pub use skipper::Skipper;
+pub use traefik::Traefik;
 
 use std::collections::BTreeMap;
 
@@ -173,28 +183,41 @@ pub trait Router: Send + Sync {
 /// by a default.
 pub fn router_for(
     provider: Provider,
-    _options: &RouterOptions,
+    options: &RouterOptions,
 ) -> Result<Box<dyn Router>, RouterError> {
     match provider {
         Provider::Kubernetes => Ok(Box::new(KubernetesServices)),
         Provider::GatewayApiV1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1))),
         Provider::GatewayApiV1beta1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1beta1))),
         Provider::Istio => Ok(Box::new(Istio)),
-        Provider::Apisix
-        | Provider::AppMesh
+        Provider::Contour => Ok(Box::new(Contour::new(options.ingress_class.as_deref()))),
+        Provider::Traefik => Ok(Box::new(Traefik)),
+        Provider::Apisix => Ok(Box::new(Apisix)),
+        Provider::Skipper => Ok(Box::new(Skipper)),
+        Provider::Nginx => Ok(Box::new(Nginx::new(
+            options.ingress_annotations_prefix.as_deref(),
+        ))),
+        Provider::AppMesh
         | Provider::AppMeshV1beta2
-        | Provider::Contour
         | Provider::Gloo
         | Provider::Knative
         | Provider::Kuma
         | Provider::Linkerd
-        | Provider::Nginx
         | Provider::Osm
-        | Provider::Skipper
         | Provider::SmiV1alpha1
         | Provider::SmiV1alpha2
-        | Provider::SmiV1alpha3
-        | Provider::Traefik => Err(RouterError::Unsupported(provider)),
+        | Provider::SmiV1alpha3 => Err(RouterError::Unsupported(provider)),
+    }
+}
+
+/// Flux's annotations that keep it from reverting or pruning an object it did not write (a copy
+/// of a user's object carries the user's Flux labels), as Flagger sets them on its copies.
+pub(crate) fn flux_opt_out(annotations: &mut BTreeMap<String, String>) {
+    for key in [
+        "kustomize.toolkit.fluxcd.io/reconcile",
+        "helm.toolkit.fluxcd.io/driftDetection",
+    ] {
+        annotations.insert(key.to_owned(), "disabled".to_owned());
     }
 }
 
@@ -229,8 +252,8 @@ mod tests {
         assert!(router_for(Provider::Kubernetes, &options).is_ok());
         assert!(router_for(Provider::GatewayApiV1, &options).is_ok());
         assert!(matches!(
-            router_for(Provider::Traefik, &options),
-            Err(RouterError::Unsupported(Provider::Traefik))
+            router_for(Provider::Kuma, &options),
+            Err(RouterError::Unsupported(Provider::Kuma))
         ));
     }
 

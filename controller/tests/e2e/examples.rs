@@ -52,3 +52,103 @@ async fn the_blue_green_example_initializes() {
     assert_eq!(apex["spec"]["ports"][0]["targetPort"], "http");
     h.stop_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nginx_example_with_its_ingress_initializes() {
+    let mut h = Harness::start(Provider::Kubernetes).await;
+    h.apply(PODINFO);
+    h.apply(&example("nginx/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let copy = h
+        .get("networking.k8s.io/v1", "Ingress", "podinfo-canary")
+        .await;
+    assert_eq!(copy["spec"]["ingressClassName"], "nginx");
+    assert_eq!(
+        copy["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"],
+        "0"
+    );
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contour_example_with_its_root_proxy_initializes() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: vec![crate::support::mesh_crds("contour/httpproxies.yaml")],
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("contour/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let proxy = h.get("projectcontour.io/v1", "HTTPProxy", "podinfo").await;
+    assert_eq!(
+        proxy["spec"]["routes"][0]["services"][0]["name"],
+        "podinfo-primary"
+    );
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_traefik_example_with_its_ingress_route_initializes() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: vec![
+            crate::support::mesh_crds("traefik/traefik.io_traefikservices.yaml"),
+            crate::support::mesh_crds("traefik/traefik.io_ingressroutes.yaml"),
+        ],
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("traefik/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let service = h
+        .get("traefik.io/v1alpha1", "TraefikService", "podinfo")
+        .await;
+    assert_eq!(
+        service["spec"]["weighted"]["services"][0]["name"],
+        "podinfo-primary"
+    );
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_skipper_example_with_its_ingress_initializes() {
+    let mut h = Harness::start(Provider::Kubernetes).await;
+    h.apply(PODINFO);
+    h.apply(&example("skipper/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let copy = h
+        .get("networking.k8s.io/v1", "Ingress", "podinfo-canary")
+        .await;
+    assert_eq!(
+        copy["metadata"]["annotations"]["zalando.org/skipper-predicate"],
+        "False()"
+    );
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apisix_example_with_its_route_initializes() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: vec![crate::support::mesh_crds("apisix/apisixroutes.yaml")],
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("apisix/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let copy = h
+        .get(
+            "apisix.apache.org/v2",
+            "ApisixRoute",
+            "podinfo-podinfo-canary",
+        )
+        .await;
+    assert_eq!(copy["spec"]["http"][0]["priority"], 10_000);
+    h.stop_controller().await;
+}

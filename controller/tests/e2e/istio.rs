@@ -534,7 +534,7 @@ async fn flaggers_istio_manifests_release_as_published() {
 
 /// `manifest` in `namespace`, with its analysis every 2 s over 10 s windows, at most 3
 /// iterations, and its webhooks pointed at the load tester's gate.
-fn shortened(manifest: &str, namespace: &str) -> Value {
+pub(crate) fn shortened(manifest: &str, namespace: &str) -> Value {
     let yaml: serde_yaml::Value = serde_yaml::from_str(manifest).expect("manifest parses");
     let mut canary: Value = serde_json::to_value(yaml).expect("json");
     canary["metadata"]["namespace"] = json!(namespace);
@@ -554,7 +554,7 @@ fn shortened(manifest: &str, namespace: &str) -> Value {
 
 /// What Flagger's manifests expect to find: the namespace, podinfo, its HPA and the
 /// `db-connections` MetricTemplate (a constant 50 connections) on the harness's Prometheus.
-fn supporting_objects(namespace: &str, prometheus: &str) -> String {
+pub(crate) fn supporting_objects(namespace: &str, prometheus: &str) -> String {
     format!(
         r#"
 apiVersion: v1

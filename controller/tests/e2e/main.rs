@@ -1,8 +1,10 @@
 //! End-to-end tests: serin's controller releasing workloads on the Kubernetes API emulator, with
 //! a real Prometheus judging the simulated traffic.
 
+mod apisix;
 mod autoscaler;
 mod configs;
+mod contour;
 mod datadog;
 mod defaults;
 mod deletion;
@@ -12,5 +14,8 @@ mod invalid;
 mod istio;
 mod kubernetes;
 mod lifecycle;
+mod nginx;
+mod skipper;
 mod support;
 mod targets;
+mod traefik;

@@ -22,6 +22,9 @@ pub(crate) struct Case {
     pub(crate) crds: Vec<String>,
     /// A Canary spec for it (progressive, with `spec.service`), as YAML.
     pub(crate) spec: String,
+    /// The user's objects the spec refers to (the Ingress in `spec.ingressRef`, say), as YAML
+    /// documents in the namespace `test`.
+    pub(crate) objects: Vec<String>,
     /// The status its controller writes once it has taken an object, or `None` when it reports
     /// none (then the spec is taken as live).
     pub(crate) accepted: fn(&Value) -> Option<Value>,
@@ -47,6 +50,9 @@ impl World {
         server
             .apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: test}\n")
             .expect("namespace");
+        for object in &case.objects {
+            server.apply_yaml(object).expect("the user's objects");
+        }
         let client = server.client().expect("client");
         let owner: Api<k8s_openapi::api::core::v1::ConfigMap> =
             Api::namespaced(client.clone(), "test");
@@ -72,6 +78,26 @@ impl World {
         } else {
             Api::all_with(self.client.clone(), &resource)
         }
+    }
+
+    /// The objects `router` reads for `routing`, fetched as the observe step does.
+    async fn referenced(&self, router: &dyn Router, routing: &RoutingSpec) -> Referenced {
+        let mut referenced = Referenced::new();
+        for key in router.references("test", routing) {
+            let resource = key.kind.api_resource();
+            let api: Api<DynamicObject> = if key.kind.namespaced {
+                Api::namespaced_with(self.client.clone(), &key.namespace, &resource)
+            } else {
+                Api::all_with(self.client.clone(), &resource)
+            };
+            let object = api
+                .get_opt(&key.name)
+                .await
+                .expect("read a referenced object");
+            let object = object.map(|o| serde_json::to_value(o).expect("json"));
+            referenced.insert(key, object);
+        }
+        referenced
     }
 
     /// Applies `objects` as serin does; returns them as stored.
@@ -151,8 +177,8 @@ pub(crate) async fn check(case: Case) {
     let caps = capabilities(case.provider);
     let router = router_for(case.provider, &RouterOptions::default()).expect("the router is built");
     let world = World::start(&case).await;
-    let referenced = Referenced::new();
     let valid = valid(&case, |_| {});
+    let referenced = world.referenced(router.as_ref(), &valid.routing).await;
     let plain = input(&world.owner_uid, &valid.routing, None, &referenced);
     if !caps.weighted {
         let objects = router.desired_routes(&plain, &split(0)).expect("routes");

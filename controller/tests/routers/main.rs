@@ -45,6 +45,7 @@ async fn the_kubernetes_router_keeps_its_contract() {
         provider: Provider::Kubernetes,
         crds: Vec::new(),
         spec: PODINFO.replace("stepWeight: 10, maxWeight: 50", "iterations: 5"),
+        objects: Vec::new(),
         accepted: contract::no_status,
     })
     .await;
@@ -57,6 +58,7 @@ async fn the_gateway_api_router_keeps_its_contract() {
             provider,
             crds: gateway_api_crds(),
             spec: PODINFO.to_owned(),
+            objects: Vec::new(),
             accepted: gateway_accepted,
         })
         .await;
@@ -69,6 +71,7 @@ async fn the_istio_router_keeps_its_contract() {
         provider: Provider::Istio,
         crds: mesh_crds("istio/networking-crds.yaml"),
         spec: PODINFO.to_owned(),
+        objects: Vec::new(),
         accepted: istiod_reconciled,
     })
     .await;
@@ -77,7 +80,131 @@ async fn the_istio_router_keeps_its_contract() {
         provider: Provider::Istio,
         crds: mesh_crds("istio/networking-crds.yaml"),
         spec: PODINFO.to_owned(),
+        objects: Vec::new(),
         accepted: contract::no_status,
+    })
+    .await;
+}
+
+/// The Ingress of Flagger's NGINX tutorial, routing `app.example.com` to the apex Service.
+const PODINFO_INGRESS: &str = r"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: podinfo
+  namespace: test
+  labels: {app: podinfo}
+  annotations: {kubernetes.io/ingress.class: nginx}
+spec:
+  rules:
+    - host: app.example.com
+      http:
+        paths:
+          - {pathType: Prefix, path: /, backend: {service: {name: podinfo, port: {number: 80}}}}
+";
+
+#[tokio::test]
+async fn the_nginx_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Nginx,
+        crds: Vec::new(),
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "ingressRef: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: podinfo}\n",
+        ),
+        objects: vec![PODINFO_INGRESS.to_owned()],
+        accepted: contract::no_status,
+    })
+    .await;
+}
+
+/// Contour's status for an HTTPProxy it accepted, at its generation.
+#[allow(clippy::unnecessary_wraps, reason = "the signature of Case::accepted")]
+fn contour_valid(proxy: &serde_json::Value) -> Option<serde_json::Value> {
+    Some(serde_json::json!({
+        "currentStatus": "valid",
+        "description": "Valid HTTPProxy",
+        "conditions": [{"type": "Valid", "status": "True", "reason": "Valid", "message": "Valid HTTPProxy",
+                        "observedGeneration": proxy["metadata"]["generation"],
+                        "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+    }))
+}
+
+#[tokio::test]
+async fn the_contour_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Contour,
+        crds: mesh_crds("contour/httpproxies.yaml"),
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "  timeout: 15s\n  retries: {attempts: 3, perTryTimeout: 5s, retryOn: \"5xx,gateway-error\"}\n",
+        ),
+        objects: Vec::new(),
+        accepted: contour_valid,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_traefik_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Traefik,
+        crds: mesh_crds("traefik/traefik.io_traefikservices.yaml"),
+        spec: PODINFO.replace("  gatewayRefs: [{name: public, namespace: gateway}]\n", ""),
+        objects: Vec::new(),
+        accepted: contract::no_status,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_skipper_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Skipper,
+        crds: Vec::new(),
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "ingressRef: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: podinfo}\n",
+        ),
+        objects: vec![PODINFO_INGRESS.replace("ingress.class: nginx", "ingress.class: skipper")],
+        accepted: contract::no_status,
+    })
+    .await;
+}
+
+/// The ApisixRoute of Flagger's APISIX tutorial.
+const PODINFO_APISIX_ROUTE: &str = r"
+apiVersion: apisix.apache.org/v2
+kind: ApisixRoute
+metadata: {name: podinfo, namespace: test}
+spec:
+  http:
+    - name: method
+      match: {hosts: [app.example.com], methods: [GET], paths: [/*]}
+      backends: [{serviceName: podinfo, servicePort: 80}]
+";
+
+/// The APISIX ingress controller's status once it has synced a route, at its generation.
+#[allow(clippy::unnecessary_wraps, reason = "the signature of Case::accepted")]
+fn apisix_synced(route: &serde_json::Value) -> Option<serde_json::Value> {
+    Some(serde_json::json!({"conditions": [{
+        "type": "ResourcesAvailable", "status": "True", "reason": "ResourcesSynced",
+        "message": "Sync Successfully", "observedGeneration": route["metadata"]["generation"],
+        "lastTransitionTime": "2026-01-01T00:00:00Z"
+    }]}))
+}
+
+#[tokio::test]
+async fn the_apisix_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Apisix,
+        crds: mesh_crds("apisix/apisixroutes.yaml"),
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "routeRef: {apiVersion: apisix.apache.org/v2, kind: ApisixRoute, name: podinfo}\n",
+        ),
+        objects: vec![PODINFO_APISIX_ROUTE.to_owned()],
+        accepted: apisix_synced,
     })
     .await;
 }

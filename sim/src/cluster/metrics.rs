@@ -2,7 +2,8 @@
 //!
 //! Every simulated request is recorded once per exporter that would see it in a real cluster:
 //! Istio, Linkerd, Open Service Mesh, Envoy (named as Contour, Gloo, Kuma and App Mesh name their
-//! clusters), Traefik, the application itself and, for Ingress traffic, NGINX.
+//! clusters), Traefik, the application itself, NGINX and Skipper for Ingress traffic, and APISIX
+//! for `ApisixRoute` traffic.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -113,6 +114,29 @@ struct TraefikLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SkipperLabels {
+    route: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SkipperRouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApisixLabels {
+    route: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApisixLatencyLabels {
+    r#type: &'static str,
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AppLabels {
     kubernetes_namespace: String,
     kubernetes_pod_name: String,
@@ -129,6 +153,10 @@ pub(crate) struct Observation<'a> {
     pub(crate) pod: &'a str,
     /// `(ingress, canary upstream or "")` for traffic through NGINX.
     pub(crate) nginx: Option<(&'a str, &'a str)>,
+    /// Skipper's route id, for traffic through an Ingress.
+    pub(crate) skipper_route: Option<&'a str>,
+    /// APISIX's route name, for traffic through an `ApisixRoute`.
+    pub(crate) apisix_route: Option<&'a str>,
 }
 
 /// Which exporters' metrics the simulation produces (all by default; fewer keep `/metrics` small
@@ -148,6 +176,10 @@ pub struct Exporters {
     pub envoy: bool,
     /// `traefik_*`.
     pub traefik: bool,
+    /// `skipper_*`.
+    pub skipper: bool,
+    /// `apisix_*`.
+    pub apisix: bool,
     /// Application-level `http_*`.
     pub app: bool,
 }
@@ -161,6 +193,8 @@ impl Default for Exporters {
             nginx: true,
             envoy: true,
             traefik: true,
+            skipper: true,
+            apisix: true,
             app: true,
         }
     }
@@ -176,6 +210,8 @@ impl Exporters {
             nginx: false,
             envoy: false,
             traefik: false,
+            skipper: false,
+            apisix: false,
             app: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -187,6 +223,8 @@ impl Exporters {
                 "nginx" => exporters.nginx = true,
                 "envoy" => exporters.envoy = true,
                 "traefik" => exporters.traefik = true,
+                "skipper" => exporters.skipper = true,
+                "apisix" => exporters.apisix = true,
                 "app" => exporters.app = true,
                 other => return Err(format!("unknown exporter {other:?}")),
             }
@@ -231,6 +269,10 @@ pub(crate) struct TrafficMetrics {
     envoy_requests: Family<EnvoyLabels, Gauge>,
     envoy_time: Histograms<EnvoyLabels>,
     traefik_duration: Histograms<TraefikLabels>,
+    skipper_response: Histograms<SkipperLabels>,
+    skipper_serve: Histograms<SkipperRouteLabels>,
+    apisix_status: Family<ApisixLabels, Gauge>,
+    apisix_latency: Histograms<ApisixLatencyLabels>,
     app_requests: Family<AppLabels, Counter>,
     app_duration: Histograms<AppLabels>,
 }
@@ -252,6 +294,10 @@ impl TrafficMetrics {
             envoy_requests: Family::default(),
             envoy_time: histograms_ms(),
             traefik_duration: histograms_seconds(),
+            skipper_response: histograms_seconds(),
+            skipper_serve: histograms_seconds(),
+            apisix_status: Family::default(),
+            apisix_latency: histograms_ms(),
             app_requests: Family::default(),
             app_duration: histograms_seconds(),
         }
@@ -325,6 +371,26 @@ impl TrafficMetrics {
             self.traefik_duration.clone(),
         );
         r.register(
+            "skipper_response_duration_seconds",
+            help("Skipper response duration"),
+            self.skipper_response.clone(),
+        );
+        r.register(
+            "skipper_serve_route_duration_seconds",
+            help("Skipper route serving duration"),
+            self.skipper_serve.clone(),
+        );
+        r.register(
+            "apisix_http_status",
+            help("APISIX responses"),
+            self.apisix_status.clone(),
+        );
+        r.register(
+            "apisix_http_latency",
+            help("APISIX request latency"),
+            self.apisix_latency.clone(),
+        );
+        r.register(
             "http_requests",
             help("Application requests"),
             self.app_requests.clone(),
@@ -370,6 +436,34 @@ impl TrafficMetrics {
                 let histogram = self.app_duration.get_or_create(&app);
                 for ms in latencies {
                     histogram.observe(ms / 1000.0);
+                }
+            }
+            if let Some(route) = o.skipper_route.filter(|_| on.skipper) {
+                let response = self.skipper_response.get_or_create(&SkipperLabels {
+                    route: route.to_owned(),
+                    code: code.clone(),
+                });
+                let serve = self.skipper_serve.get_or_create(&SkipperRouteLabels {
+                    route: route.to_owned(),
+                });
+                for ms in latencies {
+                    response.observe(ms / 1000.0);
+                    serve.observe(ms / 1000.0);
+                }
+            }
+            if let Some(route) = o.apisix_route.filter(|_| on.apisix) {
+                self.apisix_status
+                    .get_or_create(&ApisixLabels {
+                        route: route.to_owned(),
+                        code: code.clone(),
+                    })
+                    .inc_by(gauge_count(latencies));
+                let latency = self.apisix_latency.get_or_create(&ApisixLatencyLabels {
+                    r#type: "request",
+                    route: route.to_owned(),
+                });
+                for ms in latencies {
+                    latency.observe(*ms);
                 }
             }
             if let Some((ingress, canary)) = o.nginx.filter(|_| on.nginx) {

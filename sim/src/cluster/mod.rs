@@ -1,6 +1,8 @@
 //! The simulated cluster: workload status, route status and traffic metrics, acting only through the
 //! Kubernetes API so it runs against the emulator or a real API server alike.
 
+mod apisix;
+pub mod contour;
 mod gateway;
 pub mod istiod;
 mod metrics;
@@ -91,6 +93,8 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
     let mut workloads = Workloads::default();
     let mut gateway = gateway::Gateway::default();
     let mut istiod = istiod::Istiod::default();
+    let mut contour = contour::Contour::default();
+    let mut apisix = apisix::ApisixController::default();
     let mut traffic = Traffic::new(config.seed);
     let mut pods = pods::Pods::default();
     let mut informers = Informers::start(&client, Duration::from_secs(1).min(config.tick * 5));
@@ -127,6 +131,12 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
             && let Err(e) = istiod.step(&client, &snapshot).await
         {
             tracing::warn!(error = %e, "simulated cluster: writing VirtualService status failed");
+        }
+        if let Err(e) = contour.step(&client, &snapshot).await {
+            tracing::warn!(error = %e, "simulated cluster: writing HTTPProxy status failed");
+        }
+        if let Err(e) = apisix.step(&client, &snapshot).await {
+            tracing::warn!(error = %e, "simulated cluster: writing ApisixRoute status failed");
         }
         let entries = routing::entries(&snapshot);
         let load = Load {

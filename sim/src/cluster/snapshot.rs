@@ -23,10 +23,13 @@ pub(crate) enum Kind {
     HttpRoute,
     VirtualService,
     TrafficSplit,
+    HttpProxy,
+    TraefikService,
+    ApisixRoute,
 }
 
 impl Kind {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 10] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -34,6 +37,9 @@ impl Kind {
         Self::HttpRoute,
         Self::VirtualService,
         Self::TrafficSplit,
+        Self::HttpProxy,
+        Self::TraefikService,
+        Self::ApisixRoute,
     ];
 
     pub(crate) fn resource(self) -> ApiResource {
@@ -55,6 +61,14 @@ impl Kind {
                 "TrafficSplit",
                 "trafficsplits",
             ),
+            Self::HttpProxy => ("projectcontour.io", "v1", "HTTPProxy", "httpproxies"),
+            Self::TraefikService => (
+                "traefik.io",
+                "v1alpha1",
+                "TraefikService",
+                "traefikservices",
+            ),
+            Self::ApisixRoute => ("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -70,6 +84,9 @@ pub(crate) struct Snapshot {
     pub(crate) httproutes: Vec<Arc<Value>>,
     pub(crate) virtualservices: Vec<Arc<Value>>,
     pub(crate) trafficsplits: Vec<Arc<Value>>,
+    pub(crate) httpproxies: Vec<Arc<Value>>,
+    pub(crate) traefikservices: Vec<Arc<Value>>,
+    pub(crate) apisixroutes: Vec<Arc<Value>>,
 }
 
 /// Retries a failing watch (typically: the kind's CRD is not installed yet) at a fixed pace.
@@ -148,6 +165,9 @@ impl Informers {
                 Kind::HttpRoute => &mut snapshot.httproutes,
                 Kind::VirtualService => &mut snapshot.virtualservices,
                 Kind::TrafficSplit => &mut snapshot.trafficsplits,
+                Kind::HttpProxy => &mut snapshot.httpproxies,
+                Kind::TraefikService => &mut snapshot.traefikservices,
+                Kind::ApisixRoute => &mut snapshot.apisixroutes,
             };
             *slot = items;
         }

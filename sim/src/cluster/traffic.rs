@@ -158,6 +158,8 @@ impl Traffic {
                         service: mirror.service.clone(),
                         weight: 1.0,
                         nginx_canary: String::new(),
+                        skipper_route: String::new(),
+                        apisix_route: String::new(),
                     };
                     self.send(
                         &context,
@@ -250,6 +252,8 @@ impl Traffic {
                     port,
                     pod,
                     nginx,
+                    skipper_route: Some(backend.skipper_route.as_str()).filter(|r| !r.is_empty()),
+                    apisix_route: Some(backend.apisix_route.as_str()).filter(|r| !r.is_empty()),
                 };
                 context.metrics.observe(&observation, batch);
             }

@@ -1,9 +1,12 @@
 //! Where traffic enters and how routing objects split it: Services, and each kind of routing
 //! object in a file of its own (HTTPRoutes, VirtualServices, `TrafficSplits`, NGINX canary
-//! Ingresses).
+//! Ingresses, Contour `HTTPProxies`, `TraefikServices`, `ApisixRoutes`).
 
+mod apisixroute;
+mod httpproxy;
 mod httproute;
 mod ingress;
+mod traefikservice;
 mod trafficsplit;
 mod virtualservice;
 
@@ -20,6 +23,10 @@ pub(crate) struct Backend {
     pub(crate) weight: f64,
     /// NGINX `canary` label: the canary upstream, or empty.
     pub(crate) nginx_canary: String,
+    /// Skipper's route id for this backend (traffic through an Ingress), or empty.
+    pub(crate) skipper_route: String,
+    /// APISIX's route name for this backend (traffic through an `ApisixRoute`), or empty.
+    pub(crate) apisix_route: String,
 }
 
 /// One routing rule: who it matches and where it sends traffic.
@@ -65,6 +72,8 @@ pub(super) fn backend(service: String, weight: f64) -> Backend {
         service,
         weight,
         nginx_canary: String::new(),
+        skipper_route: String::new(),
+        apisix_route: String::new(),
     }
 }
 
@@ -84,6 +93,14 @@ pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
             .iter()
             .map(|o| trafficsplit::entry(o)),
     );
+    routed.extend(snapshot.httpproxies.iter().map(|o| httpproxy::entry(o)));
+    routed.extend(
+        snapshot
+            .traefikservices
+            .iter()
+            .map(|o| traefikservice::entry(o)),
+    );
+    routed.extend(apisixroute::entries(&snapshot.apisixroutes));
     routed.extend(ingress::entries(&snapshot.ingresses));
     let referenced: BTreeSet<(String, String)> = routed
         .iter()
