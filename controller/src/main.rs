@@ -167,19 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             paths,
             output,
             mesh_provider,
-        } => {
-            let inputs: Vec<Input> = paths.iter().map(|p| Input::from(p.as_str())).collect();
-            let report = lint(&inputs, mesh_provider);
-            match output {
-                Output::Text => stdout.write_all(report.to_text().as_bytes())?,
-                Output::Json => {
-                    serde_json::to_writer_pretty(&mut stdout, &report)?;
-                    writeln!(stdout)?;
-                }
-            }
-            eprintln!("{}", report.summary());
-            Ok(report.exit_code())
-        }
+        } => run_lint(&paths, output, mesh_provider, &mut stdout),
         Command::Controller(args) => {
             init_tracing();
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -245,6 +233,26 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// `serin lint`: the report on standard output, its summary on standard error.
+fn run_lint(
+    paths: &[String],
+    output: Output,
+    mesh_provider: Option<serin_crds::canary::Provider>,
+    stdout: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::from(p.as_str())).collect();
+    let report = lint(&inputs, mesh_provider);
+    match output {
+        Output::Text => stdout.write_all(report.to_text().as_bytes())?,
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut *stdout, &report)?;
+            writeln!(stdout)?;
+        }
+    }
+    eprintln!("{}", report.summary());
+    Ok(report.exit_code())
 }
 
 /// `serin get ...`, until done or interrupted (`--watch` runs until Ctrl-C).

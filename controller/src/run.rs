@@ -51,8 +51,9 @@ pub struct ControllerArgs {
     /// Track the ConfigMaps and Secrets targets use and give primaries `-primary` copies.
     #[arg(long, env = "SERIN_ENABLE_CONFIG_TRACKING", default_value_t = true, action = clap::ArgAction::Set)]
     pub enable_config_tracking: bool,
-    /// Refuse MetricTemplates and AlertProviders in other namespaces than the Canary's.
-    #[arg(long, env = "SERIN_NO_CROSS_NAMESPACE_REFS")]
+    /// Refuse MetricTemplates and AlertProviders in other namespaces than the Canary's (on by
+    /// default; `--no-cross-namespace-refs=false` allows them).
+    #[arg(long, env = "SERIN_NO_CROSS_NAMESPACE_REFS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_cross_namespace_refs: bool,
     /// Name of the cluster, added to alerts.
     #[arg(long, env = "SERIN_CLUSTER_NAME")]

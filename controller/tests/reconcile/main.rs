@@ -257,3 +257,68 @@ async fn a_failed_status_write_announces_nothing_and_the_next_tick_announces_onc
         Some(CanaryPhase::Progressing)
     );
 }
+
+#[tokio::test]
+async fn a_metric_template_of_another_namespace_stalls_the_canary_naming_it() {
+    let t = Tier::start(Provider::Kubernetes, false).await;
+    t.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n");
+    t.apply(
+        "apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata: {name: errors, namespace: other}
+spec:
+  provider: {type: prometheus, address: 'http://127.0.0.1:1'}
+  query: 'vector(0)'
+",
+    );
+    t.apply(&podinfo(
+        "kubernetes",
+        "    iterations: 2
+    metrics:
+      - name: errors
+        templateRef: {name: errors, namespace: other}
+        thresholdRange: {max: 1}",
+    ));
+    t.tick_ok("podinfo").await;
+    let (status, reason, message) = t.condition("podinfo", "Stalled").await;
+    assert_eq!(status, "True");
+    assert_eq!(reason, "CrossNamespaceRefRefused");
+    assert!(message.contains("MetricTemplate other/errors"), "{message}");
+    assert!(
+        t.get("apps/v1", "Deployment", "podinfo-primary")
+            .await
+            .is_none(),
+        "nothing is acted on"
+    );
+}
+
+#[tokio::test]
+async fn an_alert_provider_of_another_namespace_stalls_the_canary_unless_allowed() {
+    let analysis = "    iterations: 2
+    alerts:
+      - name: on-call
+        providerRef: {name: on-call, namespace: other}";
+    let t = Tier::start(Provider::Kubernetes, false).await;
+    t.apply(&podinfo("kubernetes", analysis));
+    t.tick_ok("podinfo").await;
+    let (status, reason, message) = t.condition("podinfo", "Stalled").await;
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "CrossNamespaceRefRefused")
+    );
+    assert!(message.contains("AlertProvider other/on-call"), "{message}");
+
+    let allowed = Tier::start_with(Provider::Kubernetes, false, |c| {
+        c.no_cross_namespace_refs = false;
+    })
+    .await;
+    allowed.apply(&podinfo("kubernetes", analysis));
+    allowed.tick_ok("podinfo").await;
+    assert!(
+        allowed
+            .get("apps/v1", "Deployment", "podinfo-primary")
+            .await
+            .is_some(),
+        "with cross-namespace references allowed, the Canary initializes"
+    );
+}

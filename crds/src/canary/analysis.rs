@@ -143,7 +143,9 @@ pub enum MetricNoData {
 pub struct CrossNamespaceRef {
     /// Name of the object.
     pub name: String,
-    /// Namespace of the object; defaults to the Canary's namespace.
+    /// Namespace of the object; defaults to the Canary's namespace. Another namespace is
+    /// refused (the Canary is Stalled) unless the controller runs with
+    /// `--no-cross-namespace-refs=false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
