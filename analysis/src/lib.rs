@@ -23,6 +23,7 @@ pub mod plan;
 pub mod prometheus;
 pub mod provider;
 pub mod providers;
+pub mod redact;
 pub mod threshold;
 
 pub use cache::ProviderCache;

@@ -349,3 +349,95 @@ async fn alerts_go_through_the_providers_proxy() {
         .expect("delivered through the proxy");
     assert_eq!(proxy.seen()[0].uri, "http://hooks.chat.invalid/services/X");
 }
+
+/// Serves `body` with `status` to every request; returns its base URL.
+async fn answering_with(status: u16, body: String) -> String {
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move { (StatusCode::from_u16(status).expect("status"), body) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_refused_alert_names_neither_the_webhook_path_nor_the_whole_answer() {
+    // 1 MiB of refusal, which the sender must not read whole nor quote.
+    let base = answering_with(403, format!("invalid_token {}", "x".repeat(1 << 20))).await;
+    let url = format!("{base}/services/T000/B000/SECRETPATH?token=SECRETQUERY");
+    for kind in [
+        AlertProviderType::Slack,
+        AlertProviderType::Msteams,
+        AlertProviderType::Discord,
+        AlertProviderType::Gchat,
+    ] {
+        let err = Sender::new()
+            .expect("client")
+            .send(&provider(kind, &url), &alert())
+            .await
+            .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("SECRET"), "{kind:?}: {text}");
+        assert!(text.contains(&format!("{base}/<redacted>")), "{text}");
+        let SendError::Rejected { status, body, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(*status, 403);
+        assert!(body.starts_with("invalid_token x"), "{body}");
+        assert!(
+            body.len() <= 256 + 3 && body.ends_with("..."),
+            "{}",
+            body.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_undeliverable_alert_does_not_name_the_webhook_path_or_the_token() {
+    let mut p = provider(
+        AlertProviderType::Slack,
+        "http://127.0.0.1:1/services/T000/B000/SECRETPATH",
+    );
+    p.token = Some("xoxb-SECRETTOKEN".into());
+    let err = Sender::new()
+        .expect("client")
+        .send(&p, &alert())
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?} {:?}", std::error::Error::source(&err));
+    assert!(matches!(err, SendError::Transport { .. }), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+    assert!(text.contains("http://127.0.0.1:1/<redacted>"), "{text}");
+}
+
+#[tokio::test]
+async fn hook_errors_leave_out_the_urls_credentials_and_cut_long_answers() {
+    let base = answering_with(500, "y".repeat(1 << 20)).await;
+    let with_secrets = base.replace("http://", "http://user:SECRETPW@") + "/hook?token=SECRETQ";
+    let h = hook(
+        &with_secrets,
+        HookKind::PreRollout,
+        0,
+        Duration::from_secs(5),
+    );
+    let err = caller().call(&h, &payload(&h, None)).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("SECRET"), "{text}");
+    let HookError::Status { status, body, url } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*status, 500);
+    assert_eq!(url, &format!("{base}/hook?<redacted>"));
+    assert_eq!(body.len(), 512 + 3, "an excerpt, not the answer");
+
+    let closed = "http://user:SECRETPW@127.0.0.1:1/hook?token=SECRETQ";
+    let h = hook(closed, HookKind::PreRollout, 0, Duration::from_secs(5));
+    let err = caller().call(&h, &payload(&h, None)).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(matches!(err, HookError::Transport { .. }), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+}

@@ -1,12 +1,18 @@
 //! Posts alert messages, each with a timeout, through the provider's proxy when it has one.
+//! Errors never carry the webhook's path or query (for Slack, Teams, Discord and Google Chat
+//! they are the credential), and quote at most [`ANSWER_EXCERPT`] characters of a refusal.
 
 use std::time::Duration;
 
 use super::{Alert, OutgoingMessage, ResolvedProvider, notifier};
 use crate::http_client::{self, ClientOptions};
+use serin_analysis::redact::webhook_origin;
 
 /// Longest time one alert may take.
 pub const ALERT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most of a refusal's body quoted in the error.
+pub const ANSWER_EXCERPT: usize = 256;
 
 /// Why an alert was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +20,7 @@ pub enum SendError {
     /// The request could not be sent or timed out.
     #[error("sending the alert to {url} failed: {source}")]
     Transport {
-        /// Address.
+        /// Scheme, host and port of the address (its path is a secret).
         url: String,
         /// Cause.
         #[source]
@@ -23,11 +29,11 @@ pub enum SendError {
     /// The service answered with an error.
     #[error("{url} refused the alert with {status}: {body}")]
     Rejected {
-        /// Address.
+        /// Scheme, host and port of the address (its path is a secret).
         url: String,
         /// HTTP status.
         status: u16,
-        /// Its answer.
+        /// The start of its answer, at most [`ANSWER_EXCERPT`] characters.
         body: String,
     },
 }
@@ -78,8 +84,8 @@ impl Sender {
 
 fn transport(message: &OutgoingMessage, source: reqwest::Error) -> SendError {
     SendError::Transport {
-        url: message.url.to_string(),
-        source,
+        url: webhook_origin(&message.url),
+        source: source.without_url(),
     }
 }
 
@@ -99,10 +105,10 @@ async fn post(client: &reqwest::Client, message: &OutgoingMessage) -> Result<(),
     if status.is_success() {
         return Ok(());
     }
-    let body = response.text().await.unwrap_or_default();
+    let (body, more) = http_client::body_prefix(response).await;
     Err(SendError::Rejected {
-        url: message.url.to_string(),
+        url: webhook_origin(&message.url),
         status: status.as_u16(),
-        body,
+        body: http_client::excerpt(&body, ANSWER_EXCERPT, more),
     })
 }

@@ -98,7 +98,8 @@ impl HookCaller {
         } else {
             &self.verifying
         };
-        let url = hook.url.to_string();
+        // Messages name the hook without its user, password or query (which may carry a token).
+        let url = serin_analysis::redact::address(hook.url.as_str());
         let request = client
             .post(hook.url.clone())
             .json(payload)
@@ -106,16 +107,16 @@ impl HookCaller {
         let response = request
             .send()
             .await
-            .map_err(|e| classify(&url, hook.timeout, &e))?;
+            .map_err(|e| classify(&url, hook.timeout, &e.without_url()))?;
         let status = response.status();
         if status.is_success() {
             return Ok(status.as_u16());
         }
-        let body = response.text().await.unwrap_or_default();
+        let (body, more) = http_client::body_prefix(response).await;
         Err(HookError::Status {
             url,
             status: status.as_u16(),
-            body: excerpt(&body),
+            body: http_client::excerpt(&body, BODY_EXCERPT, more),
         })
     }
 }
@@ -137,13 +138,5 @@ fn classify(url: &str, timeout: Duration, e: &reqwest::Error) -> HookError {
             url: url.to_owned(),
             message,
         }
-    }
-}
-
-fn excerpt(body: &str) -> String {
-    let trimmed = body.trim();
-    match trimmed.char_indices().nth(BODY_EXCERPT) {
-        Some((cut, _)) => format!("{}...", &trimmed[..cut]),
-        None => trimmed.to_owned(),
     }
 }
