@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use serin_crds::validation::WebhookPlan;
+pub use serin_crds::validation::{MAX_WEBHOOK_RETRIES, MAX_WEBHOOK_TIMEOUT};
 
 use crate::http_client::{self, ClientOptions};
 
@@ -83,13 +84,21 @@ impl HookCaller {
     }
 
     /// Calls `hook` with `payload`: up to `1 + hook.retries` attempts, each bounded by the hook's
-    /// timeout. Returns the status of the successful answer.
+    /// timeout, and all of them together by [`MAX_WEBHOOK_TIMEOUT`] (the Canary's tick waits for
+    /// the hook). Returns the status of the successful answer.
     pub async fn call(&self, hook: &WebhookPlan, payload: &HookPayload) -> Result<u16, HookError> {
         let attempt = || self.attempt(hook, payload);
-        attempt
+        let attempts = attempt
             .retry(self.backoff.with_max_times(hook.retries as usize))
-            .sleep(tokio::time::sleep)
+            .sleep(tokio::time::sleep);
+        tokio::time::timeout(MAX_WEBHOOK_TIMEOUT, attempts)
             .await
+            .unwrap_or_else(|_| {
+                Err(HookError::Timeout {
+                    url: serin_analysis::redact::address(hook.url.as_str()),
+                    timeout: MAX_WEBHOOK_TIMEOUT,
+                })
+            })
     }
 
     async fn attempt(&self, hook: &WebhookPlan, payload: &HookPayload) -> Result<u16, HookError> {

@@ -197,11 +197,12 @@ pub struct Webhook {
     pub mute_alert: Option<bool>,
     /// Address the hook is sent to, with POST.
     pub url: String,
-    /// How long to wait for an answer, as a duration such as `30s`. Defaults to `10s`.
+    /// How long to wait for an answer, as a duration such as `30s`. Defaults to `10s`; at most
+    /// `5m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = "^[0-9]+(m|s)"))]
     pub timeout: Option<String>,
-    /// How many times a failed call is retried, with exponential backoff.
+    /// How many times a failed call is retried, with exponential backoff; at most 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::number")]
     pub retries: Option<u32>,
