@@ -16,6 +16,7 @@ pub mod check;
 pub mod cli;
 pub mod context;
 pub mod credentials;
+pub mod egress;
 pub mod factory;
 pub mod judge;
 pub mod outcome;

@@ -51,6 +51,7 @@ impl PrometheusProvider {
             .filter(|a| !a.is_empty())
             .ok_or(ProviderError::MissingAddress(kind))?;
         check_address(address)?;
+        options.egress.check_address(address)?;
         let headers = headers(spec, credentials)?;
 
         let http = client_builder(spec, options)

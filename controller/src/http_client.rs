@@ -1,8 +1,10 @@
 //! The HTTP client serin uses for webhooks and alerts: rustls with the ring provider, a bounded
-//! connect timeout, and optionally a proxy or no certificate verification; and a bounded read of
-//! an answer's body.
+//! connect timeout, the operator's egress policy, and optionally a proxy or no certificate
+//! verification; and a bounded read of an answer's body.
 
 use std::time::Duration;
+
+use serin_analysis::egress::EgressPolicy;
 
 /// Longest time to open a connection; each request also has its own overall timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -14,6 +16,8 @@ pub struct ClientOptions {
     pub insecure_skip_verify: bool,
     /// Send every request through this HTTP(S) proxy.
     pub proxy: Option<url::Url>,
+    /// Where requests may go (the proxy's address included), and whether redirects are followed.
+    pub egress: EgressPolicy,
 }
 
 /// Builds a client with `options`.
@@ -27,7 +31,7 @@ pub fn build(options: &ClientOptions) -> Result<reqwest::Client, reqwest::Error>
     if let Some(proxy) = &options.proxy {
         builder = builder.proxy(reqwest::Proxy::all(proxy.as_str())?);
     }
-    builder.build()
+    options.egress.apply(builder).build()
 }
 
 /// The most of an answer's body read to quote it in a message (the rest is never read).

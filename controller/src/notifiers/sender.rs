@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{Alert, OutgoingMessage, ResolvedProvider, notifier};
 use crate::http_client::{self, ClientOptions};
+use serin_analysis::egress::EgressPolicy;
 use serin_analysis::redact::webhook_origin;
 
 /// Longest time one alert may take.
@@ -26,6 +27,14 @@ pub enum SendError {
         #[source]
         source: reqwest::Error,
     },
+    /// The operator's egress policy refuses the address.
+    #[error("the alert is not sent to {url}: {reason}")]
+    Refused {
+        /// Scheme, host and port of the address.
+        url: String,
+        /// Which rule refuses it.
+        reason: String,
+    },
     /// The service answered with an error.
     #[error("{url} refused the alert with {status}: {body}")]
     Rejected {
@@ -44,6 +53,7 @@ impl SendError {
         match self {
             SendError::Transport { .. } => "transport",
             SendError::Rejected { .. } => "rejected",
+            SendError::Refused { .. } => "egress_refused",
         }
     }
 }
@@ -52,13 +62,23 @@ impl SendError {
 #[derive(Clone, Debug)]
 pub struct Sender {
     client: reqwest::Client,
+    egress: EgressPolicy,
 }
 
 impl Sender {
-    /// A sender with serin's default client.
+    /// A sender with serin's default client and egress policy.
     pub fn new() -> Result<Self, reqwest::Error> {
+        Sender::with_egress(&EgressPolicy::default())
+    }
+
+    /// A sender whose requests follow `egress`.
+    pub fn with_egress(egress: &EgressPolicy) -> Result<Self, reqwest::Error> {
         Ok(Sender {
-            client: http_client::build(&ClientOptions::default())?,
+            client: http_client::build(&ClientOptions {
+                egress: egress.clone(),
+                ..ClientOptions::default()
+            })?,
+            egress: egress.clone(),
         })
     }
 
@@ -71,6 +91,7 @@ impl Sender {
                 let options = ClientOptions {
                     insecure_skip_verify: false,
                     proxy: Some(proxy.clone()),
+                    egress: self.egress.clone(),
                 };
                 proxied =
                     http_client::build(&options).map_err(|source| transport(&message, source))?;
@@ -78,11 +99,23 @@ impl Sender {
             }
             None => &self.client,
         };
+        if let Err(e) = self.egress.check_url(&message.url) {
+            return Err(SendError::Refused {
+                url: webhook_origin(&message.url),
+                reason: e.to_string(),
+            });
+        }
         post(client, &message).await
     }
 }
 
 fn transport(message: &OutgoingMessage, source: reqwest::Error) -> SendError {
+    if let Some(reason) = serin_analysis::egress::refusal(&source) {
+        return SendError::Refused {
+            url: webhook_origin(&message.url),
+            reason,
+        };
+    }
     SendError::Transport {
         url: webhook_origin(&message.url),
         source: source.without_url(),

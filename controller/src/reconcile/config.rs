@@ -39,6 +39,8 @@ pub struct ControllerConfig {
     pub event_webhook: Option<url::Url>,
     /// Settings of the routers.
     pub routers: crate::routers::RouterOptions,
+    /// Where metric queries, webhooks and alerts may be sent (`--egress-*`).
+    pub egress: serin_analysis::egress::EgressPolicy,
 }
 
 impl Default for ControllerConfig {
@@ -61,6 +63,7 @@ impl Default for ControllerConfig {
             default_alerts: Vec::new(),
             event_webhook: None,
             routers: crate::routers::RouterOptions::default(),
+            egress: serin_analysis::egress::EgressPolicy::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use serin_crds::validation::WebhookPlan;
 pub use serin_crds::validation::{MAX_WEBHOOK_RETRIES, MAX_WEBHOOK_TIMEOUT};
 
 use crate::http_client::{self, ClientOptions};
+use serin_analysis::egress::EgressPolicy;
 
 /// Why a webhook call did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +36,14 @@ pub enum HookError {
         /// The timeout.
         timeout: Duration,
     },
+    /// The operator's egress policy refuses the hook's address.
+    #[error("{url} is not called: {reason}")]
+    Refused {
+        /// Address called.
+        url: String,
+        /// Which rule refuses it.
+        reason: String,
+    },
     /// The request could not be sent (connection refused, DNS, TLS...).
     #[error("{url} could not be reached: {message}")]
     Transport {
@@ -52,6 +61,7 @@ impl HookError {
             HookError::Status { .. } => "status",
             HookError::Timeout { .. } => "timeout",
             HookError::Transport { .. } => "transport",
+            HookError::Refused { .. } => "egress_refused",
         }
     }
 }
@@ -62,19 +72,34 @@ const BODY_EXCERPT: usize = 512;
 /// Calls webhooks. Cheap to clone; one per controller.
 #[derive(Clone, Debug)]
 pub struct HookCaller {
+    egress: EgressPolicy,
     verifying: reqwest::Client,
     insecure: reqwest::Client,
     backoff: ExponentialBuilder,
 }
 
 impl HookCaller {
-    /// A caller whose retries start `first_retry_delay` apart and double.
+    /// A caller whose retries start `first_retry_delay` apart and double, with the default
+    /// egress policy.
     pub fn new(first_retry_delay: Duration) -> Result<Self, reqwest::Error> {
+        HookCaller::with_egress(first_retry_delay, &EgressPolicy::default())
+    }
+
+    /// A caller whose requests follow `egress`.
+    pub fn with_egress(
+        first_retry_delay: Duration,
+        egress: &EgressPolicy,
+    ) -> Result<Self, reqwest::Error> {
         Ok(HookCaller {
-            verifying: http_client::build(&ClientOptions::default())?,
+            egress: egress.clone(),
+            verifying: http_client::build(&ClientOptions {
+                egress: egress.clone(),
+                ..ClientOptions::default()
+            })?,
             insecure: http_client::build(&ClientOptions {
                 insecure_skip_verify: true,
                 proxy: None,
+                egress: egress.clone(),
             })?,
             backoff: ExponentialBuilder::default()
                 .with_min_delay(first_retry_delay)
@@ -109,6 +134,12 @@ impl HookCaller {
         };
         // Messages name the hook without its user, password or query (which may carry a token).
         let url = serin_analysis::redact::address(hook.url.as_str());
+        self.egress
+            .check_url(&hook.url)
+            .map_err(|e| HookError::Refused {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
         let request = client
             .post(hook.url.clone())
             .json(payload)
@@ -138,6 +169,12 @@ fn classify(url: &str, timeout: Duration, e: &reqwest::Error) -> HookError {
         }
     } else {
         let mut message = e.to_string();
+        if let Some(reason) = serin_analysis::egress::refusal(e) {
+            return HookError::Refused {
+                url: url.to_owned(),
+                reason,
+            };
+        }
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
             message = format!("{message}: {s}");
