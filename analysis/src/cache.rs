@@ -1,5 +1,7 @@
 //! Reuses providers (and so their HTTP clients and connections) across checks and analysis
-//! steps: one per distinct provider spec and credentials.
+//! steps: one per distinct provider spec and credentials, at most [`MAX_PROVIDERS`] at once
+//! (the least recently used goes first), so that Canary authors writing ever new specs cannot
+//! grow the controller's memory.
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -11,12 +13,25 @@ use serin_crds::metric_template::MetricProvider;
 use crate::factory::{BuiltinProviders, ProviderError, ProviderFactory, ProviderOptions};
 use crate::provider::MetricsProvider;
 
+/// The most providers a cache holds.
+pub const MAX_PROVIDERS: usize = 256;
+
+type Key = (String, u64);
+
 /// Providers built so far, keyed by their spec and a hash of their Secret data, so that a
 /// changed spec or rotated credentials build a new one.
 pub struct ProviderCache {
     factory: Arc<dyn ProviderFactory>,
     options: ProviderOptions,
-    providers: Mutex<HashMap<(String, u64), Arc<dyn MetricsProvider>>>,
+    capacity: usize,
+    providers: Mutex<Held>,
+}
+
+/// The providers and when each was last used (a counter, not a clock).
+#[derive(Default)]
+struct Held {
+    by_key: HashMap<Key, (Arc<dyn MetricsProvider>, u64)>,
+    uses: u64,
 }
 
 impl std::fmt::Debug for ProviderCache {
@@ -38,8 +53,16 @@ impl ProviderCache {
         ProviderCache {
             factory,
             options,
-            providers: Mutex::new(HashMap::new()),
+            capacity: MAX_PROVIDERS,
+            providers: Mutex::new(Held::default()),
         }
+    }
+
+    /// The same cache holding at most `capacity` providers (at least one).
+    #[must_use]
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
     }
 
     /// The options providers are built with.
@@ -57,15 +80,28 @@ impl ProviderCache {
             serde_json::to_string(spec).unwrap_or_default(),
             secret_hash(secret_data),
         );
-        let mut providers = self
+        let mut held = self
             .providers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(provider) = providers.get(&key) {
+        held.uses += 1;
+        let now = held.uses;
+        if let Some((provider, used)) = held.by_key.get_mut(&key) {
+            *used = now;
             return Ok(Arc::clone(provider));
         }
         let provider = self.factory.build(spec, secret_data, &self.options)?;
-        providers.insert(key, Arc::clone(&provider));
+        if held.by_key.len() >= self.capacity {
+            let oldest = held
+                .by_key
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                held.by_key.remove(&oldest);
+            }
+        }
+        held.by_key.insert(key, (Arc::clone(&provider), now));
         Ok(provider)
     }
 
@@ -74,6 +110,7 @@ impl ProviderCache {
         self.providers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .by_key
             .len()
     }
 
@@ -112,5 +149,35 @@ mod tests {
         let secret = BTreeMap::from([("token".to_owned(), b"t".to_vec())]);
         cache.provider(&spec, Some(&secret)).unwrap();
         assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_capacity_dropping_the_least_recently_used() {
+        let cache = ProviderCache::new(ProviderOptions::default()).with_capacity(2);
+        let spec = |port: u16| MetricProvider {
+            address: Some(format!("http://127.0.0.1:{port}")),
+            ..MetricProvider::default()
+        };
+        let first = cache.provider(&spec(1), None).unwrap();
+        cache.provider(&spec(2), None).unwrap();
+        // 1 is used again, so 2 is the least recently used when 3 arrives.
+        assert!(Arc::ptr_eq(
+            &first,
+            &cache.provider(&spec(1), None).unwrap()
+        ));
+        cache.provider(&spec(3), None).unwrap();
+        assert_eq!(cache.len(), 2);
+        assert!(Arc::ptr_eq(
+            &first,
+            &cache.provider(&spec(1), None).unwrap()
+        ));
+        for port in 10..1000 {
+            cache.provider(&spec(port), None).unwrap();
+        }
+        assert_eq!(cache.len(), 2);
+        assert_eq!(
+            ProviderCache::new(ProviderOptions::default()).capacity,
+            MAX_PROVIDERS
+        );
     }
 }

@@ -28,12 +28,15 @@ pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct ProviderOptions {
     /// How long one request may take, connection included.
     pub timeout: Duration,
+    /// Where providers may send requests.
+    pub egress: crate::egress::EgressPolicy,
 }
 
 impl Default for ProviderOptions {
     fn default() -> Self {
         ProviderOptions {
             timeout: DEFAULT_QUERY_TIMEOUT,
+            egress: crate::egress::EgressPolicy::default(),
         }
     }
 }
@@ -54,6 +57,9 @@ pub enum ProviderError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The address is refused by the operator's egress policy.
+    #[error("the provider address is refused: {0}")]
+    Egress(#[from] crate::egress::EgressError),
     /// `secretRef` is set but the caller could not read the Secret.
     #[error("the provider's secretRef `{0}` could not be read")]
     MissingSecret(String),
@@ -122,6 +128,7 @@ impl ProviderError {
             ProviderError::MissingAddress(_) | ProviderError::InvalidAddress { .. } => {
                 "invalid_address"
             }
+            ProviderError::Egress(_) => "egress_refused",
             ProviderError::MissingSecret(_) => "secret_missing",
             ProviderError::SecretRequired { .. } => "secret_required",
             ProviderError::MissingSecretKey { .. } => "secret_key_missing",

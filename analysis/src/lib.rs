@@ -16,6 +16,7 @@ pub mod check;
 pub mod cli;
 pub mod context;
 pub mod credentials;
+pub mod egress;
 pub mod factory;
 pub mod judge;
 pub mod outcome;
@@ -23,6 +24,7 @@ pub mod plan;
 pub mod prometheus;
 pub mod provider;
 pub mod providers;
+pub mod redact;
 pub mod threshold;
 
 pub use cache::ProviderCache;

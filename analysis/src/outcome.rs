@@ -169,9 +169,11 @@ impl CheckResult {
         thresholds: Thresholds,
         on_no_data: MetricNoData,
     ) -> Self {
+        // The error may quote the provider's address; its credentials stay out of the status.
+        let error = crate::redact::userinfo_in_text(&error.to_string());
         let message = match query {
             Some(query) => format!("{error}; query: {query}"),
-            None => error.to_string(),
+            None => error,
         };
         CheckResult {
             name: name.to_owned(),
@@ -231,6 +233,25 @@ mod tests {
             r.message,
             "request-success-rate is 90%, below the minimum 99%; prometheus query: sum(x)"
         );
+    }
+
+    #[test]
+    fn an_error_quoting_the_providers_address_keeps_its_password_out_of_the_status() {
+        let error = "cannot reach https://admin:hunter2@prom.example:9090: connection refused";
+        let r = CheckResult::error(
+            "errors",
+            Some("sum(x)"),
+            &error,
+            "unreachable",
+            ErrorKind::Unavailable,
+            range(None, Some(1.0)),
+            MetricNoData::Fail,
+        );
+        assert_eq!(
+            r.message,
+            "cannot reach https://prom.example:9090: connection refused; query: sum(x)"
+        );
+        assert!(!r.to_status(Utc::now()).message.unwrap().contains("hunter2"));
     }
 
     #[test]

@@ -1,38 +1,25 @@
 //! The Prometheus provider: instant queries over Prometheus's HTTP API (also Thanos, Mimir,
 //! VictoriaMetrics), with custom headers, bearer or basic credentials, optional skipping of TLS
-//! verification, and a timeout on every request.
-
-use std::error::Error as _;
-use std::time::Duration;
+//! verification, a timeout on every request, and an answer read up to
+//! [`MAX_BODY`](crate::providers::http::MAX_BODY) bytes.
 
 use base64::Engine as _;
-use prometheus_http_query::response::Data;
-use prometheus_http_query::{Client, Error as PromError};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde::Deserialize;
 use serin_crds::metric_template::MetricProvider;
 
 use crate::credentials::Credentials;
 use crate::factory::{ProviderError, ProviderOptions};
 use crate::provider::{MetricsProvider, ProviderFuture, Query, QueryError, Reading};
-use crate::providers::http::{check_address, client_builder, innermost_cause, spec_headers};
+use crate::providers::http::HttpClient;
 
 /// The query used to check that Prometheus answers.
 const ONLINE_QUERY: &str = "vector(1)";
 
 /// A Prometheus server answering instant queries.
+#[derive(Debug)]
 pub struct PrometheusProvider {
-    client: Client,
-    address: String,
-    timeout: Duration,
-}
-
-impl std::fmt::Debug for PrometheusProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PrometheusProvider")
-            .field("address", &self.address)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
+    http: HttpClient,
 }
 
 impl PrometheusProvider {
@@ -43,87 +30,105 @@ impl PrometheusProvider {
         credentials: Option<&Credentials>,
         options: &ProviderOptions,
     ) -> Result<Self, ProviderError> {
-        let kind = spec.type_.as_str();
-        let address = spec
-            .address
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .ok_or(ProviderError::MissingAddress(kind))?;
-        check_address(address)?;
-        let headers = headers(spec, credentials)?;
-
-        let http = client_builder(spec, options)
-            .default_headers(headers)
-            .build()
-            .map_err(|e| ProviderError::Client(e.to_string()))?;
-        let client = Client::from(http, address).map_err(|e| ProviderError::InvalidAddress {
-            address: address.to_owned(),
-            reason: e.to_string(),
-        })?;
-        Ok(PrometheusProvider {
-            client,
-            address: address.to_owned(),
-            timeout: options.timeout,
-        })
+        // The spec's headers are added by the client; the credentials go in as sensitive.
+        let http = HttpClient::new(spec, None, credential_headers(credentials)?, options)?;
+        Ok(PrometheusProvider { http })
     }
 
     async fn instant_query(&self, query: &str, at: Option<i64>) -> Result<Reading, QueryError> {
-        let mut request = self.client.query(query);
-        if let Some(at) = at {
-            request = request.at(at);
-        }
         // Let Prometheus give up on evaluation no later than the client does.
-        let timeout_ms = i64::try_from(self.timeout.as_millis()).unwrap_or(i64::MAX);
-        let request = request.timeout(timeout_ms).get();
-        let Ok(answer) = tokio::time::timeout(self.timeout, request).await else {
-            return Err(self.timeout_error());
-        };
-        let result = answer.map_err(|e| self.classify(&e))?;
-        reading(result.data())
-    }
-
-    fn timeout_error(&self) -> QueryError {
-        QueryError::Timeout {
-            address: self.address.clone(),
-            timeout: humantime::format_duration(self.timeout).to_string(),
+        let timeout_ms = self.http.timeout().as_millis();
+        let mut params = vec![
+            ("query", query.to_owned()),
+            ("timeout", format!("{timeout_ms}ms")),
+        ];
+        if let Some(at) = at {
+            params.push(("time", at.to_string()));
+        }
+        let request = self
+            .http
+            .client()
+            .get(self.http.url("/api/v1/query"))
+            .query(&params);
+        let answer = self.http.send(request).await?;
+        match serde_json::from_slice::<Envelope>(&answer.body) {
+            Ok(Envelope {
+                status,
+                data: Some(data),
+                ..
+            }) if status == "success" => reading(&data),
+            Ok(Envelope {
+                status,
+                error_type,
+                error,
+                ..
+            }) if status == "error" => {
+                let error_type = error_type.unwrap_or_default();
+                if error_type == "timeout" {
+                    return Err(self.http.timeout_error());
+                }
+                Err(QueryError::Rejected(format!(
+                    "{error_type}: {}",
+                    error.unwrap_or_default()
+                )))
+            }
+            _ => {
+                let body = self.http.success(answer, |_| None)?;
+                Err(QueryError::Malformed(format!(
+                    "not a Prometheus API answer: {}",
+                    crate::providers::http::excerpt(&body)
+                )))
+            }
         }
     }
+}
 
-    fn classify(&self, error: &PromError) -> QueryError {
-        let address = self.address.clone();
-        match error {
-            PromError::Prometheus(e) if e.is_timeout() => self.timeout_error(),
-            PromError::Prometheus(e) => QueryError::Rejected(e.to_string()),
-            _ => {
-                let Some(http) = error
-                    .source()
-                    .and_then(|s| s.downcast_ref::<reqwest::Error>())
-                else {
-                    return QueryError::Malformed(error.to_string());
-                };
-                if http.is_timeout() {
-                    return self.timeout_error();
-                }
-                if let Some(status) = http.status() {
-                    let status = status.as_u16();
-                    return if status == 401 || status == 403 {
-                        QueryError::Unauthorized { address, status }
-                    } else {
-                        QueryError::Http { address, status }
-                    };
-                }
-                if http.is_connect() || http.is_request() {
-                    let mut reason = innermost_cause(http);
-                    if reason.contains("certificate") {
-                        reason.push_str(
-                            " (trust the server's CA, or set insecureSkipVerify: true on the provider)",
-                        );
-                    }
-                    return QueryError::Unreachable { address, reason };
-                }
-                QueryError::Malformed(format!("{error}: {}", innermost_cause(http)))
-            }
+/// Prometheus's answer to `/api/v1/query`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    status: String,
+    data: Option<Data>,
+    error_type: Option<String>,
+    error: Option<String>,
+}
+
+/// The `data` of a successful answer.
+#[derive(Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+#[allow(dead_code, reason = "matrices and strings are refused, not read")]
+enum Data {
+    Scalar(Sample),
+    Vector(Vec<Series>),
+    Matrix(serde::de::IgnoredAny),
+    String(serde::de::IgnoredAny),
+}
+
+/// One series of an instant vector.
+#[derive(Deserialize)]
+struct Series {
+    #[serde(default)]
+    metric: std::collections::BTreeMap<String, String>,
+    value: Sample,
+}
+
+/// `[timestamp, "value"]`.
+#[derive(Deserialize)]
+struct Sample(
+    #[allow(dead_code, reason = "part of the wire format")] f64,
+    String,
+);
+
+impl Sample {
+    /// The value; Prometheus writes `NaN`, `+Inf` and `-Inf` as such.
+    fn value(&self) -> Result<f64, QueryError> {
+        match self.1.as_str() {
+            "+Inf" | "Inf" => Ok(f64::INFINITY),
+            "-Inf" => Ok(f64::NEG_INFINITY),
+            "NaN" => Ok(f64::NAN),
+            text => text
+                .parse()
+                .map_err(|_| QueryError::Malformed(format!("{text:?} is not a number"))),
         }
     }
 }
@@ -134,7 +139,7 @@ impl MetricsProvider for PrometheusProvider {
     }
 
     fn address(&self) -> &str {
-        &self.address
+        self.http.address()
     }
 
     fn query<'a>(
@@ -159,17 +164,16 @@ impl MetricsProvider for PrometheusProvider {
 /// The single number in a query's answer.
 fn reading(data: &Data) -> Result<Reading, QueryError> {
     let value = match data {
-        Data::Scalar(sample) => sample.value(),
+        Data::Scalar(sample) => sample.value()?,
         Data::Vector(series) => match series.as_slice() {
             [] => return Ok(Reading::Empty),
-            [one] => one.sample().value(),
+            [one] => one.value.value()?,
             [first, ..] => {
-                let mut labels: Vec<_> = first
-                    .metric()
+                let labels: Vec<_> = first
+                    .metric
                     .iter()
                     .map(|(k, v)| format!("{k}=\"{v}\""))
                     .collect();
-                labels.sort();
                 return Err(QueryError::MultipleSeries {
                     count: series.len(),
                     first: format!("{{{}}}", labels.join(", ")),
@@ -177,15 +181,14 @@ fn reading(data: &Data) -> Result<Reading, QueryError> {
             }
         },
         Data::Matrix(_) => return Err(QueryError::UnexpectedResultType("range vector".into())),
+        Data::String(_) => return Err(QueryError::UnexpectedResultType("string".into())),
     };
     Ok(Reading::of(value))
 }
 
-fn headers(
-    spec: &MetricProvider,
-    credentials: Option<&Credentials>,
-) -> Result<HeaderMap, ProviderError> {
-    let mut map: HeaderMap = spec_headers(spec)?;
+/// The `Authorization` header for `credentials`, marked sensitive.
+fn credential_headers(credentials: Option<&Credentials>) -> Result<HeaderMap, ProviderError> {
+    let mut map = HeaderMap::new();
     if let Some(credentials) = credentials {
         let value = match credentials {
             Credentials::Bearer(token) => format!("Bearer {token}"),
@@ -203,4 +206,77 @@ fn headers(
         map.insert(AUTHORIZATION, value);
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Serves `body` at every path; returns its address.
+    async fn serving(body: String) -> String {
+        let app = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            async move { body }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    fn provider(address: &str) -> PrometheusProvider {
+        let spec = MetricProvider {
+            address: Some(address.into()),
+            ..MetricProvider::default()
+        };
+        PrometheusProvider::new(&spec, None, &ProviderOptions::default()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_answer_larger_than_the_limit_is_an_error_not_read_whole() {
+        let huge = format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+            "0,".repeat(3 * 1024 * 1024)
+        );
+        let p = provider(&serving(huge).await);
+        let error = p.instant_query("x", None).await.unwrap_err();
+        assert!(matches!(error, QueryError::TooLarge { .. }), "{error}");
+    }
+
+    #[tokio::test]
+    async fn values_nan_infinity_and_errors_are_read_from_the_wire_format() {
+        let answer = |v: &str| {
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1.5,"{v}"]}}]}}}}"#
+            )
+        };
+        let p = provider(&serving(answer("0.25")).await);
+        assert_eq!(
+            p.instant_query("x", Some(1)).await.unwrap(),
+            Reading::Value(0.25)
+        );
+        let p = provider(&serving(answer("NaN")).await);
+        assert_eq!(
+            p.instant_query("x", None).await.unwrap(),
+            Reading::NotANumber
+        );
+        let p = provider(&serving(answer("+Inf")).await);
+        assert_eq!(
+            p.instant_query("x", None).await.unwrap(),
+            Reading::Value(f64::INFINITY)
+        );
+        let p = provider(
+            &serving(r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.into())
+                .await,
+        );
+        assert_eq!(
+            p.instant_query("x", None).await.unwrap_err(),
+            QueryError::Rejected("bad_data: parse error".into())
+        );
+        let p = provider(&serving("<html>proxy</html>".into()).await);
+        assert!(matches!(
+            p.instant_query("x", None).await.unwrap_err(),
+            QueryError::Malformed(_)
+        ));
+    }
 }

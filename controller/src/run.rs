@@ -21,6 +21,10 @@ use crate::reconcile::{Context, ControllerConfig};
 
 /// Flags of `serin controller` (each also read from the environment variable named).
 #[derive(clap::Args, Debug, Clone)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "command-line switches, each its own flag"
+)]
 pub struct ControllerArgs {
     /// Kubeconfig to use; without it, `$KUBECONFIG`, `~/.kube/config`, or the in-cluster account.
     #[arg(long, env = "KUBECONFIG")]
@@ -51,8 +55,9 @@ pub struct ControllerArgs {
     /// Track the ConfigMaps and Secrets targets use and give primaries `-primary` copies.
     #[arg(long, env = "SERIN_ENABLE_CONFIG_TRACKING", default_value_t = true, action = clap::ArgAction::Set)]
     pub enable_config_tracking: bool,
-    /// Refuse MetricTemplates and AlertProviders in other namespaces than the Canary's.
-    #[arg(long, env = "SERIN_NO_CROSS_NAMESPACE_REFS")]
+    /// Refuse MetricTemplates and AlertProviders in other namespaces than the Canary's (on by
+    /// default; `--no-cross-namespace-refs=false` allows them).
+    #[arg(long, env = "SERIN_NO_CROSS_NAMESPACE_REFS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_cross_namespace_refs: bool,
     /// Name of the cluster, added to alerts.
     #[arg(long, env = "SERIN_CLUSTER_NAME")]
@@ -114,6 +119,24 @@ pub struct ControllerArgs {
     /// `-ingress-annotations-prefix`; `nginx.ingress.kubernetes.io` when omitted.
     #[arg(long, env = "SERIN_INGRESS_ANNOTATIONS_PREFIX")]
     pub ingress_annotations_prefix: Option<String>,
+    /// Comma-separated networks (CIDRs or addresses) the controller never sends metric queries,
+    /// webhooks or alerts to, checked on address literals, on every address a host name
+    /// resolves to, and on redirects. Link-local and cloud metadata addresses by default; an
+    /// empty value denies nothing.
+    #[arg(
+        long,
+        env = "SERIN_EGRESS_DENY_CIDRS",
+        default_value = "169.254.0.0/16,fe80::/10,fd00:ec2::254/128,100.100.100.200/32"
+    )]
+    pub egress_deny_cidrs: String,
+    /// Comma-separated networks that are the only ones the controller sends metric queries,
+    /// webhooks and alerts to (any when empty); the deny list still applies.
+    #[arg(long, env = "SERIN_EGRESS_ALLOW_CIDRS", default_value = "")]
+    pub egress_allow_cidrs: String,
+    /// Follow HTTP redirects of metric providers, webhooks and alert services (each hop checked
+    /// against the egress networks). Off: a redirect is an answer like any other non-2xx.
+    #[arg(long, env = "SERIN_EGRESS_FOLLOW_REDIRECTS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub egress_follow_redirects: bool,
     /// Ingress class of the routing objects of ingress routers (Contour's HTTPProxy), as
     /// Flagger's `-ingress-class`.
     #[arg(long, env = "SERIN_INGRESS_CLASS")]
@@ -156,6 +179,12 @@ impl ControllerArgs {
             default_alerts: self.default_alerts(),
             event_webhook: self.event_webhook.clone(),
             routers,
+            egress: serin_analysis::egress::EgressPolicy::parse(
+                &self.egress_deny_cidrs,
+                &self.egress_allow_cidrs,
+                self.egress_follow_redirects,
+            )
+            .map_err(|e| anyhow::anyhow!("--egress-deny-cidrs / --egress-allow-cidrs: {e}"))?,
             ..ControllerConfig::default()
         })
     }

@@ -116,6 +116,8 @@ const CORPUS: &[(&str, Admission)] = &[
     ("65-", Field("spec.analysis.sessionAffinity")),
     ("66-", Controller(MATCH_DETAILS)),
     ("67-", Controller(MATCH_DETAILS)),
+    ("68-", Field("spec.analysis.webhooks[0].timeout")),
+    ("69-", Field("spec.analysis.webhooks[0].retries")),
 ];
 
 const MATCH_DETAILS: &str = "which match kinds (exact, prefix, regex) and how many headers each router \

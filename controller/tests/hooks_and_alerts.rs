@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use serin_analysis::egress::EgressPolicy;
 use serin_controller::notifiers::{Alert, ResolvedProvider, SendError, Sender, Severity};
 use serin_controller::webhooks::{EventInfo, HookCaller, HookError, HookPayload};
 use serin_crds::AlertProviderType;
@@ -348,4 +349,219 @@ async fn alerts_go_through_the_providers_proxy() {
         .await
         .expect("delivered through the proxy");
     assert_eq!(proxy.seen()[0].uri, "http://hooks.chat.invalid/services/X");
+}
+
+/// Serves `body` with `status` to every request; returns its base URL.
+async fn answering_with(status: u16, body: String) -> String {
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move { (StatusCode::from_u16(status).expect("status"), body) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_refused_alert_names_neither_the_webhook_path_nor_the_whole_answer() {
+    // 1 MiB of refusal, which the sender must not read whole nor quote.
+    let base = answering_with(403, format!("invalid_token {}", "x".repeat(1 << 20))).await;
+    let url = format!("{base}/services/T000/B000/SECRETPATH?token=SECRETQUERY");
+    for kind in [
+        AlertProviderType::Slack,
+        AlertProviderType::Msteams,
+        AlertProviderType::Discord,
+        AlertProviderType::Gchat,
+    ] {
+        let err = Sender::new()
+            .expect("client")
+            .send(&provider(kind, &url), &alert())
+            .await
+            .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("SECRET"), "{kind:?}: {text}");
+        assert!(text.contains(&format!("{base}/<redacted>")), "{text}");
+        let SendError::Rejected { status, body, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(*status, 403);
+        assert!(body.starts_with("invalid_token x"), "{body}");
+        assert!(
+            body.len() <= 256 + 3 && body.ends_with("..."),
+            "{}",
+            body.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_undeliverable_alert_does_not_name_the_webhook_path_or_the_token() {
+    let mut p = provider(
+        AlertProviderType::Slack,
+        "http://127.0.0.1:1/services/T000/B000/SECRETPATH",
+    );
+    p.token = Some("xoxb-SECRETTOKEN".into());
+    let err = Sender::new()
+        .expect("client")
+        .send(&p, &alert())
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?} {:?}", std::error::Error::source(&err));
+    assert!(matches!(err, SendError::Transport { .. }), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+    assert!(text.contains("http://127.0.0.1:1/<redacted>"), "{text}");
+}
+
+#[tokio::test]
+async fn hook_errors_leave_out_the_urls_credentials_and_cut_long_answers() {
+    let base = answering_with(500, "y".repeat(1 << 20)).await;
+    let with_secrets = base.replace("http://", "http://user:SECRETPW@") + "/hook?token=SECRETQ";
+    let h = hook(
+        &with_secrets,
+        HookKind::PreRollout,
+        0,
+        Duration::from_secs(5),
+    );
+    let err = caller().call(&h, &payload(&h, None)).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("SECRET"), "{text}");
+    let HookError::Status { status, body, url } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*status, 500);
+    assert_eq!(url, &format!("{base}/hook?<redacted>"));
+    assert_eq!(body.len(), 512 + 3, "an excerpt, not the answer");
+
+    let closed = "http://user:SECRETPW@127.0.0.1:1/hook?token=SECRETQ";
+    let h = hook(closed, HookKind::PreRollout, 0, Duration::from_secs(5));
+    let err = caller().call(&h, &payload(&h, None)).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(matches!(err, HookError::Transport { .. }), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+}
+
+fn denying(cidrs: &str, follow_redirects: bool) -> EgressPolicy {
+    EgressPolicy::parse(cidrs, "", follow_redirects).expect("policy")
+}
+
+#[tokio::test]
+async fn the_egress_policy_refuses_hooks_and_alerts_to_denied_networks_by_literal_and_by_name() {
+    let receiver = Receiver::answering(&[200]);
+    let base = receiver.clone().start().await;
+    let port = base.rsplit(':').next().expect("port");
+    let policy = denying("127.0.0.0/8, ::1/128", false);
+    let hooks = HookCaller::with_egress(Duration::from_millis(10), &policy).expect("client");
+    for url in [
+        format!("{base}/hook"),
+        format!("http://localhost:{port}/hook"),
+    ] {
+        let h = hook(&url, HookKind::PreRollout, 2, Duration::from_secs(5));
+        let err = hooks.call(&h, &payload(&h, None)).await.unwrap_err();
+        assert!(
+            matches!(&err, HookError::Refused { reason, .. } if reason.contains("egress policy")),
+            "{url}: {err}"
+        );
+    }
+    let sender = Sender::with_egress(&policy).expect("client");
+    for url in [
+        format!("{base}/services/X"),
+        format!("http://localhost:{port}/services/X"),
+    ] {
+        let err = sender
+            .send(&provider(AlertProviderType::Slack, &url), &alert())
+            .await
+            .unwrap_err();
+        let text = format!("{err} {:?}", std::error::Error::source(&err));
+        assert!(text.contains("egress policy"), "{url}: {text}");
+    }
+    assert!(
+        receiver.seen().is_empty(),
+        "nothing reached the denied address"
+    );
+
+    // The default policy lets loopback through (local stubs and sidecars).
+    let h = hook(
+        &format!("{base}/hook"),
+        HookKind::PreRollout,
+        0,
+        Duration::from_secs(5),
+    );
+    assert_eq!(caller().call(&h, &payload(&h, None)).await, Ok(200));
+}
+
+#[tokio::test]
+async fn the_default_policy_refuses_the_cloud_metadata_address_without_connecting() {
+    let h = hook(
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        HookKind::PreRollout,
+        0,
+        Duration::from_secs(5),
+    );
+    let started = std::time::Instant::now();
+    let err = caller().call(&h, &payload(&h, None)).await.unwrap_err();
+    assert!(matches!(err, HookError::Refused { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+/// Answers every request with a redirect to `location`; returns its base URL.
+async fn redirecting_to(location: String) -> String {
+    let app = axum::Router::new().fallback(move || {
+        let location = location.clone();
+        async move { (StatusCode::FOUND, [("location", location)], "moved") }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_by_default_and_each_hop_is_checked_when_they_are() {
+    // The target listens on another loopback address, which the policies below deny.
+    let target = Receiver::answering(&[200]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0")
+        .await
+        .expect("bind 127.0.0.2");
+    let target_addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new()
+        .fallback(record)
+        .with_state(target.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let redirector = redirecting_to(format!("http://{target_addr}/stolen")).await;
+    let h = hook(
+        &format!("{redirector}/hook"),
+        HookKind::PreRollout,
+        0,
+        Duration::from_secs(5),
+    );
+
+    let err = caller().call(&h, &payload(&h, None)).await.unwrap_err();
+    assert!(
+        matches!(err, HookError::Status { status: 302, .. }),
+        "a redirect is an answer: {err}"
+    );
+    let following =
+        HookCaller::with_egress(Duration::from_millis(10), &denying("127.0.0.2/32", true))
+            .expect("client");
+    let err = following.call(&h, &payload(&h, None)).await.unwrap_err();
+    let text = format!("{err}");
+    assert!(text.contains("egress policy"), "{text}");
+    assert!(
+        target.seen().is_empty(),
+        "the denied hop was never contacted"
+    );
+
+    let allowed =
+        HookCaller::with_egress(Duration::from_millis(10), &denying("", true)).expect("client");
+    assert_eq!(allowed.call(&h, &payload(&h, None)).await, Ok(200));
+    assert_eq!(
+        target.seen().len(),
+        1,
+        "with the hop allowed, it is followed"
+    );
 }

@@ -204,9 +204,20 @@ fn exit_status_is_0_when_valid_1_when_invalid_and_2_when_unreadable() {
     let out = serin(&["lint", valid, invalid], None);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    // The problem comes first; the README's AlertProvider in namespace `flagger` is a warning.
+    let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
-        stdout,
-        format!("{invalid}: Canary/podinfo: spec.analysis.stepWeight: must be between 1 and 100\n")
+        lines,
+        [
+            format!(
+                "{invalid}: Canary/podinfo: spec.analysis.stepWeight: must be between 1 and 100"
+            ),
+            format!(
+                "{valid}: Canary/podinfo: spec.analysis.alerts[0].providerRef.namespace: warning: \
+                 AlertProvider in namespace \"flagger\": the controller refuses references to \
+                 other namespaces unless it runs with --no-cross-namespace-refs=false"
+            )
+        ]
     );
     let missing = serin(&["lint", valid, "/nonexistent/serin.yaml"], None);
     assert_eq!(missing.status.code(), Some(2));
@@ -310,4 +321,63 @@ fn serin_analyze_is_wired_and_reports_unusable_input_with_status_2() {
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("/nonexistent/canary.yaml"), "{stdout}");
+}
+
+#[test]
+fn a_reference_to_another_namespace_is_a_warning_naming_the_field_not_a_failure() {
+    let file = flagger_manifests()
+        .join("024-Canary-docs__gitbook__tutorials__gatewayapi-progressive-delivery.yaml");
+    let report = lint(&[Input::Path(file)], None);
+    assert_eq!(report.findings, vec![], "{}", report.to_text());
+    assert_eq!(report.exit_code(), 0);
+    let paths: Vec<&str> = report.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "spec.analysis.metrics[0].templateRef.namespace",
+            "spec.analysis.metrics[1].templateRef.namespace"
+        ]
+    );
+    assert!(
+        report.warnings[0]
+            .message
+            .contains("MetricTemplate in namespace \"flagger-system\""),
+        "{}",
+        report.warnings[0].message
+    );
+    assert!(report.to_text().contains(": warning: MetricTemplate"));
+
+    let same = "apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: test}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  service: {port: 9898}
+  analysis:
+    interval: 1m
+    threshold: 2
+    stepWeight: 10
+    maxWeight: 50
+    metrics:
+      - name: errors
+        templateRef: {name: errors, namespace: test}
+        thresholdRange: {max: 1}
+    alerts:
+      - name: on-call
+        providerRef: {name: on-call}
+";
+    let out = serin(&["lint", "-"], Some(same));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 warning(s)"));
+    let other = same.replace(
+        "providerRef: {name: on-call}",
+        "providerRef: {name: on-call, namespace: ops}",
+    );
+    let out = serin(&["lint", "-"], Some(&other));
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("spec.analysis.alerts[0].providerRef.namespace: warning: AlertProvider in namespace \"ops\""),
+        "{text}"
+    );
 }

@@ -151,6 +151,7 @@ async fn keptn_metrics_and_analyses_are_read_through_kubes_client() {
     let factory = serin_controller::metric_providers::providers(client.clone());
     let options = ProviderOptions {
         timeout: Duration::from_secs(5),
+        ..ProviderOptions::default()
     };
     let provider = factory
         .build(&keptn(), None, &options)

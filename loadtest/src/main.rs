@@ -59,6 +59,14 @@ struct Cli {
     /// kubectl for `kubectl` tasks.
     #[arg(long, default_value = "kubectl")]
     kubectl_path: PathBuf,
+    /// Refuse tasks that run programs (`cmd` other than hey, `bash`, `helm`, `helmv3`,
+    /// `kubectl`); the native load generator and nGrinder still run.
+    #[arg(long, env = "LOADTESTER_DISABLE_COMMANDS")]
+    disable_commands: bool,
+    /// Require this token on every endpoint but /healthz and /metrics, as
+    /// `Authorization: Bearer <token>` or as a webhook's `token` metadata.
+    #[arg(long, env = "LOADTESTER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -148,8 +156,9 @@ async fn main() -> anyhow::Result<()> {
         helm: cli.helm_path,
         helmv3: cli.helmv3_path,
         kubectl: cli.kubectl_path,
+        commands_disabled: cli.disable_commands,
     };
-    let state = AppState::new(gates, tasks, cli.namespace_regexp);
+    let state = AppState::new(gates, tasks, cli.namespace_regexp).with_token(cli.token);
     let addr = cli
         .listen
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], cli.port)));

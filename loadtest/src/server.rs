@@ -29,6 +29,9 @@ pub struct AppState {
     pub tasks: TaskConfig,
     /// Only canaries in matching namespaces are served (`--namespace-regexp`).
     pub namespace_filter: Option<Regex>,
+    /// When set, every endpoint but `/healthz` and `/metrics` needs this token, as
+    /// `Authorization: Bearer <token>` or as the payload's `token` metadata (`--token`).
+    pub token: Option<String>,
 }
 
 impl AppState {
@@ -41,16 +44,22 @@ impl AppState {
             metrics,
             tasks,
             namespace_filter,
+            token: None,
         }
+    }
+
+    /// The same state requiring `token` on every endpoint but `/healthz` and `/metrics`.
+    #[must_use]
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token.filter(|t| !t.is_empty());
+        self
     }
 }
 
 /// The router with every endpoint. Like Flagger, endpoints answer any method.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let guarded = Router::new()
         .route("/", any(run_task))
-        .route("/healthz", any(healthz))
-        .route("/metrics", any(metrics))
         .route("/gate/approve", any(gate_approve))
         .route("/gate/halt", any(gate_halt))
         .route("/gate/check", any(gate_check))
@@ -59,7 +68,64 @@ pub fn router(state: AppState) -> Router {
         .route("/rollback/check", any(rollback_check))
         .route("/rollback/open", any(rollback_open))
         .route("/rollback/close", any(rollback_close))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
+    Router::new()
+        .merge(guarded)
+        .route("/healthz", any(healthz))
+        .route("/metrics", any(metrics))
         .with_state(state)
+}
+
+/// Refuses a request without the shared token (401), when one is configured.
+async fn require_token(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(token) = state.token.as_deref() else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path().to_owned();
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let (parts, body) = request.into_parts();
+    // Payloads are small; a larger body is not a webhook.
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAYLOAD).await else {
+        return reply(
+            &state,
+            &path,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload too large",
+        );
+    };
+    let from_metadata = WebhookPayload::from_json(&bytes)
+        .ok()
+        .and_then(|p| p.metadata().get("token").cloned());
+    let presented = header.or(from_metadata);
+    if !presented.is_some_and(|p| same_secret(p.as_bytes(), token.as_bytes())) {
+        tracing::warn!(endpoint = %path, "request without the load tester's token refused");
+        return reply(&state, &path, StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// The largest payload read when checking the token.
+const MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// Compares two secrets in time that depends on their lengths only.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn reply(state: &AppState, endpoint: &str, code: StatusCode, body: impl Into<String>) -> Response {

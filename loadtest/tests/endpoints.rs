@@ -165,3 +165,57 @@ async fn metrics_count_requests_per_endpoint_and_code() {
     );
     assert!(text.contains("serin_loadtester_tasks_running"), "{text}");
 }
+
+#[tokio::test]
+async fn with_a_token_every_endpoint_but_health_and_metrics_needs_it() {
+    let state = memory_state().with_token(Some("s3cret".into()));
+    let addr = spawn_loadtester(state).await;
+    assert_eq!(get(addr, "/healthz").await.0, 200);
+    assert_eq!(get(addr, "/metrics").await.0, 200);
+    assert_eq!(post(addr, "/gate/open", PODINFO).await.0, 401);
+    assert_eq!(post(addr, "/gate/approve", "").await.0, 401);
+    let run = payload("test", json!({"type": "cmd", "cmd": "echo hi"}));
+    assert_eq!(post(addr, "/", &run).await.0, 401);
+    let wrong = payload(
+        "test",
+        json!({"token": "s3creT", "type": "cmd", "cmd": "echo hi"}),
+    );
+    assert_eq!(post(addr, "/gate/open", &wrong).await.0, 401);
+
+    // The token as metadata (webhooks can send no headers) or as a bearer header.
+    let with_token = payload("test", json!({"token": "s3cret"}));
+    assert_eq!(post(addr, "/gate/open", &with_token).await.0, 202);
+    assert_eq!(post(addr, "/gate/check", &with_token).await.0, 200);
+    let answer = common::client()
+        .post(format!("http://{addr}/gate/check"))
+        .bearer_auth("s3cret")
+        .body(PODINFO)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(answer.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn with_commands_disabled_program_tasks_are_refused_and_load_still_runs() {
+    let tasks = TaskConfig {
+        commands_disabled: true,
+        ..TaskConfig::default()
+    };
+    let addr = spawn_loadtester(AppState::new(Gates::in_memory(), tasks, None)).await;
+    for metadata in [
+        json!({"type": "cmd", "cmd": "touch /tmp/serin-pwned"}),
+        json!({"type": "bash", "cmd": "id"}),
+        json!({"type": "kubectl", "cmd": "get secrets -A"}),
+        json!({"type": "helm", "cmd": "ls"}),
+    ] {
+        let (code, message) = post(addr, "/", &payload("test", metadata.clone())).await;
+        assert_eq!(code, 400, "{metadata}");
+        assert!(message.contains("--disable-commands"), "{message}");
+    }
+    let load = payload(
+        "test",
+        json!({"type": "cmd", "cmd": "hey -z 1s -q 1 -c 1 http://127.0.0.1:1/"}),
+    );
+    assert_eq!(post(addr, "/", &load).await.0, 202, "hey runs natively");
+}

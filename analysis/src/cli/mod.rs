@@ -129,6 +129,7 @@ pub async fn run_with_factory(
     };
     let options = ProviderOptions {
         timeout: args.timeout,
+        ..ProviderOptions::default()
     };
     let providers = ProviderCache::with_factory(factory, options);
     if args.check {

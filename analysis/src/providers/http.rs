@@ -58,6 +58,7 @@ impl HttpClient {
             .or(default_address)
             .ok_or(ProviderError::MissingAddress(kind))?;
         check_address(address)?;
+        options.egress.check_address(address)?;
         let mut all = spec_headers(spec)?;
         for (name, mut value) in headers {
             value.set_sensitive(true);
@@ -162,13 +163,15 @@ pub async fn send(
         .unwrap_or_else(|_| Err(timeout_error(address, timeout)))
 }
 
-/// A client builder with the provider's TLS setting and the timeouts of `options`.
+/// A client builder with the provider's TLS setting and the timeouts and egress policy of
+/// `options`.
 pub fn client_builder(spec: &MetricProvider, options: &ProviderOptions) -> reqwest::ClientBuilder {
     install_crypto_provider();
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(options.timeout)
         .connect_timeout(options.timeout)
-        .tls_danger_accept_invalid_certs(spec.insecure_skip_verify.unwrap_or(false))
+        .tls_danger_accept_invalid_certs(spec.insecure_skip_verify.unwrap_or(false));
+    options.egress.apply(builder)
 }
 
 /// reqwest (like kube) is built without a bundled crypto provider; use ring. A second

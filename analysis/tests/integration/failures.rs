@@ -307,6 +307,7 @@ async fn a_server_that_never_answers_times_out_without_delaying_other_checks() {
     let (_listener, silent) = silent_server();
     let options = ProviderOptions {
         timeout: Duration::from_millis(800),
+        ..ProviderOptions::default()
     };
     let slow = build_provider(&prometheus_at(&silent), None, &options).unwrap();
     let fast = build_provider(&prometheus_at(&prometheus().url), None, &options).unwrap();

@@ -120,6 +120,7 @@ pub(crate) fn tls_prometheus() -> &'static Prometheus {
 pub(crate) fn options() -> ProviderOptions {
     ProviderOptions {
         timeout: Duration::from_secs(5),
+        ..ProviderOptions::default()
     }
 }
 

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use serin_crds::canary::Provider;
 
 use serin_crds::validation::{
-    MetricSource, ParsedResource, ValidMetricTemplate, parse_resource, validate_alert_provider,
-    validate_canary, validate_metric_template,
+    MetricSource, ParsedResource, ValidCanary, ValidMetricTemplate, parse_resource,
+    validate_alert_provider, validate_canary, validate_metric_template,
 };
 
 /// Lints every document of every input. Reading problems are recorded in the report, not
@@ -72,6 +72,18 @@ pub fn lint(inputs: &[Input], mesh_provider: Option<Provider>) -> LintReport {
     }
     for (doc, namespace, canary) in canaries {
         let (kind, name, _) = identity(&doc.value);
+        for (path, referenced, other) in cross_namespace_refs(&canary, namespace.as_deref()) {
+            report.warnings.push(Finding {
+                source: doc.source.clone(),
+                kind: kind.clone(),
+                name: name.clone(),
+                path,
+                message: format!(
+                    "{referenced} in namespace {other:?}: the controller refuses references to \
+                     other namespaces unless it runs with --no-cross-namespace-refs=false"
+                ),
+            });
+        }
         for (i, check) in canary.metrics.iter().enumerate() {
             let MetricSource::Template(reference) = &check.source else {
                 continue;
@@ -95,6 +107,39 @@ pub fn lint(inputs: &[Input], mesh_provider: Option<Provider>) -> LintReport {
         }
     }
     report
+}
+
+/// The references of `canary` to MetricTemplates and AlertProviders that name a namespace other
+/// than the Canary's (any namespace when the document names none): field path, kind, namespace.
+fn cross_namespace_refs(
+    canary: &ValidCanary,
+    namespace: Option<&str>,
+) -> Vec<(String, &'static str, String)> {
+    let templates = canary.metrics.iter().enumerate().filter_map(|(i, m)| {
+        let MetricSource::Template(r) = &m.source else {
+            return None;
+        };
+        Some((
+            format!("spec.analysis.metrics[{i}].templateRef"),
+            "MetricTemplate",
+            r,
+        ))
+    });
+    let providers = canary.alerts.iter().enumerate().map(|(i, a)| {
+        (
+            format!("spec.analysis.alerts[{i}].providerRef"),
+            "AlertProvider",
+            &a.provider_ref,
+        )
+    });
+    templates
+        .chain(providers)
+        .filter_map(|(path, kind, r)| {
+            let other = r.namespace.as_deref()?;
+            (Some(other) != namespace)
+                .then(|| (format!("{path}.namespace"), kind, other.to_owned()))
+        })
+        .collect()
 }
 
 fn used_variables(

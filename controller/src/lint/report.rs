@@ -26,6 +26,9 @@ pub struct LintReport {
     pub checked: usize,
     /// Problems in objects.
     pub findings: Vec<Finding>,
+    /// What is valid but refused by the controller's default settings (a reference to another
+    /// namespace); does not change the exit status.
+    pub warnings: Vec<Finding>,
     /// Files that could not be read or are not YAML.
     pub input_errors: Vec<InputError>,
 }
@@ -41,27 +44,34 @@ impl LintReport {
         }
     }
 
-    /// One line per problem: `PATH[#doc]: kind/name: path: message`.
+    /// One line per problem: `PATH[#doc]: kind/name: path: message`, then one per warning,
+    /// the same with `warning: ` before the message.
     pub fn to_text(&self) -> String {
         let errors = self.input_errors.iter().map(|e| format!("{e}\n"));
-        let findings = self.findings.iter().map(|f| {
+        let line = |f: &Finding, prefix: &str| {
             let path = if f.path.is_empty() {
                 String::new()
             } else {
                 format!("{}: ", f.path)
             };
-            format!("{}: {}/{}: {path}{}\n", f.source, f.kind, f.name, f.message)
-        });
-        errors.chain(findings).collect()
+            format!(
+                "{}: {}/{}: {path}{prefix}{}\n",
+                f.source, f.kind, f.name, f.message
+            )
+        };
+        let findings = self.findings.iter().map(|f| line(f, ""));
+        let warnings = self.warnings.iter().map(|f| line(f, "warning: "));
+        errors.chain(findings).chain(warnings).collect()
     }
 
     /// A one-line summary for standard error.
     pub fn summary(&self) -> String {
         format!(
-            "checked {} object(s): {} problem(s), {} unreadable input(s)",
+            "checked {} object(s): {} problem(s), {} unreadable input(s), {} warning(s)",
             self.checked,
             self.findings.len(),
-            self.input_errors.len()
+            self.input_errors.len(),
+            self.warnings.len()
         )
     }
 }

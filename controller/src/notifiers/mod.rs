@@ -11,7 +11,7 @@ mod slack;
 mod teams;
 
 pub use provider::{ProviderError, ResolvedProvider, SLACK_POST_MESSAGE_URL};
-pub use sender::{ALERT_TIMEOUT, SendError, Sender};
+pub use sender::{ALERT_TIMEOUT, ANSWER_EXCERPT, SendError, Sender};
 
 use chrono::{DateTime, Utc};
 use serin_crds::AlertProviderType;

@@ -1,12 +1,19 @@
 //! Posts alert messages, each with a timeout, through the provider's proxy when it has one.
+//! Errors never carry the webhook's path or query (for Slack, Teams, Discord and Google Chat
+//! they are the credential), and quote at most [`ANSWER_EXCERPT`] characters of a refusal.
 
 use std::time::Duration;
 
 use super::{Alert, OutgoingMessage, ResolvedProvider, notifier};
 use crate::http_client::{self, ClientOptions};
+use serin_analysis::egress::EgressPolicy;
+use serin_analysis::redact::webhook_origin;
 
 /// Longest time one alert may take.
 pub const ALERT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most of a refusal's body quoted in the error.
+pub const ANSWER_EXCERPT: usize = 256;
 
 /// Why an alert was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -14,20 +21,28 @@ pub enum SendError {
     /// The request could not be sent or timed out.
     #[error("sending the alert to {url} failed: {source}")]
     Transport {
-        /// Address.
+        /// Scheme, host and port of the address (its path is a secret).
         url: String,
         /// Cause.
         #[source]
         source: reqwest::Error,
     },
+    /// The operator's egress policy refuses the address.
+    #[error("the alert is not sent to {url}: {reason}")]
+    Refused {
+        /// Scheme, host and port of the address.
+        url: String,
+        /// Which rule refuses it.
+        reason: String,
+    },
     /// The service answered with an error.
     #[error("{url} refused the alert with {status}: {body}")]
     Rejected {
-        /// Address.
+        /// Scheme, host and port of the address (its path is a secret).
         url: String,
         /// HTTP status.
         status: u16,
-        /// Its answer.
+        /// The start of its answer, at most [`ANSWER_EXCERPT`] characters.
         body: String,
     },
 }
@@ -38,6 +53,7 @@ impl SendError {
         match self {
             SendError::Transport { .. } => "transport",
             SendError::Rejected { .. } => "rejected",
+            SendError::Refused { .. } => "egress_refused",
         }
     }
 }
@@ -46,13 +62,23 @@ impl SendError {
 #[derive(Clone, Debug)]
 pub struct Sender {
     client: reqwest::Client,
+    egress: EgressPolicy,
 }
 
 impl Sender {
-    /// A sender with serin's default client.
+    /// A sender with serin's default client and egress policy.
     pub fn new() -> Result<Self, reqwest::Error> {
+        Sender::with_egress(&EgressPolicy::default())
+    }
+
+    /// A sender whose requests follow `egress`.
+    pub fn with_egress(egress: &EgressPolicy) -> Result<Self, reqwest::Error> {
         Ok(Sender {
-            client: http_client::build(&ClientOptions::default())?,
+            client: http_client::build(&ClientOptions {
+                egress: egress.clone(),
+                ..ClientOptions::default()
+            })?,
+            egress: egress.clone(),
         })
     }
 
@@ -65,6 +91,7 @@ impl Sender {
                 let options = ClientOptions {
                     insecure_skip_verify: false,
                     proxy: Some(proxy.clone()),
+                    egress: self.egress.clone(),
                 };
                 proxied =
                     http_client::build(&options).map_err(|source| transport(&message, source))?;
@@ -72,14 +99,26 @@ impl Sender {
             }
             None => &self.client,
         };
+        if let Err(e) = self.egress.check_url(&message.url) {
+            return Err(SendError::Refused {
+                url: webhook_origin(&message.url),
+                reason: e.to_string(),
+            });
+        }
         post(client, &message).await
     }
 }
 
 fn transport(message: &OutgoingMessage, source: reqwest::Error) -> SendError {
+    if let Some(reason) = serin_analysis::egress::refusal(&source) {
+        return SendError::Refused {
+            url: webhook_origin(&message.url),
+            reason,
+        };
+    }
     SendError::Transport {
-        url: message.url.to_string(),
-        source,
+        url: webhook_origin(&message.url),
+        source: source.without_url(),
     }
 }
 
@@ -99,10 +138,10 @@ async fn post(client: &reqwest::Client, message: &OutgoingMessage) -> Result<(),
     if status.is_success() {
         return Ok(());
     }
-    let body = response.text().await.unwrap_or_default();
+    let (body, more) = http_client::body_prefix(response).await;
     Err(SendError::Rejected {
-        url: message.url.to_string(),
+        url: webhook_origin(&message.url),
         status: status.as_u16(),
-        body,
+        body: http_client::excerpt(&body, ANSWER_EXCERPT, more),
     })
 }

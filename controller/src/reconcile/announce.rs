@@ -230,7 +230,11 @@ impl Announcements {
         if self.alerts.is_empty() {
             for provider in &ctx.config.default_alerts {
                 if let Err(e) = ctx.alerts.send(provider, &alert).await {
-                    tracing::warn!(url = %provider.url, error = %e, "default alert not delivered");
+                    tracing::warn!(
+                        url = %serin_analysis::redact::webhook_origin(&provider.url),
+                        error = %e,
+                        "default alert not delivered"
+                    );
                 }
             }
         }

@@ -21,7 +21,8 @@ pub struct ControllerConfig {
     pub include_label_prefixes: Vec<String>,
     /// Track ConfigMaps and Secrets the target uses, and give the primary `-primary` copies.
     pub config_tracking: bool,
-    /// Refuse MetricTemplates and AlertProviders from other namespaces.
+    /// Refuse MetricTemplates and AlertProviders from other namespaces (on unless the operator
+    /// turns it off: one namespace must not use another's credentials or chat channels).
     pub no_cross_namespace_refs: bool,
     /// Added as a `Cluster` field to alerts.
     pub cluster_name: Option<String>,
@@ -38,6 +39,8 @@ pub struct ControllerConfig {
     pub event_webhook: Option<url::Url>,
     /// Settings of the routers.
     pub routers: crate::routers::RouterOptions,
+    /// Where metric queries, webhooks and alerts may be sent (`--egress-*`).
+    pub egress: serin_analysis::egress::EgressPolicy,
 }
 
 impl Default for ControllerConfig {
@@ -52,7 +55,7 @@ impl Default for ControllerConfig {
                 .collect(),
             include_label_prefixes: Vec::new(),
             config_tracking: true,
-            no_cross_namespace_refs: false,
+            no_cross_namespace_refs: true,
             cluster_name: None,
             query_timeout: Duration::from_secs(10),
             concurrency: 16,
@@ -60,6 +63,7 @@ impl Default for ControllerConfig {
             default_alerts: Vec::new(),
             event_webhook: None,
             routers: crate::routers::RouterOptions::default(),
+            egress: serin_analysis::egress::EgressPolicy::default(),
         }
     }
 }

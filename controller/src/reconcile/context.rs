@@ -71,12 +71,13 @@ impl Context {
         };
         Ok(Context {
             recorder: Recorder::new(client.clone(), reporter),
-            hooks: HookCaller::new(config.webhook_retry_delay)?,
-            alerts: Sender::new()?,
+            hooks: HookCaller::with_egress(config.webhook_retry_delay, &config.egress)?,
+            alerts: Sender::with_egress(&config.egress)?,
             providers: ProviderCache::with_factory(
                 Arc::new(crate::metric_providers::providers(client.clone())),
                 ProviderOptions {
                     timeout: config.query_timeout,
+                    egress: config.egress.clone(),
                 },
             ),
             client,

@@ -51,6 +51,21 @@ pub enum Error {
         /// What is wrong, with the provider and the query.
         message: String,
     },
+    /// The Canary names a MetricTemplate or AlertProvider of another namespace, and the
+    /// controller refuses those (`--no-cross-namespace-refs`, the default).
+    #[error(
+        "{kind} {namespace}/{name} is in another namespace than the Canary; the controller \
+         refuses cross-namespace references (--no-cross-namespace-refs): copy it into the \
+         Canary's namespace"
+    )]
+    CrossNamespaceRef {
+        /// `MetricTemplate` or `AlertProvider`.
+        kind: &'static str,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
     /// A write to the target, its primary or its Services failed.
     #[error(transparent)]
     Adapter(#[from] AdapterError),
@@ -74,6 +89,7 @@ impl Error {
             Error::Router(e) => e.category(),
             Error::KindNotServed { .. } => "kind_not_served",
             Error::MetricCheck { .. } => "metric_check_invalid",
+            Error::CrossNamespaceRef { .. } => "cross_namespace_ref",
             Error::Adapter(e) => e.category(),
             Error::Kube(_) => "kube_api",
             Error::Serde(_) => "serialization",
@@ -92,6 +108,7 @@ impl Error {
                 | Error::Router(_)
                 | Error::KindNotServed { .. }
                 | Error::MetricCheck { .. }
+                | Error::CrossNamespaceRef { .. }
                 | Error::Adapter(AdapterError::Workload(_))
         )
     }
@@ -108,6 +125,7 @@ impl Error {
             Error::Router(RouterError::ReferenceMissing { .. }) => "ReferenceNotFound",
             Error::KindNotServed { .. } => "RouterNotInstalled",
             Error::MetricCheck { .. } => "MetricCheckInvalid",
+            Error::CrossNamespaceRef { .. } => "CrossNamespaceRefRefused",
             Error::Adapter(_) | Error::Kube(_) | Error::Serde(_) => "ReconcileError",
         }
     }

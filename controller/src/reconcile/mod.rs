@@ -94,7 +94,12 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
         canary,
         valid,
         router,
-    } = match prepare(object, ctx.config.mesh_provider, &ctx.config.routers) {
+    } = match prepare(
+        object,
+        ctx.config.mesh_provider,
+        &ctx.config.routers,
+        !ctx.config.no_cross_namespace_refs,
+    ) {
         Ok(prepared) => prepared,
         Err(e) => return stalled(ctx, object, &e, INVALID_RECHECK).await,
     };

@@ -5,7 +5,7 @@
 use kube::api::DynamicObject;
 use serin_crds::Canary;
 use serin_crds::canary::Provider;
-use serin_crds::validation::{TargetKindPlan, ValidCanary, validate_canary};
+use serin_crds::validation::{MetricSource, TargetKindPlan, ValidCanary, validate_canary};
 
 use super::error::{Error, Result};
 use crate::routers::{Router, RouterOptions, router_for};
@@ -22,14 +22,21 @@ pub(super) struct Prepared {
 }
 
 /// Parses, validates and picks the router. An error here is a problem of the spec (or of what
-/// serin implements), reported on the Canary.
+/// serin implements), reported on the Canary. Unless `cross_namespace_refs`, a reference to a
+/// MetricTemplate or AlertProvider of another namespace is refused here, before anything of
+/// that namespace is read.
 pub(super) fn prepare(
     object: &DynamicObject,
     mesh_provider: Provider,
     options: &RouterOptions,
+    cross_namespace_refs: bool,
 ) -> Result<Prepared> {
     let canary = parse(object)?;
     let valid = validate_canary(&canary.spec, Some(mesh_provider))?;
+    if !cross_namespace_refs {
+        let namespace = canary.metadata.namespace.as_deref().unwrap_or_default();
+        refuse_cross_namespace_refs(namespace, &valid)?;
+    }
     if valid.target.kind == TargetKindPlan::KnativeService {
         return Err(Error::Workload(WorkloadError::UnsupportedTarget(
             "Knative Service".into(),
@@ -42,6 +49,31 @@ pub(super) fn prepare(
         valid,
         router,
     })
+}
+
+/// The first reference of `valid` to a MetricTemplate or AlertProvider outside `namespace`.
+fn refuse_cross_namespace_refs(namespace: &str, valid: &ValidCanary) -> Result<()> {
+    let templates = valid.metrics.iter().filter_map(|m| match &m.source {
+        MetricSource::Template(r) => Some(("MetricTemplate", r)),
+        _ => None,
+    });
+    let providers = valid
+        .alerts
+        .iter()
+        .map(|a| ("AlertProvider", &a.provider_ref));
+    for (kind, reference) in templates.chain(providers) {
+        match reference.namespace.as_deref() {
+            Some(other) if other != namespace => {
+                return Err(Error::CrossNamespaceRef {
+                    kind,
+                    namespace: other.to_owned(),
+                    name: reference.name.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn parse(object: &DynamicObject) -> Result<Canary> {

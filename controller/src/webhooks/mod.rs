@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use serin_crds::validation::WebhookPlan;
+pub use serin_crds::validation::{MAX_WEBHOOK_RETRIES, MAX_WEBHOOK_TIMEOUT};
 
 use crate::http_client::{self, ClientOptions};
+use serin_analysis::egress::EgressPolicy;
 
 /// Why a webhook call did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +36,14 @@ pub enum HookError {
         /// The timeout.
         timeout: Duration,
     },
+    /// The operator's egress policy refuses the hook's address.
+    #[error("{url} is not called: {reason}")]
+    Refused {
+        /// Address called.
+        url: String,
+        /// Which rule refuses it.
+        reason: String,
+    },
     /// The request could not be sent (connection refused, DNS, TLS...).
     #[error("{url} could not be reached: {message}")]
     Transport {
@@ -51,6 +61,7 @@ impl HookError {
             HookError::Status { .. } => "status",
             HookError::Timeout { .. } => "timeout",
             HookError::Transport { .. } => "transport",
+            HookError::Refused { .. } => "egress_refused",
         }
     }
 }
@@ -61,19 +72,34 @@ const BODY_EXCERPT: usize = 512;
 /// Calls webhooks. Cheap to clone; one per controller.
 #[derive(Clone, Debug)]
 pub struct HookCaller {
+    egress: EgressPolicy,
     verifying: reqwest::Client,
     insecure: reqwest::Client,
     backoff: ExponentialBuilder,
 }
 
 impl HookCaller {
-    /// A caller whose retries start `first_retry_delay` apart and double.
+    /// A caller whose retries start `first_retry_delay` apart and double, with the default
+    /// egress policy.
     pub fn new(first_retry_delay: Duration) -> Result<Self, reqwest::Error> {
+        HookCaller::with_egress(first_retry_delay, &EgressPolicy::default())
+    }
+
+    /// A caller whose requests follow `egress`.
+    pub fn with_egress(
+        first_retry_delay: Duration,
+        egress: &EgressPolicy,
+    ) -> Result<Self, reqwest::Error> {
         Ok(HookCaller {
-            verifying: http_client::build(&ClientOptions::default())?,
+            egress: egress.clone(),
+            verifying: http_client::build(&ClientOptions {
+                egress: egress.clone(),
+                ..ClientOptions::default()
+            })?,
             insecure: http_client::build(&ClientOptions {
                 insecure_skip_verify: true,
                 proxy: None,
+                egress: egress.clone(),
             })?,
             backoff: ExponentialBuilder::default()
                 .with_min_delay(first_retry_delay)
@@ -83,13 +109,21 @@ impl HookCaller {
     }
 
     /// Calls `hook` with `payload`: up to `1 + hook.retries` attempts, each bounded by the hook's
-    /// timeout. Returns the status of the successful answer.
+    /// timeout, and all of them together by [`MAX_WEBHOOK_TIMEOUT`] (the Canary's tick waits for
+    /// the hook). Returns the status of the successful answer.
     pub async fn call(&self, hook: &WebhookPlan, payload: &HookPayload) -> Result<u16, HookError> {
         let attempt = || self.attempt(hook, payload);
-        attempt
+        let attempts = attempt
             .retry(self.backoff.with_max_times(hook.retries as usize))
-            .sleep(tokio::time::sleep)
+            .sleep(tokio::time::sleep);
+        tokio::time::timeout(MAX_WEBHOOK_TIMEOUT, attempts)
             .await
+            .unwrap_or_else(|_| {
+                Err(HookError::Timeout {
+                    url: serin_analysis::redact::address(hook.url.as_str()),
+                    timeout: MAX_WEBHOOK_TIMEOUT,
+                })
+            })
     }
 
     async fn attempt(&self, hook: &WebhookPlan, payload: &HookPayload) -> Result<u16, HookError> {
@@ -98,7 +132,14 @@ impl HookCaller {
         } else {
             &self.verifying
         };
-        let url = hook.url.to_string();
+        // Messages name the hook without its user, password or query (which may carry a token).
+        let url = serin_analysis::redact::address(hook.url.as_str());
+        self.egress
+            .check_url(&hook.url)
+            .map_err(|e| HookError::Refused {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
         let request = client
             .post(hook.url.clone())
             .json(payload)
@@ -106,16 +147,16 @@ impl HookCaller {
         let response = request
             .send()
             .await
-            .map_err(|e| classify(&url, hook.timeout, &e))?;
+            .map_err(|e| classify(&url, hook.timeout, &e.without_url()))?;
         let status = response.status();
         if status.is_success() {
             return Ok(status.as_u16());
         }
-        let body = response.text().await.unwrap_or_default();
+        let (body, more) = http_client::body_prefix(response).await;
         Err(HookError::Status {
             url,
             status: status.as_u16(),
-            body: excerpt(&body),
+            body: http_client::excerpt(&body, BODY_EXCERPT, more),
         })
     }
 }
@@ -128,6 +169,12 @@ fn classify(url: &str, timeout: Duration, e: &reqwest::Error) -> HookError {
         }
     } else {
         let mut message = e.to_string();
+        if let Some(reason) = serin_analysis::egress::refusal(e) {
+            return HookError::Refused {
+                url: url.to_owned(),
+                reason,
+            };
+        }
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
             message = format!("{message}: {s}");
@@ -137,13 +184,5 @@ fn classify(url: &str, timeout: Duration, e: &reqwest::Error) -> HookError {
             url: url.to_owned(),
             message,
         }
-    }
-}
-
-fn excerpt(body: &str) -> String {
-    let trimmed = body.trim();
-    match trimmed.char_indices().nth(BODY_EXCERPT) {
-        Some((cut, _)) => format!("{}...", &trimmed[..cut]),
-        None => trimmed.to_owned(),
     }
 }

@@ -256,7 +256,7 @@ fn chart_defaults_equal_the_kustomize_default() {
         assert_eq!(json!(env[var]), value, "{var}");
     }
     assert_eq!(ctl["watchNamespace"], "");
-    assert_eq!(ctl["noCrossNamespaceRefs"], false);
+    assert_eq!(ctl["noCrossNamespaceRefs"], true);
     assert_eq!(ctl["clusterName"], "");
 
     let lt = kustomize(&repo_root().join("config/loadtester"));

@@ -319,6 +319,24 @@ fn loadtester_renders_hardened_with_optional_gate_persistence() {
         of_kind(&plain, "Role").is_empty(),
         "no API access by default"
     );
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["automountServiceAccountToken"], false,
+        "no service account token without API access"
+    );
+    let policy = find(&plain, "NetworkPolicy", "serin-loadtester");
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"],
+        deployment["spec"]["template"]["metadata"]["labels"]
+    );
+    let from = &policy["spec"]["ingress"][0]["from"][0];
+    assert_eq!(
+        from["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+        "controller"
+    );
+    assert_eq!(
+        from["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "serin-system"
+    );
 
     let gated = overlay("test", &["loadtester"], &["loadtester/persistent-gates"]);
     assert_no_wildcards(&gated);
@@ -327,6 +345,11 @@ fn loadtester_renders_hardened_with_optional_gate_persistence() {
     assert_eq!(
         strings(&c["args"]),
         ["--port", "8080", "--state-configmap=serin-loadtester-gates"]
+    );
+    assert_eq!(
+        find(&gated, "Deployment", "serin-loadtester")["spec"]["template"]["spec"]["automountServiceAccountToken"],
+        true,
+        "persisted gates need the API"
     );
     let role = find(&gated, "Role", "serin-loadtester-gates");
     assert_eq!(

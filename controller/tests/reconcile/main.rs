@@ -324,3 +324,127 @@ async fn a_deletion_tick_repeated_after_a_failed_status_write_still_gives_the_us
         "{vs}"
     );
 }
+
+#[tokio::test]
+async fn a_metric_template_of_another_namespace_stalls_the_canary_naming_it() {
+    let t = Tier::start(Provider::Kubernetes, false).await;
+    t.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n");
+    t.apply(
+        "apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata: {name: errors, namespace: other}
+spec:
+  provider: {type: prometheus, address: 'http://127.0.0.1:1'}
+  query: 'vector(0)'
+",
+    );
+    t.apply(&podinfo(
+        "kubernetes",
+        "    iterations: 2
+    metrics:
+      - name: errors
+        templateRef: {name: errors, namespace: other}
+        thresholdRange: {max: 1}",
+    ));
+    t.tick_ok("podinfo").await;
+    let (status, reason, message) = t.condition("podinfo", "Stalled").await;
+    assert_eq!(status, "True");
+    assert_eq!(reason, "CrossNamespaceRefRefused");
+    assert!(message.contains("MetricTemplate other/errors"), "{message}");
+    assert!(
+        t.get("apps/v1", "Deployment", "podinfo-primary")
+            .await
+            .is_none(),
+        "nothing is acted on"
+    );
+}
+
+#[tokio::test]
+async fn an_alert_provider_of_another_namespace_stalls_the_canary_unless_allowed() {
+    let analysis = "    iterations: 2
+    alerts:
+      - name: on-call
+        providerRef: {name: on-call, namespace: other}";
+    let t = Tier::start(Provider::Kubernetes, false).await;
+    t.apply(&podinfo("kubernetes", analysis));
+    t.tick_ok("podinfo").await;
+    let (status, reason, message) = t.condition("podinfo", "Stalled").await;
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "CrossNamespaceRefRefused")
+    );
+    assert!(message.contains("AlertProvider other/on-call"), "{message}");
+
+    let allowed = Tier::start_with(Provider::Kubernetes, false, |c| {
+        c.no_cross_namespace_refs = false;
+    })
+    .await;
+    allowed.apply(&podinfo("kubernetes", analysis));
+    allowed.tick_ok("podinfo").await;
+    assert!(
+        allowed
+            .get("apps/v1", "Deployment", "podinfo-primary")
+            .await
+            .is_some(),
+        "with cross-namespace references allowed, the Canary initializes"
+    );
+}
+
+/// A hook that accepts connections and never answers; returns its URL.
+async fn hanging_hook() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}/hang")
+}
+
+#[tokio::test]
+async fn a_hanging_hook_of_one_canary_does_not_delay_another_canarys_tick() {
+    let t = Tier::start(Provider::Kubernetes, false).await;
+    let hook = hanging_hook().await;
+    t.apply(&podinfo(
+        "kubernetes",
+        &format!(
+            "    iterations: 2
+    webhooks:
+      - name: gate
+        type: pre-rollout
+        url: {hook}
+        timeout: 5m"
+        ),
+    ));
+    t.apply(&podinfo("kubernetes", "    iterations: 2").replace("podinfo", "other"));
+    initialized(&t).await;
+    releasing(&t).await;
+    // podinfo's tick now waits on its pre-rollout hook, which never answers.
+    let ctx = std::sync::Arc::clone(&t.ctx);
+    let resource = kube::core::ApiResource::erase::<serin_crds::Canary>(&());
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(t.client.clone(), "test", &resource);
+    let object = api.get("podinfo").await.expect("get");
+    let stuck = tokio::spawn(serin_controller::reconcile::reconcile(
+        std::sync::Arc::new(object),
+        ctx,
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), t.tick_ok("other"))
+        .await
+        .expect("the other Canary's tick is not held up");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        t.get("apps/v1", "Deployment", "other-primary")
+            .await
+            .is_some(),
+        "the other Canary was initialized meanwhile"
+    );
+    assert!(!stuck.is_finished(), "podinfo still waits on its own hook");
+    stuck.abort();
+}

@@ -31,6 +31,15 @@ impl Tier {
     /// An emulator with serin's CRDs, the Gateway API's when `gateway_api`, and a `test`
     /// namespace.
     pub(crate) async fn start(mesh_provider: Provider, gateway_api: bool) -> Tier {
+        Tier::start_with(mesh_provider, gateway_api, |_| {}).await
+    }
+
+    /// [`Tier::start`] with the controller's settings changed by `configure`.
+    pub(crate) async fn start_with(
+        mesh_provider: Provider,
+        gateway_api: bool,
+        configure: impl FnOnce(&mut ControllerConfig),
+    ) -> Tier {
         let server = Server::start_default().await.expect("emulator");
         if gateway_api {
             server
@@ -46,12 +55,13 @@ impl Tier {
         let client = server.client().expect("client");
         let announced = Arc::new(Mutex::new(Vec::new()));
         let receiver = receive(Arc::clone(&announced)).await;
-        let config = ControllerConfig {
+        let mut config = ControllerConfig {
             mesh_provider,
             event_webhook: Some(receiver.parse().expect("url")),
             webhook_retry_delay: Duration::from_millis(10),
             ..ControllerConfig::default()
         };
+        configure(&mut config);
         let mut registry = prometheus_client::registry::Registry::default();
         let metrics = Metrics::new(&mut registry);
         let ctx = Arc::new(Context::new(client.clone(), config, metrics).expect("context"));

@@ -337,6 +337,16 @@ const CANARY: &[Rule] = &[
         "must be longer than zero",
     ),
     rule(
+        "spec.analysis.webhooks[].timeout",
+        "!self.matches(\"^[+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$\") || duration(self) <= duration('5m')",
+        "must be at most 5m",
+    ),
+    rule(
+        "spec.analysis.webhooks[].retries",
+        "self >= 0.0 && self <= 10.0",
+        "must be at most 10",
+    ),
+    rule(
         "spec.analysis.alerts[].providerRef.name",
         NOT_EMPTY,
         "must not be empty",

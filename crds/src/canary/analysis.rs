@@ -143,7 +143,9 @@ pub enum MetricNoData {
 pub struct CrossNamespaceRef {
     /// Name of the object.
     pub name: String,
-    /// Namespace of the object; defaults to the Canary's namespace.
+    /// Namespace of the object; defaults to the Canary's namespace. Another namespace is
+    /// refused (the Canary is Stalled) unless the controller runs with
+    /// `--no-cross-namespace-refs=false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
@@ -195,11 +197,12 @@ pub struct Webhook {
     pub mute_alert: Option<bool>,
     /// Address the hook is sent to, with POST.
     pub url: String,
-    /// How long to wait for an answer, as a duration such as `30s`. Defaults to `10s`.
+    /// How long to wait for an answer, as a duration such as `30s`. Defaults to `10s`; at most
+    /// `5m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = "^[0-9]+(m|s)"))]
     pub timeout: Option<String>,
-    /// How many times a failed call is retried, with exponential backoff.
+    /// How many times a failed call is retried, with exponential backoff; at most 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::number")]
     pub retries: Option<u32>,

@@ -23,7 +23,9 @@ pub use metric_template::{ValidMetricTemplate, validate_metric_template};
 pub use metrics::{BuiltinMetric, DEFAULT_METRIC_WINDOW, MetricCheck, MetricSource, Range};
 pub use parse::{ParsedResource, parse_resource};
 pub use service::{RoutingSpec, ServiceNames};
-pub use webhooks::{DEFAULT_WEBHOOK_TIMEOUT, HookKind, WebhookPlan};
+pub use webhooks::{
+    DEFAULT_WEBHOOK_TIMEOUT, HookKind, MAX_WEBHOOK_RETRIES, MAX_WEBHOOK_TIMEOUT, WebhookPlan,
+};
 
 use std::fmt;
 

@@ -83,6 +83,12 @@ impl From<HookType> for HookKind {
 /// Default time a webhook may take to answer.
 pub const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Longest timeout a webhook may ask for: a hook is called while its Canary's tick waits.
+pub const MAX_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Most retries a webhook may ask for.
+pub const MAX_WEBHOOK_RETRIES: u32 = 10;
+
 pub(crate) fn webhooks(hooks: &[Webhook], p: &mut Problems) -> Vec<WebhookPlan> {
     let mut names = BTreeSet::new();
     let mut plans = Vec::new();
@@ -104,13 +110,24 @@ pub(crate) fn webhooks(hooks: &[Webhook], p: &mut Problems) -> Vec<WebhookPlan> 
             Some(t) => p.duration(&format!("{path}.timeout"), t),
             None => Some(DEFAULT_WEBHOOK_TIMEOUT),
         };
-        if let (Some(url), Some(timeout)) = (url, timeout) {
+        let timeout = timeout.filter(|t| {
+            let within = *t <= MAX_WEBHOOK_TIMEOUT;
+            if !within {
+                p.add(format!("{path}.timeout"), "must be at most 5m");
+            }
+            within
+        });
+        let retries = h.retries.unwrap_or(0);
+        if retries > MAX_WEBHOOK_RETRIES {
+            p.add(format!("{path}.retries"), "must be at most 10");
+        }
+        if let (Some(url), Some(timeout), true) = (url, timeout, retries <= MAX_WEBHOOK_RETRIES) {
             plans.push(WebhookPlan {
                 name: h.name.clone(),
                 kind: h.type_.map_or(HookKind::Rollout, HookKind::from),
                 url,
                 timeout,
-                retries: h.retries.unwrap_or(0),
+                retries,
                 disable_tls: h.disable_tls.unwrap_or(false),
                 mute_alert: h.mute_alert.unwrap_or(false),
                 metadata: h.metadata.clone().unwrap_or_default(),

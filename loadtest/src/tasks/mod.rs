@@ -33,6 +33,9 @@ pub struct TaskConfig {
     pub helmv3: PathBuf,
     /// kubectl for `kubectl` tasks.
     pub kubectl: PathBuf,
+    /// Refuse tasks that run a program (`cmd` other than hey, `bash`, `helm`, `helmv3`,
+    /// `kubectl`); only the native load generator and nGrinder run.
+    pub commands_disabled: bool,
 }
 
 impl Default for TaskConfig {
@@ -44,6 +47,7 @@ impl Default for TaskConfig {
             helm: "helm".into(),
             helmv3: "helmv3".into(),
             kubectl: "kubectl".into(),
+            commands_disabled: false,
         }
     }
 }
@@ -54,6 +58,9 @@ pub enum TaskError {
     /// No `metadata` at all.
     #[error("metadata not found in payload")]
     NoMetadata,
+    /// A task that runs a program, and the load tester runs with `--disable-commands`.
+    #[error("{0} tasks run programs, which this load tester refuses (--disable-commands)")]
+    CommandsDisabled(String),
     /// A `type` this load tester does not know.
     #[error("unknown task type {0}")]
     UnknownType(String),
@@ -157,6 +164,9 @@ pub fn plan(
                 Ok(spec) => BackgroundWork::Load(Box::new(spec)),
                 // Not hey, or an option only the real hey has: run it through the shell.
                 Err(HeyArgsError::NotHey | HeyArgsError::Unsupported(_)) => {
+                    if config.commands_disabled {
+                        return Err(TaskError::CommandsDisabled("cmd".to_owned()));
+                    }
                     BackgroundWork::Shell(command.to_owned())
                 }
                 Err(e) => return Err(e.into()),
@@ -173,6 +183,9 @@ pub fn plan(
             ))
         }
         "bash" | "helm" | "helmv3" | "kubectl" => {
+            if config.commands_disabled {
+                return Err(TaskError::CommandsDisabled(task_type.to_owned()));
+            }
             let command = command.ok_or(TaskError::NoCommand)?;
             let task = blocking::BlockingTask::new(task_type, command, config, timeout)?
                 .returning_output(flag("returnCmdOutput") || flag("logCmdOutput"));

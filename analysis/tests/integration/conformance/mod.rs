@@ -187,7 +187,10 @@ async fn run_case<B: Backend>(backend: &B, address: &str) -> CheckResult {
     };
     let providers = ProviderCache::with_factory(
         backend.factory(address),
-        ProviderOptions { timeout: TIMEOUT },
+        ProviderOptions {
+            timeout: TIMEOUT,
+            ..ProviderOptions::default()
+        },
     );
     let mut results = run_planned(vec![Ok(check)], &secrets, &providers, at()).await;
     results.remove(0)
