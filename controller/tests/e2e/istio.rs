@@ -481,7 +481,16 @@ async fn flaggers_istio_manifests_release_as_published() {
         "036-Canary-docs__gitbook__tutorials__istio-progressive-delivery.yaml",
         "059-Canary-docs__gitbook__usage__how-it-works.yaml",
     ];
-    let mut h = start(true).await;
+    // As published, the README's Canary names an AlertProvider of namespace `flagger`, which
+    // Flagger allows by default and serin only with --no-cross-namespace-refs=false.
+    let options = ClusterOptions {
+        crds: vec![mesh_crds("istio/networking-crds.yaml")],
+        istio_status: true,
+    };
+    let mut h = Harness::start_cluster(Provider::Istio, options, |c| {
+        c.no_cross_namespace_refs = false;
+    })
+    .await;
     let mut released = Vec::new();
     for file in MANIFESTS {
         let namespace = format!("flagger-{}", &file[..3]);
