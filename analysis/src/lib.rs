@@ -15,6 +15,7 @@ pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod context;
+pub mod counts;
 pub mod credentials;
 pub mod factory;
 pub mod outcome;

@@ -116,6 +116,9 @@ const CORPUS: &[(&str, Admission)] = &[
     ("65-", Field("spec.analysis.sessionAffinity")),
     ("66-", Controller(MATCH_DETAILS)),
     ("67-", Controller(MATCH_DETAILS)),
+    ("68-", Field("spec.analysis.metrics[0].comparison.margin")),
+    ("69-", Field("spec.analysis.metrics[0].comparison.alpha")),
+    ("70-", Field("spec.analysis.metrics[0]")),
 ];
 
 const MATCH_DETAILS: &str = "which match kinds (exact, prefix, regex) and how many headers each router \

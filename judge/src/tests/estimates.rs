@@ -120,8 +120,7 @@ fn the_explanation_gives_ratio_range_evidence_threshold_and_counts() {
 #[test]
 fn the_explanation_names_a_margin_and_the_two_sided_test() {
     let margin = crate::Margin::new(1.25).expect("valid margin");
-    let hypothesis =
-        Hypothesis::new(crate::Sides::OneSided, margin).expect("valid hypothesis");
+    let hypothesis = Hypothesis::new(crate::Sides::OneSided, margin).expect("valid hypothesis");
     let (evidence, _) = replay(hypothesis, &windows(&[[600, 9, 5400, 24]]));
     let text = evidence.explain(Alpha::DEFAULT).to_string();
     assert!(text.contains(", 1.25x tolerated; evidence"), "{text}");

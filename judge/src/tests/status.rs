@@ -1,9 +1,7 @@
 //! The status form: exact round trips through JSON, and refusal of what cannot be evidence.
 
 use super::{note_window, replay};
-use crate::{
-    Alpha, Evidence, EvidenceStatus, GRID_POINTS, Hypothesis, Margin, Sides, StatusError,
-};
+use crate::{Alpha, Evidence, EvidenceStatus, GRID_POINTS, Hypothesis, Margin, Sides, StatusError};
 
 fn sample() -> Evidence {
     let margin = Margin::new(1.1).expect("valid margin");
