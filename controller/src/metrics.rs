@@ -287,26 +287,7 @@ impl Metrics {
             "Time to the response headers of Kubernetes API requests, by verb",
             m.kube_api.duration.clone(),
         );
-        serin.register(
-            "canary_comparison_evidence",
-            "Evidence (ln M) that the canary fails more often than the primary, per compared metric",
-            m.comparison_evidence.clone(),
-        );
-        serin.register(
-            "canary_comparison_threshold",
-            "Evidence at which a compared metric rolls the canary back, ln(1/alpha)",
-            m.comparison_threshold.clone(),
-        );
-        serin.register(
-            "canary_comparison_ratio",
-            "Most likely error ratio of canary over primary, per compared metric",
-            m.comparison_ratio.clone(),
-        );
-        serin.register(
-            "canary_comparison_evidence_resets",
-            "Comparison evidence in status that could not be read back and restarted from zero",
-            m.comparison_resets.clone(),
-        );
+        register_comparisons(serin, &m);
         m
     }
 
@@ -353,6 +334,30 @@ fn canary(target: &str, namespace: &str) -> CanaryLabels {
         name: target.to_owned(),
         namespace: namespace.to_owned(),
     }
+}
+
+/// Registers the comparison metrics under `serin_`.
+fn register_comparisons(serin: &mut Registry, m: &Metrics) {
+    serin.register(
+        "canary_comparison_evidence",
+        "Evidence (ln M) that the canary fails more often than the primary, per compared metric",
+        m.comparison_evidence.clone(),
+    );
+    serin.register(
+        "canary_comparison_threshold",
+        "Evidence at which a compared metric rolls the canary back, ln(1/alpha)",
+        m.comparison_threshold.clone(),
+    );
+    serin.register(
+        "canary_comparison_ratio",
+        "Most likely error ratio of canary over primary, per compared metric",
+        m.comparison_ratio.clone(),
+    );
+    serin.register(
+        "canary_comparison_evidence_resets",
+        "Comparison evidence in status that could not be read back and restarted from zero",
+        m.comparison_resets.clone(),
+    );
 }
 
 #[cfg(test)]

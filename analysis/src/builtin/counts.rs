@@ -144,20 +144,25 @@ fn count(metric: &str, selector: &str, extra: &str, range: &str) -> String {
 }
 
 fn selectors(family: QueryFamily, c: &TemplateContext) -> Result<Selectors, CountQueryError> {
-    let (ns, t) = (c.namespace.as_str(), c.target.as_str());
-    let envoy = "envoy_cluster_upstream_rq";
-    let envoy_errors = ",envoy_response_code=~\"5..\"";
-    let envoy_time = (
-        "envoy_cluster_upstream_rq_time_bucket",
-        Unit::Milliseconds,
-        "",
-    );
-    let pods = |target: &str| {
-        format!(
-            "kubernetes_namespace=\"{ns}\",kubernetes_pod_name=~\"{target}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)\""
-        )
+    let selectors = match family {
+        QueryFamily::Istio | QueryFamily::Linkerd | QueryFamily::Osm | QueryFamily::Http => {
+            mesh(family, c)
+        }
+        QueryFamily::Contour | QueryFamily::Gloo | QueryFamily::Kuma | QueryFamily::AppMesh => {
+            envoy(family, c)
+        }
+        QueryFamily::Nginx | QueryFamily::Traefik | QueryFamily::Skipper | QueryFamily::Apisix => {
+            ingress(family, c)
+        }
+        QueryFamily::Knative => None,
     };
-    Ok(match family {
+    selectors.ok_or(CountQueryError::NoArmSelector(family))
+}
+
+/// Selectors by workload name: `<target>` and `<target>-primary`.
+fn mesh(family: QueryFamily, c: &TemplateContext) -> Option<Selectors> {
+    let (ns, t) = (c.namespace.as_str(), c.target.as_str());
+    Some(match family {
         QueryFamily::Istio => {
             let arm = |w: &str| {
                 format!(
@@ -187,20 +192,42 @@ fn selectors(family: QueryFamily, c: &TemplateContext) -> Result<Selectors, Coun
                 histogram: ("response_latency_ms_bucket", Unit::Milliseconds, ""),
             }
         }
-        QueryFamily::Nginx => {
-            let ingress = c.ingress.as_str();
+        QueryFamily::Osm => {
+            let arm = |d: &str| {
+                format!(
+                    "destination_namespace=\"{ns}\",destination_kind=\"Deployment\",destination_name=\"{d}\""
+                )
+            };
             Selectors {
-                requests: "nginx_ingress_controller_requests",
-                canary: format!("namespace=\"{ns}\",ingress=\"{ingress}\",canary!=\"\""),
-                primary: format!("namespace=\"{ns}\",ingress=\"{ingress}\",canary=\"\""),
-                errors: ",status=~\"5..\"",
-                histogram: (
-                    "nginx_ingress_controller_request_duration_seconds_bucket",
-                    Unit::Seconds,
-                    "",
-                ),
+                requests: "osm_request_total",
+                canary: arm(t),
+                primary: arm(&format!("{t}-primary")),
+                errors: ",response_code=~\"5..\"",
+                histogram: ("osm_request_duration_ms_bucket", Unit::Milliseconds, ""),
             }
         }
+        QueryFamily::Http => Selectors {
+            requests: "http_request_duration_seconds_count",
+            canary: pods(ns, t),
+            primary: pods(ns, &format!("{t}-primary")),
+            errors: ",status=~\"5..\"",
+            histogram: ("http_request_duration_seconds_bucket", Unit::Seconds, ""),
+        },
+        _ => return None,
+    })
+}
+
+/// Selectors of Envoy's cluster metrics.
+fn envoy(family: QueryFamily, c: &TemplateContext) -> Option<Selectors> {
+    let (ns, t) = (c.namespace.as_str(), c.target.as_str());
+    let envoy = "envoy_cluster_upstream_rq";
+    let envoy_errors = ",envoy_response_code=~\"5..\"";
+    let envoy_time = (
+        "envoy_cluster_upstream_rq_time_bucket",
+        Unit::Milliseconds,
+        "",
+    );
+    Some(match family {
         QueryFamily::Contour => Selectors {
             requests: envoy,
             canary: format!("envoy_cluster_name=~\"{ns}_{t}-canary_[0-9a-zA-Z-]+\""),
@@ -226,11 +253,33 @@ fn selectors(family: QueryFamily, c: &TemplateContext) -> Result<Selectors, Coun
         },
         QueryFamily::AppMesh => Selectors {
             requests: envoy,
-            canary: pods(t),
-            primary: pods(&format!("{t}-primary")),
+            canary: pods(ns, t),
+            primary: pods(ns, &format!("{t}-primary")),
             errors: envoy_errors,
             histogram: envoy_time,
         },
+        _ => return None,
+    })
+}
+
+/// Selectors of ingress controllers and gateways.
+fn ingress(family: QueryFamily, c: &TemplateContext) -> Option<Selectors> {
+    let (ns, t) = (c.namespace.as_str(), c.target.as_str());
+    Some(match family {
+        QueryFamily::Nginx => {
+            let ingress = c.ingress.as_str();
+            Selectors {
+                requests: "nginx_ingress_controller_requests",
+                canary: format!("namespace=\"{ns}\",ingress=\"{ingress}\",canary!=\"\""),
+                primary: format!("namespace=\"{ns}\",ingress=\"{ingress}\",canary=\"\""),
+                errors: ",status=~\"5..\"",
+                histogram: (
+                    "nginx_ingress_controller_request_duration_seconds_bucket",
+                    Unit::Seconds,
+                    "",
+                ),
+            }
+        }
         QueryFamily::Traefik => {
             let arm = |role: &str| {
                 format!("service=~\"{ns}-{t}-{role}-[0-9a-zA-Z-]+@kubernetescrd\",le=\"+Inf\"")
@@ -280,29 +329,15 @@ fn selectors(family: QueryFamily, c: &TemplateContext) -> Result<Selectors, Coun
                 ),
             }
         }
-        QueryFamily::Osm => {
-            let arm = |d: &str| {
-                format!(
-                    "destination_namespace=\"{ns}\",destination_kind=\"Deployment\",destination_name=\"{d}\""
-                )
-            };
-            Selectors {
-                requests: "osm_request_total",
-                canary: arm(t),
-                primary: arm(&format!("{t}-primary")),
-                errors: ",response_code=~\"5..\"",
-                histogram: ("osm_request_duration_ms_bucket", Unit::Milliseconds, ""),
-            }
-        }
-        QueryFamily::Http => Selectors {
-            requests: "http_request_duration_seconds_count",
-            canary: pods(t),
-            primary: pods(&format!("{t}-primary")),
-            errors: ",status=~\"5..\"",
-            histogram: ("http_request_duration_seconds_bucket", Unit::Seconds, ""),
-        },
-        QueryFamily::Knative => return Err(CountQueryError::NoArmSelector(family)),
+        _ => return None,
     })
+}
+
+/// Pods of a Deployment: `<target>-<replica set hash>-<pod hash>`.
+fn pods(ns: &str, target: &str) -> String {
+    format!(
+        "kubernetes_namespace=\"{ns}\",kubernetes_pod_name=~\"{target}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)\""
+    )
 }
 
 /// The bound in the histogram's unit, in its shortest decimal form (`250`, `0.25`, `1`).
