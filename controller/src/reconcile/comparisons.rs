@@ -30,9 +30,13 @@ pub(super) async fn count(
         let Some(comparison) = &check.comparison else {
             continue;
         };
-        let start = previous_end(status, &check.name).unwrap_or_else(|| {
-            window_end - chrono::Duration::from_std(check.window).unwrap_or_default()
-        });
+        // The first window starts at the previous step (when the current weights were set),
+        // shifted by the same delay; without one, it looks back over the metric's interval.
+        let start = previous_end(status, &check.name)
+            .or_else(|| status.last_analysis_time.map(|t| t - delay))
+            .unwrap_or_else(|| {
+                window_end - chrono::Duration::from_std(check.window).unwrap_or_default()
+            });
         let counts = match count_one(ctx, canary, s, check, comparison, start, window_end).await {
             Ok(window) => ComparisonCounts::Counted(window),
             Err(why) => {

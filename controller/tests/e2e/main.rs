@@ -2,6 +2,7 @@
 //! a real Prometheus judging the simulated traffic.
 
 mod autoscaler;
+mod comparison;
 mod configs;
 mod datadog;
 mod defaults;
