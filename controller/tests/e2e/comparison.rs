@@ -141,7 +141,7 @@ async fn a_prometheus_outage_under_on_error_hold_holds_the_release_which_then_re
         },
     )
     .await;
-    h.stop_prometheus().await;
+    h.stop_prometheus();
     let held = h
         .wait_until(
             "podinfo",
@@ -179,7 +179,7 @@ async fn a_prometheus_outage_under_on_error_hold_holds_the_release_which_then_re
         .and_then(|a| a.comparisons.first())
         .and_then(|c| c.window_end);
 
-    h.restart_prometheus().await;
+    h.restart_prometheus();
     let done = h
         .wait_for_phase("podinfo", CanaryPhase::Succeeded, Duration::from_secs(90))
         .await;

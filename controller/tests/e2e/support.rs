@@ -294,12 +294,12 @@ impl Harness {
     }
 
     /// Stops the harness's Prometheus: queries to it fail until it is restarted.
-    pub(crate) async fn stop_prometheus(&mut self) {
+    pub(crate) fn stop_prometheus(&mut self) {
         tokio::task::block_in_place(|| self.env.prometheus.stop());
     }
 
     /// Starts the harness's Prometheus again, on the same address with its data.
-    pub(crate) async fn restart_prometheus(&mut self) {
+    pub(crate) fn restart_prometheus(&mut self) {
         tokio::task::block_in_place(|| self.env.prometheus.restart()).expect("restart Prometheus");
     }
 
