@@ -32,9 +32,10 @@ pub struct MetricComparison {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slower_than: Option<String>,
     /// A MetricTemplate whose query returns the number of requests of one version in the
-    /// window, for metrics other than the built-in ones. Rendered with `{{ target }}` set to the
-    /// canary's workload or to `<target>-primary`, `{{ arm }}` to `canary` or `primary`, and
-    /// `{{ interval }}` to the exact window (such as `63s`). Set with `errorsTemplateRef`.
+    /// window, for metrics other than the built-in ones. Rendered once per version, with
+    /// `{{ target }}` set to the canary's workload or to `<target>-primary`, and
+    /// `{{ interval }}` to the exact window (such as `63500ms`); use `increase()` over it. Set
+    /// with `errorsTemplateRef`, on the same provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_template_ref: Option<CrossNamespaceRef>,
     /// A MetricTemplate whose query returns the number of failed requests of one version in
