@@ -188,7 +188,7 @@ async fn count_with_templates(
     let interval = format!("{}ms", window.as_millis());
     let render = |template: &MetricTemplate, target: &str| -> Result<String, String> {
         let mut context = template_context(canary, &interval, check.variables.clone());
-        context.target = target.to_owned();
+        target.clone_into(&mut context.target);
         QueryTemplate::parse(&template.spec.query)
             .and_then(|q| q.render(&context))
             .map(|q| normalize_query(&q))
