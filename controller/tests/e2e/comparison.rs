@@ -75,9 +75,10 @@ async fn a_canary_failing_twice_as_often_as_the_primary_is_rolled_back_by_the_co
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
         .await;
     let status = failed.status.expect("status");
-    assert_eq!(
-        status.failed_checks,
-        Some(0),
+    // The first step may miss a scrape of the canary's new pods (a failed check, below the
+    // threshold of 2); the rollback is the comparison's.
+    assert!(
+        status.failed_checks.unwrap_or(0) < 2,
         "rolled back by the verdict, not by failed checks: {}",
         h.traffic_summary().await
     );
@@ -93,6 +94,12 @@ async fn a_canary_failing_twice_as_often_as_the_primary_is_rolled_back_by_the_co
         "{comparison:?}"
     );
     let events = h.events().await;
+    assert!(
+        !events
+            .iter()
+            .any(|(reason, _)| reason == "FailedChecksThresholdReached"),
+        "{events:?}"
+    );
     let (_, message) = events
         .iter()
         .find(|(reason, _)| reason == "ComparisonRollback")
@@ -114,7 +121,16 @@ async fn a_canary_failing_as_often_as_the_primary_is_promoted() {
     let done = h
         .wait_for_phase("podinfo", CanaryPhase::Succeeded, Duration::from_secs(90))
         .await;
-    assert_eq!(done.status.and_then(|s| s.failed_checks), Some(0));
+    let comparison = done
+        .status
+        .and_then(|s| s.analysis)
+        .and_then(|a| a.comparisons.into_iter().next())
+        .expect("the comparison in status");
+    assert_eq!(comparison.verdict, Some(ComparisonVerdict::Continue));
+    assert!(
+        comparison.evidence.is_some_and(|e| e.windows >= 3),
+        "evidence gathered over the steps"
+    );
     h.stop_controller().await;
 }
 
@@ -122,8 +138,10 @@ async fn a_canary_failing_as_often_as_the_primary_is_promoted() {
 async fn a_prometheus_outage_under_on_error_hold_holds_the_release_which_then_resumes() {
     let mut h = started(
         "0.04",
+        // The first window may hold no sample of the canary's new pods: a hold, not a failure.
         "      - name: request-success-rate
         onError: Hold
+        onNoData: Hold
         comparison: {}",
     )
     .await;
