@@ -93,6 +93,19 @@ async fn a_canary_failing_twice_as_often_as_the_primary_is_rolled_back_by_the_co
         comparison.log_evidence >= comparison.threshold,
         "{comparison:?}"
     );
+    h.eventually(
+        "a ComparisonRollback event",
+        Duration::from_secs(10),
+        async || {
+            let reasons = h.event_reasons().await;
+            if reasons.iter().any(|r| r == "ComparisonRollback") {
+                Ok(())
+            } else {
+                Err(format!("{reasons:?}"))
+            }
+        },
+    )
+    .await;
     let events = h.events().await;
     assert!(
         !events
@@ -217,5 +230,64 @@ async fn a_prometheus_outage_under_on_error_hold_holds_the_release_which_then_re
         h.event_reasons().await.iter().any(|r| r == "ProviderError"),
         "the hold was announced"
     );
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_from_metric_templates_roll_back_a_canary_failing_twice_as_often() {
+    let mut h = started(
+        "0.08",
+        "      - name: app-errors
+        templateRef: {name: app-requests}
+        onNoData: Hold
+        comparison:
+          requestsTemplateRef: {name: app-requests}
+          errorsTemplateRef: {name: app-errors}",
+    )
+    .await;
+    let pods = r#"kubernetes_namespace="test",kubernetes_pod_name=~"{{ target }}-[0-9a-zA-Z]+(-[0-9a-zA-Z]+)""#;
+    let address = h.prometheus_url();
+    h.apply(&format!(
+        r#"
+apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata: {{name: app-requests, namespace: test}}
+spec:
+  provider: {{type: prometheus, address: "{address}"}}
+  query: 'sum(increase(http_request_duration_seconds_count{{{pods}}}[{{{{ interval }}}}]))'
+---
+apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata: {{name: app-errors, namespace: test}}
+spec:
+  provider: {{type: prometheus, address: "{address}"}}
+  query: 'sum(increase(http_request_duration_seconds_count{{{pods},status=~"5.."}}[{{{{ interval }}}}]))'
+"#
+    ));
+    h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.16")
+        .await;
+    let failed = h
+        .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
+        .await;
+    let comparison = failed
+        .status
+        .and_then(|s| s.analysis)
+        .and_then(|a| a.comparisons.into_iter().next())
+        .expect("the comparison in status");
+    assert_eq!(comparison.verdict, Some(ComparisonVerdict::Rollback));
+    // Events are sent after the status is written, on their own task.
+    h.eventually(
+        "a ComparisonRollback event",
+        Duration::from_secs(10),
+        async || {
+            let reasons = h.event_reasons().await;
+            if reasons.iter().any(|r| r == "ComparisonRollback") {
+                Ok(())
+            } else {
+                Err(format!("{reasons:?}"))
+            }
+        },
+    )
+    .await;
     h.stop_controller().await;
 }
