@@ -15,10 +15,10 @@ pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod context;
+pub mod counts;
 pub mod credentials;
 pub mod egress;
 pub mod factory;
-pub mod judge;
 pub mod outcome;
 pub mod plan;
 pub mod prometheus;
@@ -36,3 +36,6 @@ pub use outcome::{CheckResult, ErrorKind};
 pub use plan::{MetricCheck, PlanInputs, plan_checks};
 pub use provider::{MetricsProvider, Query, QueryError, Reading};
 pub use providers::KubernetesApi;
+/// The canary-versus-primary judge, from its own data-only crate (`serin-judge`) so that the
+/// decision core can run it without this crate's clients.
+pub use serin_judge as judge;

@@ -183,6 +183,15 @@ pub struct Metrics {
     pub router_calls: Family<RouterCallLabels, Counter>,
     /// `serin_kube_api_requests_total` and `serin_kube_api_request_duration_seconds`.
     pub kube_api: KubeApiMetrics,
+    /// `serin_canary_comparison_evidence`: `ln M` of each compared metric.
+    pub comparison_evidence: Family<MetricLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// `serin_canary_comparison_threshold`: `ln(1/alpha)` of each compared metric.
+    pub comparison_threshold: Family<MetricLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// `serin_canary_comparison_ratio`: the most likely error ratio of each compared metric.
+    pub comparison_ratio: Family<MetricLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// `serin_canary_comparison_evidence_resets_total`: evidence in status that could not be
+    /// read back and restarted from zero.
+    pub comparison_resets: Family<CanaryLabels, Counter>,
 }
 
 impl Metrics {
@@ -206,6 +215,10 @@ impl Metrics {
             reconcile_errors: Family::default(),
             router_calls: Family::default(),
             kube_api: KubeApiMetrics::default(),
+            comparison_evidence: Family::default(),
+            comparison_threshold: Family::default(),
+            comparison_ratio: Family::default(),
+            comparison_resets: Family::default(),
         };
         let flagger = registry.sub_registry_with_prefix("flagger");
         flagger.register(
@@ -274,6 +287,7 @@ impl Metrics {
             "Time to the response headers of Kubernetes API requests, by verb",
             m.kube_api.duration.clone(),
         );
+        register_comparisons(serin, &m);
         m
     }
 
@@ -320,6 +334,30 @@ fn canary(target: &str, namespace: &str) -> CanaryLabels {
         name: target.to_owned(),
         namespace: namespace.to_owned(),
     }
+}
+
+/// Registers the comparison metrics under `serin_`.
+fn register_comparisons(serin: &mut Registry, m: &Metrics) {
+    serin.register(
+        "canary_comparison_evidence",
+        "Evidence (ln M) that the canary fails more often than the primary, per compared metric",
+        m.comparison_evidence.clone(),
+    );
+    serin.register(
+        "canary_comparison_threshold",
+        "Evidence at which a compared metric rolls the canary back, ln(1/alpha)",
+        m.comparison_threshold.clone(),
+    );
+    serin.register(
+        "canary_comparison_ratio",
+        "Most likely error ratio of canary over primary, per compared metric",
+        m.comparison_ratio.clone(),
+    );
+    serin.register(
+        "canary_comparison_evidence_resets",
+        "Comparison evidence in status that could not be read back and restarted from zero",
+        m.comparison_resets.clone(),
+    );
 }
 
 #[cfg(test)]

@@ -115,6 +115,10 @@ pub struct ControllerArgs {
     /// Longest time one metric query may take, such as `10s`.
     #[arg(long, env = "SERIN_QUERY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub query_timeout: Duration,
+    /// How far behind now the windows of metrics with `comparison` end, so that they are fully
+    /// scraped: at least the scrape interval, such as `30s`.
+    #[arg(long, env = "SERIN_COMPARISON_DELAY", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub comparison_delay: Duration,
     /// Prefix of the NGINX canary annotations (provider `nginx`), as Flagger's
     /// `-ingress-annotations-prefix`; `nginx.ingress.kubernetes.io` when omitted.
     #[arg(long, env = "SERIN_INGRESS_ANNOTATIONS_PREFIX")]
@@ -175,6 +179,7 @@ impl ControllerArgs {
             no_cross_namespace_refs: self.no_cross_namespace_refs,
             cluster_name: self.cluster_name.clone(),
             query_timeout: self.query_timeout,
+            comparison_delay: self.comparison_delay,
             concurrency: self.concurrency,
             default_alerts: self.default_alerts(),
             event_webhook: self.event_webhook.clone(),

@@ -118,6 +118,9 @@ const CORPUS: &[(&str, Admission)] = &[
     ("67-", Controller(MATCH_DETAILS)),
     ("68-", Field("spec.analysis.webhooks[0].timeout")),
     ("69-", Field("spec.analysis.webhooks[0].retries")),
+    ("70-", Field("spec.analysis.metrics[0].comparison.margin")),
+    ("71-", Field("spec.analysis.metrics[0].comparison.alpha")),
+    ("72-", Field("spec.analysis.metrics[0]")),
 ];
 
 const MATCH_DETAILS: &str = "which match kinds (exact, prefix, regex) and how many headers each router \

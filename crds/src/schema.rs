@@ -32,3 +32,8 @@ pub(crate) fn date_time(_: &mut SchemaGenerator) -> Schema {
 pub(crate) fn without_description(schema: &mut Schema) {
     schema.remove("description");
 }
+
+/// `type: integer` without a `format`, for counts (the API server stores them as int64).
+pub(crate) fn integer(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "integer", "minimum": 0 })
+}

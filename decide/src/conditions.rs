@@ -43,6 +43,8 @@ pub mod reason {
     pub const ROUTES_REJECTED: &str = "RoutesRejected";
     /// A metric with `onNoData: Hold` returned no data.
     pub const NO_DATA: &str = "NoData";
+    /// A metric with `onError: Hold` could not be read from its provider; the weight holds.
+    pub const PROVIDER_ERROR: &str = "ProviderError";
     /// The last analysis step ran less than one interval ago.
     pub const AWAITING_INTERVAL: &str = "AwaitingInterval";
     /// A workload did not become ready within the progress deadline.
@@ -90,6 +92,12 @@ pub mod event {
     pub const ABORTED: &str = "Aborted";
     /// Rollback: the routes did not go live within the progress deadline.
     pub const ROUTES_NOT_LIVE: &str = "RoutesNotLive";
+    /// The comparison of canary and primary found the canary worse: rolled back.
+    pub const COMPARISON_ROLLBACK: &str = "ComparisonRollback";
+    /// A provider error on a metric with `onError: Hold` lasted past the progress deadline.
+    pub const PROVIDER_ERROR_DEADLINE_EXCEEDED: &str = "ProviderErrorDeadlineExceeded";
+    /// A comparison's evidence in status could not be read back; it starts again from zero.
+    pub const COMPARISON_EVIDENCE_RESET: &str = "ComparisonEvidenceReset";
 }
 
 /// Why the Canary waits in its phase this tick.

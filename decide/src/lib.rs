@@ -20,6 +20,7 @@
 //! reconcile triggered early (by a watch event) waits for the rest of the interval. Alerts and
 //! events come with transitions, so a tick that changes nothing emits none.
 
+mod comparison;
 mod conditions;
 mod controls;
 mod decision;
@@ -40,8 +41,8 @@ pub use decision::{
     Action, CheckRequest, Decision, EventKind, HookCall, Plan, Routes, ServiceRole, TrafficSplit,
 };
 pub use observations::{
-    CheckResults, Generated, HookOutcome, ManualControls, Observations, Readiness,
-    RouteObservation, TargetRevision,
+    CheckResults, ComparisonCounts, ComparisonObservation, Generated, HookOutcome, ManualControls,
+    Observations, Readiness, RouteObservation, TargetRevision,
 };
 
 use chrono::{DateTime, Utc};

@@ -143,6 +143,31 @@ pub struct CheckResults {
     /// Result of each metric check run. A requested metric missing here counts as
     /// [`MetricOutcome::Error`](serin_crds::canary::MetricOutcome::Error).
     pub metrics: Vec<MetricResult>,
+    /// One window of each metric with a `comparison`. A compared metric missing here counts
+    /// as a provider error.
+    pub comparisons: Vec<ComparisonObservation>,
+}
+
+/// The counts of one compared metric over one window: from the end of the last window
+/// counted (`status.analysis.comparisons[].windowEnd`) to `window_end`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComparisonObservation {
+    /// Name of the metric check.
+    pub name: String,
+    /// The window's end: the next window starts here once this one is counted.
+    pub window_end: DateTime<Utc>,
+    /// The counts, or why there are none.
+    pub counts: ComparisonCounts,
+}
+
+/// What counting one window gave.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ComparisonCounts {
+    /// The four counts. A window without requests in an arm is no data.
+    Counted(serin_judge::Window),
+    /// The provider did not give counts (unreachable, an answer that is not a count, ...):
+    /// the window is not spent.
+    ProviderError(String),
 }
 
 /// Values of the manual-control annotations on the Canary.

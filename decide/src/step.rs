@@ -225,6 +225,7 @@ impl Step {
         self.status.iterations = Some(0);
         self.status.canary_weight = Some(0);
         self.status.no_data_since = None;
+        self.status.provider_error_since = None;
     }
 
     /// The plan: the status gets its phase, conditions and `observedGeneration`, and the routes

@@ -102,7 +102,11 @@ impl World {
                         ..MetricResult::default()
                     })
                     .collect();
-                observed.checks = Some(CheckResults { hooks, metrics });
+                observed.checks = Some(CheckResults {
+                    hooks,
+                    metrics,
+                    ..CheckResults::default()
+                });
                 match decide(&self.canary, &self.status, &observed, self.now) {
                     Decision::Act(plan) => *plan,
                     Decision::RunChecks(r) => unreachable!("the second call asked again: {r:?}"),

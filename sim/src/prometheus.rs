@@ -48,7 +48,10 @@ impl Default for PrometheusConfig {
 pub struct Prometheus {
     child: Child,
     addr: SocketAddr,
-    _data: tempfile::TempDir,
+    /// The command line, to start it again on the same address and data.
+    command: (PathBuf, Vec<String>),
+    ready_timeout: Duration,
+    data: tempfile::TempDir,
 }
 
 const CANDIDATES: &[&str] = &["/usr/bin/prometheus", "/usr/local/bin/prometheus"];
@@ -153,31 +156,47 @@ impl Prometheus {
         let data = tempfile::tempdir()?;
         let config_path = write_config(data.path(), config)?;
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let log = std::fs::File::create(data.path().join("prometheus.log"))?;
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                data.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--storage.tsdb.retention.time=1h")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()?;
-        let prometheus = Self {
+        let args = vec![
+            format!("--config.file={}", config_path.display()),
+            format!("--storage.tsdb.path={}", data.path().join("data").display()),
+            format!("--web.listen-address={addr}"),
+            "--storage.tsdb.retention.time=1h".to_owned(),
+        ];
+        let child = spawn(&binary, &args, data.path())?;
+        let mut prometheus = Self {
             child,
             addr,
-            _data: data,
+            command: (binary, args),
+            ready_timeout: config.ready_timeout,
+            data,
         };
-        let deadline = Instant::now() + config.ready_timeout;
-        while !http_ok(addr, "/-/ready") {
+        prometheus.wait_ready()?;
+        Ok(prometheus)
+    }
+
+    fn wait_ready(&mut self) -> Result<(), PrometheusError> {
+        let deadline = Instant::now() + self.ready_timeout;
+        while !http_ok(self.addr, "/-/ready") {
             if Instant::now() > deadline {
-                return Err(PrometheusError::NotReady(config.ready_timeout));
+                return Err(PrometheusError::NotReady(self.ready_timeout));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(prometheus)
+        Ok(())
+    }
+
+    /// Stops Prometheus (an outage): its address refuses connections until [`Prometheus::restart`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts Prometheus again on the same address with the same data, and waits until it is
+    /// ready. Blocking.
+    pub fn restart(&mut self) -> Result<(), PrometheusError> {
+        self.stop();
+        self.child = spawn(&self.command.0, &self.command.1, self.data.path())?;
+        self.wait_ready()
     }
 
     /// [`Prometheus::start`] on a blocking thread, for async callers.
@@ -196,6 +215,18 @@ impl Prometheus {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+}
+
+fn spawn(binary: &Path, args: &[String], dir: &Path) -> Result<Child, PrometheusError> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("prometheus.log"))?;
+    Ok(Command::new(binary)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?)
 }
 
 impl Drop for Prometheus {

@@ -1,6 +1,7 @@
 //! Flagger's built-in metrics, `request-success-rate` and `request-duration`, and the default
 //! `PromQL` each traffic router uses for them. Selection is an exhaustive match on the router.
 
+pub mod counts;
 mod promql;
 
 use serin_crds::canary::Provider;

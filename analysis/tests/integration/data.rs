@@ -59,6 +59,9 @@ pub(crate) fn openmetrics(end: i64) -> String {
 
 /// Labels of the application's pod, as the usual pod scrape configs add them.
 const POD: &str = r#"kubernetes_namespace="test",kubernetes_pod_name="podinfo-5d8f9c7b4-x2x9z""#;
+/// Labels of the primary's pod.
+const PRIMARY_POD: &str =
+    r#"kubernetes_namespace="test",kubernetes_pod_name="podinfo-primary-7c9d8b6f5-q8w2k""#;
 
 fn istio_and_linkerd(w: &mut Writer) {
     // Istio, both reporters (templates 021 and 022 use the source reporter).
@@ -81,6 +84,23 @@ fn istio_and_linkerd(w: &mut Writer) {
     }
     let istio = r#"reporter="destination",destination_workload_namespace="test",destination_workload="podinfo""#;
     w.histogram("istio_request_duration_seconds_bucket", istio, &BUCKETS_S);
+    // The primary, for comparisons: 39 successful and 1 failed request per step.
+    let primary = r#"reporter="destination",destination_workload_namespace="test",destination_workload="podinfo-primary""#;
+    w.counter(
+        "istio_requests_total",
+        &format!("{primary},response_code=\"200\""),
+        39,
+    );
+    w.counter(
+        "istio_requests_total",
+        &format!("{primary},response_code=\"503\""),
+        1,
+    );
+    w.histogram(
+        "istio_request_duration_milliseconds_bucket",
+        primary,
+        &BUCKETS_MS,
+    );
     // A workload that got no requests in the window: its ratio is 0/0.
     let idle = r#"reporter="destination",destination_workload_namespace="test",destination_workload="idle",response_code="200""#;
     w.counter("istio_requests_total", idle, 0);
@@ -189,6 +209,19 @@ fn applications(w: &mut Writer) {
         "500",
     );
     w.histogram("http_request_duration_seconds_bucket", POD, &BUCKETS_S);
+    // The primary's pod, for comparisons (the canary's pod name pattern does not match it).
+    w.requests(
+        "http_request_duration_seconds_count",
+        PRIMARY_POD,
+        "status",
+        "200",
+        "500",
+    );
+    w.histogram(
+        "http_request_duration_seconds_bucket",
+        PRIMARY_POD,
+        &BUCKETS_S,
+    );
 
     // Prometheus-operator style labels (templates 050 and 051).
     let job = r#"namespace="test",job="podinfo-canary""#;

@@ -6,6 +6,7 @@
 mod analyze_providers;
 mod builtin_queries;
 mod cli;
+mod comparison_counts;
 mod conformance;
 mod corpus;
 mod data;

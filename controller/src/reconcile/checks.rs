@@ -49,12 +49,19 @@ pub(super) async fn run_checks(
         };
         hooks.insert(call.name.clone(), outcome);
     }
-    let metrics = if request.metrics {
-        metric_results(ctx, canary, s, now).await?
+    let (metrics, comparisons) = if request.metrics {
+        (
+            metric_results(ctx, canary, s, now).await?,
+            super::comparisons::count(ctx, canary, s, status, now).await,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    Ok(CheckResults { hooks, metrics })
+    Ok(CheckResults {
+        hooks,
+        metrics,
+        comparisons,
+    })
 }
 
 async fn metric_results(
@@ -73,7 +80,18 @@ async fn metric_results(
         default_router: ctx.config.mesh_provider,
         overrides: &overrides,
     };
-    let planned = plan_checks(canary, &inputs);
+    // Metrics judged by their comparison alone have no threshold check to run.
+    let planned: Vec<_> = plan_checks(canary, &inputs)
+        .into_iter()
+        .zip(canary.spec.analysis.metrics.as_deref().unwrap_or_default())
+        .filter(|(_, metric)| {
+            s.valid
+                .metrics
+                .iter()
+                .any(|m| m.name == metric.name && m.range.is_some())
+        })
+        .map(|(planned, _)| planned)
+        .collect();
     let secrets = secret_data(ctx, planned.iter().flatten()).await?;
     let results = run_planned(planned, &secrets, &ctx.providers, now).await;
     // A check that cannot run as configured stalls the Canary instead of counting a failure.

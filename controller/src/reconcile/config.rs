@@ -28,6 +28,8 @@ pub struct ControllerConfig {
     pub cluster_name: Option<String>,
     /// Longest time one metric query may take.
     pub query_timeout: Duration,
+    /// How far behind now a comparison's window ends, so that it is fully scraped.
+    pub comparison_delay: Duration,
     /// Canaries reconciled at once.
     pub concurrency: u16,
     /// First delay between webhook retries.
@@ -58,6 +60,7 @@ impl Default for ControllerConfig {
             no_cross_namespace_refs: true,
             cluster_name: None,
             query_timeout: Duration::from_secs(10),
+            comparison_delay: Duration::from_secs(30),
             concurrency: 16,
             webhook_retry_delay: Duration::from_millis(500),
             default_alerts: Vec::new(),

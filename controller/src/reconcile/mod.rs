@@ -10,6 +10,7 @@ mod applied;
 mod backoff;
 mod caches;
 mod checks;
+mod comparisons;
 mod config;
 mod context;
 mod error;
@@ -149,6 +150,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
         status.phase.unwrap_or_default(),
         &plan.status,
     );
+    record::record_evidence_resets(ctx, &valid, &id, &plan.actions);
     Ok(Action::requeue(plan.requeue_after))
 }
 

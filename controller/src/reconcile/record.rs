@@ -8,7 +8,7 @@ use serin_crds::validation::{Strategy, ValidCanary};
 
 use super::context::Context;
 use super::subject::Identity;
-use crate::metrics::{CanaryLabels, NamespaceLabels, OutcomeLabels};
+use crate::metrics::{CanaryLabels, MetricLabels, NamespaceLabels, OutcomeLabels};
 
 /// Records the metrics of a tick that moved the Canary from `previous` to `status`.
 pub(super) fn record(
@@ -21,6 +21,7 @@ pub(super) fn record(
     let phase = status.phase.unwrap_or_default();
     ctx.metrics
         .set_status(&valid.target.name, &id.namespace, phase);
+    record_comparisons(ctx, valid, id, status);
     record_total(ctx, id);
     let key = format!("{}/{}", id.namespace, id.name);
     let start = {
@@ -37,6 +38,30 @@ pub(super) fn record(
         started.remove(&key)
     };
     record_outcome(ctx, valid, id, phase, start);
+}
+
+/// The evidence of each compared metric: `ln M` in Flagger's `canary_metric_analysis`, and
+/// serin's evidence, threshold and ratio.
+fn record_comparisons(ctx: &Context, valid: &ValidCanary, id: &Identity, status: &CanaryStatus) {
+    let m = &ctx.metrics;
+    let comparisons = status.analysis.iter().flat_map(|a| &a.comparisons);
+    for c in comparisons {
+        let labels = MetricLabels {
+            name: valid.target.name.clone(),
+            namespace: id.namespace.clone(),
+            metric: c.name.clone(),
+        };
+        if let Some(evidence) = c.log_evidence {
+            m.metric_analysis.get_or_create(&labels).set(evidence);
+            m.comparison_evidence.get_or_create(&labels).set(evidence);
+        }
+        if let Some(threshold) = c.threshold {
+            m.comparison_threshold.get_or_create(&labels).set(threshold);
+        }
+        if let Some(ratio) = c.ratio {
+            m.comparison_ratio.get_or_create(&labels).set(ratio);
+        }
+    }
 }
 
 /// `flagger_canary_total` of the Canary's namespace.
@@ -96,4 +121,30 @@ fn record_outcome(
         &m.failures
     };
     counter.get_or_create(&outcome).inc();
+}
+
+/// Counts the comparison evidence that this tick restarted because its status form could not
+/// be read back.
+pub(super) fn record_evidence_resets(
+    ctx: &Context,
+    valid: &ValidCanary,
+    id: &Identity,
+    actions: &[crate::decide::Action],
+) {
+    let resets = actions
+        .iter()
+        .filter(|a| {
+            matches!(a, crate::decide::Action::Event { reason, .. }
+                if *reason == crate::decide::event::COMPARISON_EVIDENCE_RESET)
+        })
+        .count();
+    if resets > 0 {
+        ctx.metrics
+            .comparison_resets
+            .get_or_create(&CanaryLabels {
+                name: valid.target.name.clone(),
+                namespace: id.namespace.clone(),
+            })
+            .inc_by(u64::try_from(resets).unwrap_or(u64::MAX));
+    }
 }

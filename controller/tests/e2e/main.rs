@@ -3,6 +3,7 @@
 
 mod apisix;
 mod autoscaler;
+mod comparison;
 mod configs;
 mod contour;
 mod datadog;

@@ -293,6 +293,16 @@ impl Harness {
         reads
     }
 
+    /// Stops the harness's Prometheus: queries to it fail until it is restarted.
+    pub(crate) fn stop_prometheus(&mut self) {
+        tokio::task::block_in_place(|| self.env.prometheus.stop());
+    }
+
+    /// Starts the harness's Prometheus again, on the same address with its data.
+    pub(crate) fn restart_prometheus(&mut self) {
+        tokio::task::block_in_place(|| self.env.prometheus.restart()).expect("restart Prometheus");
+    }
+
     /// Where the harness's Prometheus answers.
     pub(crate) fn prometheus_url(&self) -> String {
         self.env.prometheus.url()

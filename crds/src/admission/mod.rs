@@ -281,8 +281,8 @@ const CANARY: &[Rule] = &[
     ),
     rule(
         "spec.analysis.metrics[]",
-        "has(self.thresholdRange) || has(self.threshold)",
-        "needs thresholdRange (min, max or both) to judge the value against",
+        "has(self.thresholdRange) || has(self.threshold) || has(self.comparison)",
+        "needs thresholdRange (min, max or both) or a comparison to judge the value against",
     ),
     rule(
         "spec.analysis.metrics[].name",
@@ -313,6 +313,75 @@ const CANARY: &[Rule] = &[
         "spec.analysis.metrics[].thresholdRange",
         "!has(self.min) || !has(self.max) || self.min <= self.max",
         "min must not be greater than max",
+    ),
+    // spec.analysis.metrics[].comparison
+    rule_at(
+        "spec.analysis",
+        ".metrics",
+        "!has(self.match) || self.match.size() == 0 || !has(self.metrics) || self.metrics.all(m, !has(m.comparison))",
+        "comparison cannot be combined with A/B testing (match): its traffic is not a random split",
+    ),
+    rule_at(
+        "spec",
+        ".analysis.metrics",
+        "!has(self.provider) || self.provider != 'knative' || !has(self.analysis.metrics) || self.analysis.metrics.all(m, !has(m.comparison) || has(m.comparison.requestsTemplateRef) || has(m.templateRef) || has(m.query))",
+        "knative has no per-revision selector in the built-in metrics; set requestsTemplateRef and errorsTemplateRef",
+    ),
+    rule(
+        "spec.analysis.metrics[]",
+        "!has(self.comparison) || has(self.comparison.requestsTemplateRef) || (!has(self.templateRef) && !has(self.query))",
+        "a comparison of a metric other than the built-in ones needs requestsTemplateRef and errorsTemplateRef",
+    ),
+    rule(
+        "spec.analysis.metrics[]",
+        "!has(self.comparison) || !has(self.comparison.slowerThan) || (self.name == 'request-duration' && !has(self.templateRef) && !has(self.query) && !has(self.comparison.requestsTemplateRef))",
+        "comparison.slowerThan applies to the built-in request-duration metric only",
+    ),
+    rule(
+        "spec.analysis.metrics[]",
+        "!has(self.comparison) || self.name != 'request-duration' || has(self.templateRef) || has(self.query) || has(self.comparison.slowerThan) || has(self.comparison.requestsTemplateRef)",
+        "comparison needs slowerThan for request-duration: the latency above which a request counts as an error",
+    ),
+    rule(
+        "spec.analysis.metrics[].comparison",
+        "has(self.requestsTemplateRef) == has(self.errorsTemplateRef)",
+        "set requestsTemplateRef and errorsTemplateRef together",
+    ),
+    rule_at(
+        "spec.analysis.metrics[].comparison",
+        ".margin",
+        "!has(self.margin) || !has(self.sides) || self.sides != 'TwoSided'",
+        "applies to OneSided comparisons only",
+    ),
+    rule(
+        "spec.analysis.metrics[].comparison.alpha",
+        "self >= 0.000001 && self <= 0.2",
+        "must be between 0.000001 and 0.2",
+    ),
+    rule(
+        "spec.analysis.metrics[].comparison.margin",
+        "self >= 1.0 && self <= 1000.0",
+        "must be between 1 and 1000",
+    ),
+    rule(
+        "spec.analysis.metrics[].comparison.slowerThan",
+        DURATION,
+        DURATION_MESSAGE,
+    ),
+    rule(
+        "spec.analysis.metrics[].comparison.slowerThan",
+        NONZERO,
+        "must be longer than zero",
+    ),
+    rule(
+        "spec.analysis.metrics[].comparison.requestsTemplateRef.name",
+        NOT_EMPTY,
+        "must not be empty",
+    ),
+    rule(
+        "spec.analysis.metrics[].comparison.errorsTemplateRef.name",
+        NOT_EMPTY,
+        "must not be empty",
     ),
     // spec.analysis.webhooks, alerts, sessionAffinity
     rule(
@@ -425,6 +494,24 @@ const BOUNDS: &[(&str, &str, &str, u64)] = &[
     (
         "Canary",
         "spec.analysis.metrics[].templateRef.name",
+        "maxLength",
+        253,
+    ),
+    (
+        "Canary",
+        "spec.analysis.metrics[].comparison.slowerThan",
+        "maxLength",
+        64,
+    ),
+    (
+        "Canary",
+        "spec.analysis.metrics[].comparison.requestsTemplateRef.name",
+        "maxLength",
+        253,
+    ),
+    (
+        "Canary",
+        "spec.analysis.metrics[].comparison.errorsTemplateRef.name",
         "maxLength",
         253,
     ),

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{HttpMatchRequest, StringMap};
+use super::{HttpMatchRequest, MetricComparison, MetricOnError, StringMap};
 
 /// How a new revision is analysed and how traffic moves to it.
 ///
@@ -114,6 +114,16 @@ pub struct CanaryMetric {
     /// until the progress deadline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_no_data: Option<MetricNoData>,
+    /// What a provider error means (unreachable, timed out, an answer that is not a number):
+    /// `Fail` (the default, as in Flagger) counts a failed check; `Hold` keeps the canary at its
+    /// current weight, counts nothing, and checks again next step, until the progress deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<MetricOnError>,
+    /// Judge the metric by comparing the canary with the primary, as well as (with
+    /// `thresholdRange`) or instead of (without it) the threshold. Not with A/B testing
+    /// (`match`), whose traffic is not a random split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<MetricComparison>,
 }
 
 /// Accepted range of a metric's value. Either bound may be omitted.

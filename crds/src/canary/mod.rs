@@ -2,6 +2,7 @@
 //! it, and how to judge it.
 
 mod analysis;
+mod comparison;
 mod gateway_api;
 mod istio;
 mod service;
@@ -12,6 +13,7 @@ pub use analysis::{
     AlertRef, AlertSeverity, CanaryAnalysis, CanaryMetric, CrossNamespaceRef, HookType,
     MetricNoData, SameSite, SessionAffinity, ThresholdRange, Webhook,
 };
+pub use comparison::{ComparisonSides, MetricComparison, MetricOnError};
 pub use gateway_api::{BackendObjectReference, HttpRequestMirror, ParentReference};
 pub use istio::{
     ConnectionPool, ConsistentHash, CorsPolicy, H2UpgradePolicy, HeaderOperations, Headers,
@@ -21,8 +23,8 @@ pub use istio::{
 };
 pub use service::{CanaryService, CustomMetadata, TrafficDistribution, UnmanagedMetadata};
 pub use status::{
-    CanaryCondition, CanaryPhase, CanaryStatus, ManualControlsStatus, MetricOutcome, MetricResult,
-    RevisionAnalysis,
+    ArmTotals, CanaryCondition, CanaryPhase, CanaryStatus, ComparisonEvidence, ComparisonStatus,
+    ComparisonVerdict, ManualControlsStatus, MetricOutcome, MetricResult, RevisionAnalysis,
 };
 pub use target::{
     ApisixRouteKind, AutoscalerKind, AutoscalerRef, IngressKind, LocalObjectReference,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{StringMap, ThresholdRange};
+use super::{ComparisonSides, StringMap, ThresholdRange};
 
 /// Observed state of a Canary.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -75,6 +75,12 @@ pub struct CanaryStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::date_time")]
     pub no_data_since: Option<DateTime<Utc>>,
+    /// Since when a metric check with `onError: Hold` has not been answered by its provider.
+    /// The canary holds its weight meanwhile, and is rolled back once this lasts longer than
+    /// the progress deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub provider_error_since: Option<DateTime<Utc>>,
     /// When the routes stopped being live at the weights serin set, during a release (the
     /// router's controller had not accepted them, or refused them). Cleared once they are live;
     /// when it lasts longer than the progress deadline, the release is rolled back.
@@ -201,6 +207,100 @@ pub struct RevisionAnalysis {
     /// Latest result of each metric check, in the order of `spec.analysis.metrics`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<MetricResult>,
+    /// The evidence of each metric with `comparison`, gathered since the revision's analysis
+    /// started, and the verdict it gives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<ComparisonStatus>,
+}
+
+/// The comparison of one metric between canary and primary over the release so far.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonStatus {
+    /// Name of the metric check.
+    pub name: String,
+    /// The level, as it was when the evidence started; it stays for the whole release.
+    pub alpha: f64,
+    /// End of the last window counted: the next window starts here, so that windows neither
+    /// overlap nor leave gaps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::date_time")]
+    pub window_end: Option<DateTime<Utc>>,
+    /// The evidence itself, as the judge reads it back at the next step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<ComparisonEvidence>,
+    /// `Continue` or `Rollback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<ComparisonVerdict>,
+    /// The evidence, `ln M`: the release is rolled back when it reaches `threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_evidence: Option<f64>,
+    /// `ln(1/alpha)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// The most likely error ratio (canary error rate over primary error rate), once an error
+    /// was counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    /// The error ratio is more than this, at level alpha.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_low: Option<f64>,
+    /// The error ratio is less than this, at level alpha.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_high: Option<f64>,
+    /// The verdict explained for a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The comparison's verdict.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+#[schemars(transform = crate::schema::without_description)]
+pub enum ComparisonVerdict {
+    /// The evidence is below the threshold.
+    #[default]
+    Continue,
+    /// The evidence reached the threshold: the release is rolled back.
+    Rollback,
+}
+
+/// The judge's evidence in status form: one log-likelihood ratio per point of the judge's grid,
+/// and the totals counted. A status that does not fit (edited, or written by another version)
+/// restarts the evidence from zero, with a warning event.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonEvidence {
+    /// Format version; 1 is a grid of 41 error ratios.
+    #[schemars(schema_with = "crate::schema::integer")]
+    pub version: u32,
+    /// One- or two-sided, as the evidence was gathered.
+    pub sides: ComparisonSides,
+    /// The tolerated error ratio the evidence was gathered against.
+    pub margin: f64,
+    /// Windows counted.
+    #[schemars(schema_with = "crate::schema::integer")]
+    pub windows: u64,
+    /// Windows without requests in one of the versions.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::schema::integer")]
+    pub skipped_windows: u64,
+    /// The canary's requests and errors over the windows counted.
+    pub canary: ArmTotals,
+    /// The primary's requests and errors over the windows counted.
+    pub primary: ArmTotals,
+    /// The log-likelihood ratio of each grid point against the null hypothesis.
+    pub log_likelihood_ratios: Vec<f64>,
+}
+
+/// Requests and errors of one version.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct ArmTotals {
+    /// Requests served.
+    #[schemars(schema_with = "crate::schema::integer")]
+    pub requests: u64,
+    /// Requests that failed.
+    #[schemars(schema_with = "crate::schema::integer")]
+    pub errors: u64,
 }
 
 /// The latest result of one metric check.

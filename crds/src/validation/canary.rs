@@ -144,7 +144,13 @@ pub fn validate_canary(
     };
     let primary_ready = ready(&mut p, "primaryReadyThreshold", a.primary_ready_threshold);
     let canary_ready = ready(&mut p, "canaryReadyThreshold", a.canary_ready_threshold);
-    let metrics = metric_checks(a.metrics.as_deref().unwrap_or_default(), &mut p);
+    let ab_testing = a.match_.as_ref().is_some_and(|m| !m.is_empty());
+    let metrics = metric_checks(
+        a.metrics.as_deref().unwrap_or_default(),
+        ab_testing,
+        provider,
+        &mut p,
+    );
     let webhooks = webhooks(a.webhooks.as_deref().unwrap_or_default(), &mut p);
     let alerts = alerts(a.alerts.as_deref().unwrap_or_default(), &mut p);
     session_affinity(a.session_affinity.as_ref(), strategy.as_ref(), &mut p);

@@ -3,10 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::canary::{CanaryMetric, CrossNamespaceRef, MetricNoData};
+use crate::canary::{CanaryMetric, CrossNamespaceRef, MetricNoData, MetricOnError, Provider};
 use crate::query_template::QueryTemplate;
 
 use super::Problems;
+use super::comparison::{Comparison, ComparisonContext, comparison};
 
 /// The window of a metric without `interval`, as in Flagger.
 pub const DEFAULT_METRIC_WINDOW: Duration = Duration::from_secs(60);
@@ -18,14 +19,18 @@ pub struct MetricCheck {
     pub name: String,
     /// Window the query looks back over (`1m` when the metric gives no interval).
     pub window: Duration,
-    /// Accepted range.
-    pub range: Range,
+    /// Accepted range; `None` when the metric is judged by its comparison alone.
+    pub range: Option<Range>,
     /// Where the value comes from.
     pub source: MetricSource,
     /// Values for `{{ variables.NAME }}`.
     pub variables: BTreeMap<String, String>,
     /// What no data means.
     pub on_no_data: MetricNoData,
+    /// What a provider error means.
+    pub on_error: MetricOnError,
+    /// The comparison of canary and primary, when the metric has one.
+    pub comparison: Option<Comparison>,
 }
 
 /// Where a metric's value comes from.
@@ -83,7 +88,14 @@ impl Range {
     }
 }
 
-pub(crate) fn metric_checks(metrics: &[CanaryMetric], p: &mut Problems) -> Vec<MetricCheck> {
+/// Validates the metric checks; `ab_testing` when the Canary has `match` (no comparison then),
+/// `provider` the router in effect when known.
+pub(crate) fn metric_checks(
+    metrics: &[CanaryMetric],
+    ab_testing: bool,
+    provider: Option<Provider>,
+    p: &mut Problems,
+) -> Vec<MetricCheck> {
     let mut names = BTreeSet::new();
     let mut checks = Vec::new();
     for (i, m) in metrics.iter().enumerate() {
@@ -104,8 +116,29 @@ pub(crate) fn metric_checks(metrics: &[CanaryMetric], p: &mut Problems) -> Vec<M
             None => Some(DEFAULT_METRIC_WINDOW),
         };
         let source = source(m, &path, p);
-        let range = range(m, source.as_ref(), &path, p);
-        if let (Some(window), Some(source), Some(range)) = (window, source, range) {
+        // `Some(None)`: a comparison that did not validate (its problems are recorded).
+        let compared: Option<Option<Comparison>> = m.comparison.as_ref().map(|c| {
+            let at = ComparisonContext {
+                path: &path,
+                source: source.as_ref(),
+                ab_testing,
+                provider,
+            };
+            comparison(c, &at, p)
+        });
+        // Without a threshold, a compared metric is judged by its comparison alone.
+        let range = if compared.is_some() && m.threshold_range.is_none() && m.threshold.is_none() {
+            Some(None)
+        } else {
+            range(m, source.as_ref(), &path, p).map(Some)
+        };
+        let comparison = match compared {
+            None => Some(None),
+            Some(valid) => valid.map(Some),
+        };
+        if let (Some(window), Some(source), Some(range), Some(comparison)) =
+            (window, source, range, comparison)
+        {
             checks.push(MetricCheck {
                 name: m.name.clone(),
                 window,
@@ -113,6 +146,8 @@ pub(crate) fn metric_checks(metrics: &[CanaryMetric], p: &mut Problems) -> Vec<M
                 source,
                 variables: m.template_variables.clone().unwrap_or_default(),
                 on_no_data: m.on_no_data.unwrap_or_default(),
+                on_error: m.on_error.unwrap_or_default(),
+                comparison,
             });
         }
     }
@@ -189,7 +224,7 @@ fn range(
         (None, None) => {
             p.add(
                 path,
-                "needs thresholdRange (min, max or both) to judge the value against",
+                "needs thresholdRange (min, max or both) or a comparison to judge the value against",
             );
             return None;
         }

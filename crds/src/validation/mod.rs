@@ -7,6 +7,7 @@
 mod alert_provider;
 mod analysis;
 mod canary;
+mod comparison;
 mod duration;
 mod metric_template;
 mod metrics;
@@ -18,6 +19,7 @@ mod webhooks;
 pub use alert_provider::{ValidAlertProvider, validate_alert_provider};
 pub use analysis::{MirrorPlan, Strategy};
 pub use canary::{DEFAULT_PROGRESS_DEADLINE, Target, TargetKindPlan, ValidCanary, validate_canary};
+pub use comparison::{Comparison, CountSource, MAX_COMPARISON_ALPHA, MIN_COMPARISON_ALPHA};
 pub use duration::{ParseDurationError, parse_go_duration};
 pub use metric_template::{ValidMetricTemplate, validate_metric_template};
 pub use metrics::{BuiltinMetric, DEFAULT_METRIC_WINDOW, MetricCheck, MetricSource, Range};

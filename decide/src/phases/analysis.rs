@@ -86,12 +86,34 @@ fn request(t: &Tick<'_>, first_step: bool, next: Next) -> CheckRequest {
     }
 }
 
-/// Counts a failed step, holds on missing data, and returns whether traffic may advance.
+/// Rolls back on the comparison's verdict, counts a failed step, holds on missing data or a
+/// provider error, and returns whether traffic may advance.
 fn judge(t: &Tick<'_>, s: &mut Step, verdict: &Verdict) -> bool {
+    for (metric, why) in &verdict.evidence_resets {
+        s.event(
+            EventKind::Warning,
+            event::COMPARISON_EVIDENCE_RESET,
+            format!(
+                "The evidence of metric {metric} in status could not be read back ({why}); it starts again from zero"
+            ),
+        );
+    }
+    if let Some((metric, explanation)) = &verdict.comparison_rollback {
+        rollback(
+            t,
+            s,
+            &Rollback::Comparison {
+                metric: metric.clone(),
+                explanation: explanation.clone(),
+            },
+        );
+        return false;
+    }
     if !verdict.failures.is_empty() {
         let failed = t.prev.failed_checks.unwrap_or(0).saturating_add(1);
         s.status.failed_checks = Some(failed);
         s.status.no_data_since = None;
+        s.status.provider_error_since = None;
         s.event(
             EventKind::Warning,
             event::CHECK_FAILED,
@@ -106,6 +128,27 @@ fn judge(t: &Tick<'_>, s: &mut Step, verdict: &Verdict) -> bool {
         }
         return false;
     }
+    if !verdict.provider_errors.is_empty() {
+        let since = t.prev.provider_error_since.unwrap_or(t.now);
+        if t.past_deadline(since) {
+            rollback(
+                t,
+                s,
+                &Rollback::ProviderErrorDeadline(verdict.provider_errors.clone()),
+            );
+            return false;
+        }
+        s.status.provider_error_since = Some(since);
+        let message = format!(
+            "Provider error, holding the weight: {}.",
+            verdict.provider_errors.join("; ")
+        );
+        if s.hold(t, reason::PROVIDER_ERROR, message.clone()) {
+            s.event(EventKind::Warning, reason::PROVIDER_ERROR, message);
+        }
+        return false;
+    }
+    s.status.provider_error_since = None;
     if !verdict.no_data.is_empty() {
         let since = t.prev.no_data_since.unwrap_or(t.now);
         if t.past_deadline(since) {

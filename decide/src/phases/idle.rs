@@ -113,7 +113,7 @@ pub(super) fn record_release(t: &Tick<'_>, s: &mut Step) {
     s.status.last_attempted_spec = Some(id.clone());
     s.status.analysis = Some(RevisionAnalysis {
         revision: Some(id),
-        metrics: Vec::new(),
+        ..RevisionAnalysis::default()
     });
     s.reset_counters();
     s.status.last_analysis_time = Some(t.now);

@@ -23,6 +23,16 @@ pub(crate) enum Rollback {
     Aborted(String),
     /// The routes did not go live at the step's weights within the progress deadline.
     RoutesNotLive(String),
+    /// A compared metric's evidence reached its threshold.
+    Comparison {
+        /// The metric.
+        metric: String,
+        /// The judge's explanation.
+        explanation: String,
+    },
+    /// Metrics with `onError: Hold` failed to get an answer for longer than the progress
+    /// deadline.
+    ProviderErrorDeadline(Vec<String>),
 }
 
 impl Rollback {
@@ -34,6 +44,8 @@ impl Rollback {
             Rollback::Hook(_) => event::ROLLBACK_HOOK_INVOKED,
             Rollback::Aborted(_) => event::ABORTED,
             Rollback::RoutesNotLive(_) => event::ROUTES_NOT_LIVE,
+            Rollback::Comparison { .. } => event::COMPARISON_ROLLBACK,
+            Rollback::ProviderErrorDeadline(_) => event::PROVIDER_ERROR_DEADLINE_EXCEEDED,
         }
     }
 
@@ -54,6 +66,14 @@ impl Rollback {
             Rollback::RoutesNotLive(why) => {
                 format!("Progress deadline exceeded: the routes did not go live. {why}")
             }
+            Rollback::Comparison {
+                metric,
+                explanation,
+            } => format!("Metric {metric} compared with the primary: {explanation}"),
+            Rollback::ProviderErrorDeadline(errors) => format!(
+                "Progress deadline exceeded: provider errors: {}",
+                errors.join("; ")
+            ),
         }
     }
 }
@@ -68,6 +88,7 @@ pub(crate) fn rollback(t: &Tick<'_>, s: &mut Step, why: &Rollback) {
     }
     s.status.iterations = Some(0);
     s.status.no_data_since = None;
+    s.status.provider_error_since = None;
     s.status.routes_pending_since = None;
     s.phase(CanaryPhase::Failed);
     s.event(

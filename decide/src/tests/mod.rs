@@ -4,6 +4,7 @@
 
 mod ab_testing;
 mod blue_green;
+mod comparison;
 mod conditions;
 mod controls;
 mod deletion;
@@ -31,10 +32,15 @@ use serin_crds::validation::{ValidCanary, Weight, validate_canary};
 
 use super::revision::{revision_id, template_hash};
 use super::{
-    Action, CheckRequest, CheckResults, Decision, EventKind, Generated, HookOutcome,
-    ManualControls, Observations, Plan, Readiness, RouteObservation, Routes, ServiceRole,
-    TargetRevision, TrafficSplit, decide,
+    Action, CheckRequest, CheckResults, ComparisonCounts, ComparisonObservation, Decision,
+    EventKind, Generated, HookOutcome, ManualControls, Observations, Plan, Readiness,
+    RouteObservation, Routes, ServiceRole, TargetRevision, TrafficSplit, decide,
 };
+
+/// A window of `[canary requests, canary errors, primary requests, primary errors]`.
+pub(super) fn window(counts: [u64; 4]) -> serin_judge::Window {
+    serin_judge::Window::from_counts(counts).expect("errors at most requests")
+}
 
 /// A moment all tests share.
 pub(super) fn now() -> DateTime<Utc> {
@@ -67,6 +73,10 @@ pub(super) struct Fixture {
     /// What the router reports; when not set, the routes are live with the split serin set last
     /// (the status's).
     pub(super) routes: Option<RouteObservation>,
+    /// Counts each compared metric gives, as `[canary requests, canary errors, primary
+    /// requests, primary errors]`, or a provider error; compared metrics not listed give
+    /// identical counts without errors.
+    pub(super) comparison_counts: BTreeMap<String, ComparisonCounts>,
 }
 
 /// A progressive Canary (`stepWeight: 10`, `maxWeight: 50`, `threshold: 3`, `interval: 1m`)
@@ -101,6 +111,7 @@ pub(super) fn canary() -> Fixture {
         hook_outcomes: BTreeMap::new(),
         metric_outcomes: BTreeMap::new(),
         routes: None,
+        comparison_counts: BTreeMap::new(),
     }
 }
 
@@ -164,6 +175,51 @@ impl Fixture {
                 }),
                 ..CanaryMetric::default()
             });
+        self
+    }
+    /// The built-in `request-success-rate`, compared with the primary (default settings) and
+    /// without a threshold.
+    pub(super) fn with_compared_success_rate(mut self) -> Self {
+        self.spec
+            .analysis
+            .metrics
+            .get_or_insert_with(Vec::new)
+            .push(CanaryMetric {
+                name: "request-success-rate".to_owned(),
+                comparison: Some(serin_crds::canary::MetricComparison::default()),
+                ..CanaryMetric::default()
+            });
+        self
+    }
+    /// The last metric holds on provider errors (`onError: Hold`).
+    pub(super) fn holding_on_error(mut self) -> Self {
+        if let Some(m) = self
+            .spec
+            .analysis
+            .metrics
+            .as_mut()
+            .and_then(|m| m.last_mut())
+        {
+            m.on_error = Some(serin_crds::canary::MetricOnError::Hold);
+        }
+        self
+    }
+    /// This tick's window of the compared metric `name` has these counts.
+    pub(super) fn window_counts(mut self, name: &str, counts: [u64; 4]) -> Self {
+        self.comparison_counts
+            .insert(name.to_owned(), ComparisonCounts::Counted(window(counts)));
+        self
+    }
+    /// This tick's counts of the compared metric `name` could not be read.
+    pub(super) fn counts_fail(mut self, name: &str) -> Self {
+        self.comparison_counts.insert(
+            name.to_owned(),
+            ComparisonCounts::ProviderError("cannot reach prometheus".to_owned()),
+        );
+        self
+    }
+    pub(super) fn with_provider_error_since_secs(mut self, secs: i64) -> Self {
+        self.status.provider_error_since = Some(self.now - TimeDelta::seconds(secs));
         self
     }
     pub(super) fn with_metric_holding_on_no_data(mut self, name: &str) -> Self {
@@ -431,7 +487,29 @@ impl Fixture {
         } else {
             Vec::new()
         };
-        CheckResults { hooks, metrics }
+        let comparisons = if request.metrics {
+            self.valid()
+                .metrics
+                .iter()
+                .filter(|m| m.comparison.is_some())
+                .map(|m| ComparisonObservation {
+                    name: m.name.clone(),
+                    window_end: self.now - TimeDelta::seconds(30),
+                    counts: self
+                        .comparison_counts
+                        .get(&m.name)
+                        .cloned()
+                        .unwrap_or_else(|| ComparisonCounts::Counted(window([1000, 0, 1000, 0]))),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        CheckResults {
+            hooks,
+            metrics,
+            comparisons,
+        }
     }
 
     /// Applies a plan's status and moves time on by `secs`: the next tick.

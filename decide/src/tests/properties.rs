@@ -166,7 +166,11 @@ fn answer(
     } else {
         Vec::new()
     };
-    CheckResults { hooks, metrics }
+    CheckResults {
+        hooks,
+        metrics,
+        ..CheckResults::default()
+    }
 }
 
 /// Whether every answer was the good one: gates and tests passed, rollback hooks did not fire,

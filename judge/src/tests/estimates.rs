@@ -1,7 +1,7 @@
 //! The point estimate, the range and the explanation.
 
 use super::{note_window, replay};
-use crate::judge::{Alpha, EstimateKind, Evidence, Hypothesis, Verdict, Window};
+use crate::{Alpha, EstimateKind, Evidence, Hypothesis, Verdict, Window};
 
 fn windows(counts: &[[u64; 4]]) -> Vec<Window> {
     counts
@@ -119,9 +119,8 @@ fn the_explanation_gives_ratio_range_evidence_threshold_and_counts() {
 
 #[test]
 fn the_explanation_names_a_margin_and_the_two_sided_test() {
-    let margin = crate::judge::Margin::new(1.25).expect("valid margin");
-    let hypothesis =
-        Hypothesis::new(crate::judge::Sides::OneSided, margin).expect("valid hypothesis");
+    let margin = crate::Margin::new(1.25).expect("valid margin");
+    let hypothesis = Hypothesis::new(crate::Sides::OneSided, margin).expect("valid hypothesis");
     let (evidence, _) = replay(hypothesis, &windows(&[[600, 9, 5400, 24]]));
     let text = evidence.explain(Alpha::DEFAULT).to_string();
     assert!(text.contains(", 1.25x tolerated; evidence"), "{text}");

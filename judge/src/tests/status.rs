@@ -1,9 +1,7 @@
 //! The status form: exact round trips through JSON, and refusal of what cannot be evidence.
 
 use super::{note_window, replay};
-use crate::judge::{
-    Alpha, Evidence, EvidenceStatus, GRID_POINTS, Hypothesis, Margin, Sides, StatusError,
-};
+use crate::{Alpha, Evidence, EvidenceStatus, GRID_POINTS, Hypothesis, Margin, Sides, StatusError};
 
 fn sample() -> Evidence {
     let margin = Margin::new(1.1).expect("valid margin");
@@ -90,7 +88,7 @@ fn statuses_that_cannot_be_evidence_are_refused() {
     ));
     assert!(matches!(
         refused(|s| s.canary.errors = s.canary.requests + 1),
-        StatusError::Counts(crate::judge::Arm::Canary)
+        StatusError::Counts(crate::Arm::Canary)
     ));
     let error = refused(|s| s.log_likelihood_ratios.clear());
     assert_eq!(

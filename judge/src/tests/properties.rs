@@ -17,7 +17,7 @@
 use proptest::prelude::*;
 
 use super::replay;
-use crate::judge::{Alpha, Evidence, EvidenceStatus, Hypothesis, Margin, Sides, Verdict, Window};
+use crate::{Alpha, Evidence, EvidenceStatus, Hypothesis, Margin, Sides, Verdict, Window};
 
 /// Realistic windows: up to 20,000 requests a side, error rates up to 20%.
 fn window() -> impl Strategy<Value = Window> {
@@ -63,7 +63,7 @@ proptest! {
         let (canary, primary) = (more[i].canary(), more[i].primary());
         let errors = (canary.errors + extra).min(canary.requests);
         more[i] = Window::new(
-            crate::judge::ArmCounts::new(canary.requests, errors),
+            crate::ArmCounts::new(canary.requests, errors),
             primary,
         ).expect("valid counts");
         let (after, _) = replay(hypothesis, &more);

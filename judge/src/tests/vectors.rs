@@ -5,9 +5,9 @@
 #![allow(clippy::unreadable_literal)]
 
 use super::{note_window, replay};
-use crate::judge::{Alpha, Evidence, Hypothesis, Margin, Observed, Sides, SkipReason, Verdict};
+use crate::{Alpha, Evidence, Hypothesis, Margin, Observed, Sides, SkipReason, Verdict};
 
-fn rising_canary() -> Vec<crate::judge::Window> {
+fn rising_canary() -> Vec<crate::Window> {
     vec![
         note_window(612, 5391, 9, 24),
         note_window(1187, 4820, 14, 25),
@@ -28,7 +28,7 @@ fn assert_close(actual: &[f64], expected: &[f64]) {
     }
 }
 
-fn first_rollback(hypothesis: Hypothesis, windows: &[crate::judge::Window]) -> Option<usize> {
+fn first_rollback(hypothesis: Hypothesis, windows: &[crate::Window]) -> Option<usize> {
     let mut evidence = Evidence::new(hypothesis);
     windows.iter().position(|w| {
         evidence.observe(w);
@@ -100,8 +100,8 @@ fn skipped_windows_say_which_arm_had_no_requests() {
     assert_eq!((evidence.windows(), evidence.skipped_windows()), (1, 3));
 }
 
-fn note_window_counts(counts: [u64; 4]) -> crate::judge::Window {
-    crate::judge::Window::from_counts(counts).expect("valid counts")
+fn note_window_counts(counts: [u64; 4]) -> crate::Window {
+    crate::Window::from_counts(counts).expect("valid counts")
 }
 
 /// `ln L(theta) - ln L(theta_0)` summed over windows, with plain logarithms.

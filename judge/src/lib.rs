@@ -20,7 +20,7 @@
 //! non-finite evidence.
 //!
 //! ```
-//! use serin_analysis::judge::{Alpha, Evidence, Hypothesis, Verdict, Window};
+//! use serin_judge::{Alpha, Evidence, Hypothesis, Verdict, Window};
 //!
 //! let mut evidence = Evidence::new(Hypothesis::ONE_SIDED);
 //! for counts in [[612, 9, 5391, 24], [1187, 14, 4820, 25]] {
