@@ -253,7 +253,7 @@ spec:
             comparison.counts,
             CountSource::BuiltinSlowerThan(Duration::from_millis(250))
         );
-        assert_eq!(comparison.alpha.value(), 0.05);
+        assert!((comparison.alpha.value() - 0.05).abs() < f64::EPSILON);
         assert_eq!(
             problems(
                 "      - {name: request-duration, comparison: {}}",

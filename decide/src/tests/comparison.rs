@@ -52,7 +52,7 @@ fn an_identical_canary_advances_and_its_evidence_is_kept_in_status() {
     assert_eq!(plan.canary_weight(), 20);
     let c = comparison(&plan);
     assert_eq!(c.verdict, Some(ComparisonVerdict::Continue));
-    assert_eq!(c.alpha, 0.01);
+    assert!((c.alpha - 0.01).abs() < f64::EPSILON);
     assert_eq!(c.window_end, Some(now() - TimeDelta::seconds(30)));
     let evidence = c.evidence.expect("evidence");
     assert_eq!(evidence.windows, 1);
