@@ -12,6 +12,7 @@ mod apisix;
 mod contour;
 mod cookies;
 mod gateway_api;
+mod ingress_copy;
 mod istio;
 mod kinds;
 mod kubernetes;

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use serin_crds::validation::{RoutingSpec, Weight};
 use serin_decide::Routes;
 
+use super::ingress_copy::{canary_copy, ingress_key, ingress_ref};
 use super::{
     DesiredObject, INGRESS, KindUse, ObjectKey, RouteInput, RouteObservation, Router, RouterError,
     TrafficSplit, flux_opt_out,
@@ -137,25 +138,6 @@ fn retarget(spec: &mut Value, from: &str, to: &str) -> bool {
     found
 }
 
-fn ingress_key(namespace: &str, name: &str) -> ObjectKey {
-    ObjectKey {
-        kind: INGRESS,
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-    }
-}
-
-/// `spec.ingressRef.name`, required by validation for this router.
-fn ingress_ref(routing: &RoutingSpec) -> Result<&str, RouterError> {
-    routing
-        .ingress_ref
-        .as_deref()
-        .ok_or_else(|| RouterError::Inexpressible {
-            field: "spec.ingressRef".into(),
-            message: "is required by provider nginx: the Ingress that routes to the target".into(),
-        })
-}
-
 fn canary_ingress_name(ingress: &str) -> String {
     format!("{ingress}-canary")
 }
@@ -186,7 +168,7 @@ impl Router for Nginx {
         split: &TrafficSplit,
     ) -> Result<Vec<DesiredObject>, RouterError> {
         let routing = input.routing;
-        let source = ingress_ref(routing)?;
+        let source = ingress_ref(routing, "nginx")?;
         let name = canary_ingress_name(source);
         if name.len() > MAX_NAME {
             return Err(RouterError::Inexpressible {
@@ -214,32 +196,11 @@ impl Router for Nginx {
         let mut annotations = self.kept_annotations(ingress);
         flux_opt_out(&mut annotations);
         annotations.extend(self.canary_annotations(routing, split));
-        let mut metadata = json!({
-            "name": name,
-            "namespace": input.namespace,
-            "annotations": annotations,
-            "ownerReferences": [input.owner()],
-        });
-        if let Some(labels) = ingress["metadata"]["labels"]
-            .as_object()
-            .filter(|l| !l.is_empty())
-        {
-            metadata["labels"] = Value::Object(labels.clone());
-        }
-        Ok(vec![DesiredObject {
-            kind: INGRESS,
-            name,
-            object: json!({
-                "apiVersion": INGRESS.api_version(),
-                "kind": INGRESS.kind,
-                "metadata": metadata,
-                "spec": spec,
-            }),
-        }])
+        Ok(vec![canary_copy(input, name, &annotations, ingress, &spec)])
     }
 
     fn observe(&self, input: &RouteInput<'_>, observed: &[Value]) -> RouteObservation {
-        let Ok(source) = ingress_ref(input.routing) else {
+        let Ok(source) = ingress_ref(input.routing, "nginx") else {
             return RouteObservation::Missing;
         };
         let name = canary_ingress_name(source);

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use serin_crds::validation::{RoutingSpec, Weight};
 use serin_decide::Routes;
 
+use super::ingress_copy::{canary_copy, ingress_key, ingress_ref};
 use super::{
     DesiredObject, INGRESS, KindUse, ObjectKey, RouteInput, RouteObservation, Router, RouterError,
     TrafficSplit, flux_opt_out,
@@ -31,25 +32,6 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 pub struct Skipper;
 
 const KINDS: &[KindUse] = &[KindUse::write(INGRESS)];
-
-fn ingress_key(namespace: &str, name: &str) -> ObjectKey {
-    ObjectKey {
-        kind: INGRESS,
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-    }
-}
-
-fn ingress_ref(routing: &RoutingSpec) -> Result<&str, RouterError> {
-    routing
-        .ingress_ref
-        .as_deref()
-        .ok_or_else(|| RouterError::Inexpressible {
-            field: "spec.ingressRef".into(),
-            message: "is required by provider skipper: the Ingress that routes to the target"
-                .into(),
-        })
-}
 
 /// `predicates` with `first` in front, and neither `Weight(100)` nor `False()` elsewhere.
 fn with_first_predicate(predicates: &str, first: &str) -> String {
@@ -112,7 +94,7 @@ impl Router for Skipper {
     ) -> Result<Vec<DesiredObject>, RouterError> {
         let routing = input.routing;
         let names = &routing.names;
-        let source = ingress_ref(routing)?;
+        let source = ingress_ref(routing, "skipper")?;
         let ingress = input
             .referenced(&ingress_key(input.namespace, source))
             .ok_or_else(|| RouterError::ReferenceMissing {
@@ -152,33 +134,12 @@ impl Router for Skipper {
         let predicates = annotations.get(PREDICATE).cloned().unwrap_or_default();
         annotations.insert(PREDICATE.into(), with_first_predicate(&predicates, first));
         let name = format!("{source}-canary");
-        let mut metadata = json!({
-            "name": name,
-            "namespace": input.namespace,
-            "annotations": annotations,
-            "ownerReferences": [input.owner()],
-        });
-        if let Some(labels) = ingress["metadata"]["labels"]
-            .as_object()
-            .filter(|l| !l.is_empty())
-        {
-            metadata["labels"] = Value::Object(labels.clone());
-        }
-        Ok(vec![DesiredObject {
-            kind: INGRESS,
-            name,
-            object: json!({
-                "apiVersion": INGRESS.api_version(),
-                "kind": INGRESS.kind,
-                "metadata": metadata,
-                "spec": spec,
-            }),
-        }])
+        Ok(vec![canary_copy(input, name, &annotations, ingress, &spec)])
     }
 
     fn observe(&self, input: &RouteInput<'_>, observed: &[Value]) -> RouteObservation {
         let names = &input.routing.names;
-        let Ok(source) = ingress_ref(input.routing) else {
+        let Ok(source) = ingress_ref(input.routing, "skipper") else {
             return RouteObservation::Missing;
         };
         let name = format!("{source}-canary");
