@@ -3,35 +3,105 @@
 
 use std::collections::BTreeMap;
 
-use serin_crds::Canary;
+use serin_crds::canary::Provider;
 use serin_crds::query_template::TemplateContext;
+use serin_crds::validation::{MetricCheck, ValidCanary, ValidChecks};
 
-/// The window a metric looks back over when the metric sets none (Flagger's default).
-pub const DEFAULT_INTERVAL: &str = "1m";
+/// The Canary a query template is rendered for: its name and namespace, and the validated
+/// fields its checks read (from [`ValidCanary`] in the controller, [`ValidChecks`] in
+/// `serin analyze`).
+#[derive(Clone, Copy, Debug)]
+pub struct PlanSubject<'a> {
+    /// The Canary's name.
+    pub name: &'a str,
+    /// The Canary's namespace.
+    pub namespace: &'a str,
+    /// The router in effect, when known.
+    pub router: Option<Provider>,
+    /// The Canary's own `metricsServer`.
+    pub metrics_server: Option<&'a url::Url>,
+    /// Its validated metric checks.
+    pub metrics: &'a [MetricCheck],
+    /// The target's name (`{{ target }}`).
+    pub target: &'a str,
+    /// The apex Service's name (`{{ service }}`).
+    pub service: &'a str,
+    /// `spec.ingressRef.name` (`{{ ingress }}`, the target's name without one).
+    pub ingress: Option<&'a str>,
+    /// `spec.routeRef.name` (`{{ route }}`, the target's name without one).
+    pub route: Option<&'a str>,
+}
 
-/// The context for one metric of `canary`: `service` defaults to the target's name, and so do
-/// `ingress` and `route` when the Canary has no `ingressRef` or `routeRef`.
-pub fn template_context(
-    canary: &Canary,
-    interval: &str,
-    variables: BTreeMap<String, String>,
-) -> TemplateContext {
-    let spec = &canary.spec;
-    let target = spec.target_ref.name.clone();
-    let or_target = |name: Option<&String>| {
-        name.filter(|n| !n.is_empty())
-            .cloned()
-            .unwrap_or_else(|| target.clone())
-    };
-    TemplateContext {
-        name: canary.metadata.name.clone().unwrap_or_default(),
-        namespace: canary.metadata.namespace.clone().unwrap_or_default(),
-        service: or_target(spec.service.as_ref().and_then(|s| s.name.as_ref())),
-        ingress: or_target(spec.ingress_ref.as_ref().map(|r| &r.name)),
-        route: or_target(spec.route_ref.as_ref().map(|r| &r.name)),
-        target: target.clone(),
-        interval: interval.to_owned(),
-        variables,
+impl<'a> PlanSubject<'a> {
+    /// The subject of a Canary validated whole, as the controller has it.
+    pub fn of_canary(name: &'a str, namespace: &'a str, valid: &'a ValidCanary) -> Self {
+        PlanSubject {
+            name,
+            namespace,
+            router: valid.provider,
+            metrics_server: valid.metrics_server.as_ref(),
+            metrics: &valid.metrics,
+            target: &valid.target.name,
+            service: &valid.routing.names.apex,
+            ingress: valid.routing.ingress_ref.as_deref(),
+            route: valid.routing.route_ref.as_deref(),
+        }
+    }
+
+    /// The subject of a Canary whose checks alone were validated.
+    pub fn of_checks(name: &'a str, namespace: &'a str, checks: &'a ValidChecks) -> Self {
+        PlanSubject {
+            name,
+            namespace,
+            router: checks.provider,
+            metrics_server: checks.metrics_server.as_ref(),
+            metrics: &checks.metrics,
+            target: &checks.target,
+            service: &checks.service,
+            ingress: checks.ingress_ref.as_deref(),
+            route: checks.route_ref.as_deref(),
+        }
+    }
+
+    /// The context for one metric: `ingress` and `route` are the target's name when the Canary
+    /// has no `ingressRef` or `routeRef`.
+    pub fn template_context(
+        &self,
+        interval: &str,
+        variables: BTreeMap<String, String>,
+    ) -> TemplateContext {
+        let or_target = |name: Option<&str>| {
+            name.filter(|n| !n.is_empty())
+                .unwrap_or(self.target)
+                .to_owned()
+        };
+        TemplateContext {
+            name: self.name.to_owned(),
+            namespace: self.namespace.to_owned(),
+            service: or_target(Some(self.service)),
+            ingress: or_target(self.ingress),
+            route: or_target(self.route),
+            target: self.target.to_owned(),
+            interval: interval.to_owned(),
+            variables,
+        }
+    }
+
+    /// The Prometheus server of the built-in metrics and inline queries: the Canary's
+    /// `metricsServer` (as written), or `default`, the controller's.
+    pub fn metrics_server<'s>(&'s self, default: &'s str) -> &'s str {
+        self.metrics_server.map_or(default, written_address)
+    }
+}
+
+/// `url` without the `/` the URL parser adds to a bare address, so that the address reads as
+/// the user wrote it (`http://prometheus:9090`).
+fn written_address(url: &url::Url) -> &str {
+    let text = url.as_str();
+    if url.path() == "/" && url.query().is_none() && url.fragment().is_none() {
+        text.strip_suffix('/').unwrap_or(text)
+    } else {
+        text
     }
 }
 
@@ -109,25 +179,34 @@ pub fn normalize_query(query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serin_crds::canary::{IngressKind, LocalObjectReference};
 
-    fn canary() -> Canary {
-        let mut canary: Canary = serde_yaml::from_str(
-            "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: podinfo, namespace: test}\n\
-             spec:\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo-app}\n  analysis: {}\n",
+    fn valid() -> ValidCanary {
+        let canary: serin_crds::Canary = serde_yaml::from_str(
+            r"
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: test}
+spec:
+  provider: nginx
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo-app}
+  ingressRef: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: podinfo-ing}
+  service: {port: 80}
+  analysis: {interval: 1m, threshold: 2, stepWeight: 10, maxWeight: 50}
+",
         )
         .unwrap();
-        canary.spec.ingress_ref = Some(LocalObjectReference {
-            api_version: "networking.k8s.io/v1".into(),
-            kind: IngressKind::default(),
-            name: "podinfo-ing".into(),
-        });
-        canary
+        serin_crds::validation::validate_canary(&canary.spec, None).unwrap()
+    }
+
+    fn context(interval: &str) -> TemplateContext {
+        let valid = valid();
+        let subject = PlanSubject::of_canary("podinfo", "test", &valid);
+        subject.template_context(interval, BTreeMap::new())
     }
 
     #[test]
     fn service_and_route_default_to_the_target_and_ingress_comes_from_ingress_ref() {
-        let c = template_context(&canary(), "2m", BTreeMap::new());
+        let c = context("2m");
         assert_eq!(c.name, "podinfo");
         assert_eq!(c.namespace, "test");
         assert_eq!(c.target, "podinfo-app");
@@ -142,7 +221,7 @@ mod tests {
         let mut overrides = ContextOverrides::default();
         overrides.set("namespace", "prod").unwrap();
         overrides.set("variables.direction", "inbound").unwrap();
-        let mut c = template_context(&canary(), "1m", BTreeMap::new());
+        let mut c = context("1m");
         overrides.apply(&mut c);
         assert_eq!(c.namespace, "prod");
         assert_eq!(c.variables["direction"], "inbound");

@@ -2,7 +2,7 @@
 //! others Flagger has), Flagger's built-in metrics for every router, query templates, threshold
 //! checks, and `serin analyze`.
 //!
-//! The flow for one Canary: [`plan::plan_checks`] (pure) turns `spec.analysis.metrics` into
+//! The flow for one Canary: [`plan::plan_checks`] (pure) turns its validated metric checks into
 //! [`plan::MetricCheck`]s; a [`factory::ProviderFactory`] makes each check's provider from its
 //! `MetricProvider` and Secret data; [`check::run_checks`] runs them concurrently, each with a
 //! timeout, producing [`outcome::CheckResult`]s (`Pass`, `Fail`, `NoData`, `Error`, the last
@@ -29,11 +29,12 @@ pub mod threshold;
 
 pub use cache::ProviderCache;
 pub use check::{run_check, run_checks, run_planned};
+pub use context::PlanSubject;
 pub use factory::{
     BuiltinProviders, ProviderError, ProviderFactory, ProviderOptions, build_provider,
 };
 pub use outcome::{CheckResult, ErrorKind};
-pub use plan::{MetricCheck, PlanInputs, plan_checks};
+pub use plan::{MetricCheck, PlanInputs, plan_canary, plan_checks};
 pub use provider::{MetricsProvider, Query, QueryError, Reading};
 pub use providers::KubernetesApi;
 /// The canary-versus-primary judge, from its own data-only crate (`serin-judge`) so that the

@@ -1,18 +1,22 @@
-//! Turns a Canary's `spec.analysis.metrics` into checks ready to run: each metric's query is
+//! Turns a Canary's validated metric checks into checks ready to run: each metric's query is
 //! found (built-in, MetricTemplate or the deprecated inline query), rendered, and paired with
-//! the provider that answers it and the range it must stay within. Pure: no I/O.
+//! the provider that answers it and the range it must stay within. Pure: no I/O. The input is
+//! the validated model ([`serin_crds::validation::ValidCanary`]); nothing here reads the raw
+//! Canary spec.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serin_crds::canary::{CanaryMetric, MetricNoData, Provider};
+use serin_crds::canary::{MetricNoData, Provider};
 use serin_crds::metric_template::{MetricProvider, MetricProviderType};
 use serin_crds::query_template::{QueryTemplate, TemplateError};
-use serin_crds::validation::parse_go_duration;
+use serin_crds::validation::{
+    self, MetricSource, ValidChecks, ValidationErrors, parse_go_duration, validate_checks,
+};
 use serin_crds::{Canary, MetricTemplate};
 
-use crate::builtin::{BuiltinMetric, BuiltinQuery};
-use crate::context::{ContextOverrides, DEFAULT_INTERVAL, normalize_query, template_context};
+use crate::builtin::BuiltinQuery;
+use crate::context::{ContextOverrides, PlanSubject, normalize_query};
 use crate::threshold::Thresholds;
 
 /// Where a check's query comes from.
@@ -86,7 +90,8 @@ pub enum PlanError {
     /// The query template does not parse or render.
     #[error(transparent)]
     Template(#[from] TemplateError),
-    /// The metric's `interval` is not a duration.
+    /// The metric's `interval`, as overridden by `serin analyze --set interval=...`, is not a
+    /// duration longer than zero.
     #[error("interval `{interval}` is not a duration: {reason}")]
     InvalidInterval {
         /// The interval as written.
@@ -94,11 +99,6 @@ pub enum PlanError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The metric is not built in and has neither `templateRef` nor `query`.
-    #[error(
-        "`{0}` is not a built-in metric (request-success-rate, request-duration) and has no templateRef or query"
-    )]
-    NoQuery(String),
 }
 
 impl PlanError {
@@ -108,7 +108,6 @@ impl PlanError {
             PlanError::TemplateNotFound { .. } => "template_not_found",
             PlanError::Template(_) => "template",
             PlanError::InvalidInterval { .. } => "invalid_interval",
-            PlanError::NoQuery(_) => "no_query",
         }
     }
 }
@@ -137,70 +136,68 @@ pub struct PlanInputs<'a> {
     pub overrides: &'a ContextOverrides,
 }
 
-/// Plans every metric of `canary`, in order.
+/// Plans the threshold checks of `subject`, in spec order. A metric judged by its comparison
+/// alone (no threshold) has no check here: the comparison counts it.
 pub fn plan_checks(
-    canary: &Canary,
+    subject: &PlanSubject<'_>,
     inputs: &PlanInputs<'_>,
 ) -> Vec<Result<MetricCheck, PlanFailure>> {
-    let metrics = canary.spec.analysis.metrics.as_deref().unwrap_or_default();
-    metrics
+    subject
+        .metrics
         .iter()
-        .map(|metric| {
-            plan_check(canary, metric, inputs).map_err(|error| PlanFailure {
+        .filter_map(|metric| {
+            let range = metric.range?;
+            let planned = plan_check(subject, metric, range, inputs).map_err(|error| PlanFailure {
                 name: metric.name.clone(),
-                thresholds: Thresholds::for_metric(metric),
+                thresholds: range,
                 error,
-            })
+            });
+            Some(planned)
         })
         .collect()
 }
 
-/// Plans one metric of `canary`.
-pub fn plan_check(
+/// Validates the checks of `canary` as the controller does (`inputs.default_router` standing
+/// for `--mesh-provider`) and plans them: for `serin analyze` and tests, which start from a
+/// Canary document that may be incomplete outside its metrics.
+pub fn plan_canary(
     canary: &Canary,
-    metric: &CanaryMetric,
+    inputs: &PlanInputs<'_>,
+) -> Result<(ValidChecks, Vec<Result<MetricCheck, PlanFailure>>), ValidationErrors> {
+    let checks = validate_checks(&canary.spec, Some(inputs.default_router))?;
+    let subject = PlanSubject::of_checks(
+        canary.metadata.name.as_deref().unwrap_or_default(),
+        canary.metadata.namespace.as_deref().unwrap_or_default(),
+        &checks,
+    );
+    let planned = plan_checks(&subject, inputs);
+    Ok((checks, planned))
+}
+
+/// Plans one validated metric of `subject` with the accepted `range`.
+fn plan_check(
+    subject: &PlanSubject<'_>,
+    metric: &validation::MetricCheck,
+    range: Thresholds,
     inputs: &PlanInputs<'_>,
 ) -> Result<MetricCheck, PlanError> {
-    // As in Flagger, the window defaults to one minute, not to the analysis interval: a short
-    // analysis interval would otherwise make windows too short to hold two scrapes.
-    let interval = metric
-        .interval
-        .as_deref()
-        .filter(|i| !i.is_empty())
-        .unwrap_or(DEFAULT_INTERVAL);
-    let variables = metric.template_variables.clone().unwrap_or_default();
-    let mut context = template_context(canary, interval, variables);
+    let mut context = subject.template_context(&metric.interval, metric.variables.clone());
     inputs.overrides.apply(&mut context);
-    let window = match parse_go_duration(&context.interval) {
-        Ok(window) if !window.is_zero() => window,
-        Ok(_) => {
-            return Err(PlanError::InvalidInterval {
-                interval: context.interval.clone(),
-                reason: "it must be longer than zero".into(),
-            });
-        }
-        Err(e) => {
-            return Err(PlanError::InvalidInterval {
-                interval: context.interval.clone(),
-                reason: e.to_string(),
-            });
-        }
+    let window = if context.interval == metric.interval {
+        metric.window
+    } else {
+        overridden_window(&context.interval)?
     };
     let canary_namespace = context.namespace.clone();
-    let metrics_server = canary
-        .spec
-        .metrics_server
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or(inputs.metrics_server);
+    let metrics_server = subject.metrics_server(inputs.metrics_server);
     let metrics_server_provider = MetricProvider {
         type_: MetricProviderType::Prometheus,
         address: Some(metrics_server.to_owned()),
         ..MetricProvider::default()
     };
 
-    let (source, query, provider, secret_namespace) =
-        if let Some(reference) = &metric.template_ref {
+    let (source, query, provider, secret_namespace) = match &metric.source {
+        MetricSource::Template(reference) => {
             let namespace = reference
                 .namespace
                 .clone()
@@ -217,24 +214,23 @@ pub fn plan_check(
                 name: reference.name.clone(),
             };
             (source, query, template.spec.provider.clone(), namespace)
-        } else if let Some(builtin) = BuiltinMetric::from_name(&metric.name) {
-            let router = canary.spec.provider.unwrap_or(inputs.default_router);
-            let builtin = BuiltinQuery::new(builtin, router);
+        }
+        MetricSource::Builtin(builtin) => {
+            let router = subject.router.unwrap_or(inputs.default_router);
+            let builtin = BuiltinQuery::new(*builtin, router);
             let query =
                 QueryTemplate::parse(builtin.template)?.render(&builtin.context(&context))?;
             let source = CheckSource::Builtin(builtin);
             (source, query, metrics_server_provider, canary_namespace)
-        } else if let Some(query) = metric.query.as_deref().filter(|q| !q.trim().is_empty()) {
-            let source = CheckSource::InlineQuery;
-            (
-                source,
-                query.to_owned(),
-                metrics_server_provider,
-                canary_namespace,
-            )
-        } else {
-            return Err(PlanError::NoQuery(metric.name.clone()));
-        };
+        }
+        // As in Flagger, the deprecated inline query runs as written, unrendered.
+        MetricSource::Query(template) => (
+            CheckSource::InlineQuery,
+            template.source().to_owned(),
+            metrics_server_provider,
+            canary_namespace,
+        ),
+    };
 
     Ok(MetricCheck {
         name: metric.name.clone(),
@@ -243,9 +239,24 @@ pub fn plan_check(
         window,
         provider,
         secret_namespace,
-        thresholds: Thresholds::for_metric(metric),
-        on_no_data: metric.on_no_data.unwrap_or_default(),
+        thresholds: range,
+        on_no_data: metric.on_no_data,
     })
+}
+
+/// The window `serin analyze --set interval=...` asks for.
+fn overridden_window(interval: &str) -> Result<Duration, PlanError> {
+    match parse_go_duration(interval) {
+        Ok(window) if !window.is_zero() => Ok(window),
+        Ok(_) => Err(PlanError::InvalidInterval {
+            interval: interval.to_owned(),
+            reason: "it must be longer than zero".into(),
+        }),
+        Err(e) => Err(PlanError::InvalidInterval {
+            interval: interval.to_owned(),
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// The template `namespace/name`. A template without a namespace (as in a file given to
@@ -283,8 +294,12 @@ metadata: {{name: podinfo, namespace: test}}
 spec:
   provider: linkerd
   targetRef: {{apiVersion: apps/v1, kind: Deployment, name: podinfo}}
+  service: {{port: 80}}
   analysis:
     interval: 30s
+    threshold: 2
+    stepWeight: 10
+    maxWeight: 50
     metrics:
 {metrics}"
         ))
@@ -309,15 +324,22 @@ spec:
         canary: &Canary,
         templates: &[MetricTemplate],
     ) -> Vec<Result<MetricCheck, PlanFailure>> {
-        plan_checks(
-            canary,
-            &PlanInputs {
-                templates,
-                metrics_server: "http://controller-default:9090",
-                default_router: Provider::Istio,
-                overrides: &ContextOverrides::default(),
-            },
-        )
+        let overrides = ContextOverrides::default();
+        plan_canary(canary, &inputs(templates, &overrides))
+            .unwrap()
+            .1
+    }
+
+    fn inputs<'a>(
+        templates: &'a [MetricTemplate],
+        overrides: &'a ContextOverrides,
+    ) -> PlanInputs<'a> {
+        PlanInputs {
+            templates,
+            metrics_server: "http://controller-default:9090",
+            default_router: Provider::Istio,
+            overrides,
+        }
     }
 
     #[test]
@@ -356,7 +378,7 @@ spec:
     #[test]
     fn a_template_ref_wins_and_its_namespace_defaults_to_the_canarys() {
         let c = canary(
-            "      - {name: request-success-rate, interval: 2m, templateRef: {name: errors}}",
+            "      - {name: request-success-rate, interval: 2m, templateRef: {name: errors}, threshold: 1}",
         );
         let templates = [
             template(Some("other"), "wrong"),
@@ -383,9 +405,9 @@ spec:
     }
 
     #[test]
-    fn a_missing_template_or_query_is_a_plan_failure() {
+    fn a_missing_template_is_a_plan_failure_and_a_metric_without_a_query_is_invalid() {
         let c = canary(
-            "      - {name: errors, templateRef: {name: errors, namespace: ops}}\n      - {name: custom}",
+            "      - {name: errors, templateRef: {name: errors, namespace: ops}, threshold: 1}",
         );
         let planned = plan(&c, &[template(Some("test"), "x")]);
         let first = planned[0].as_ref().unwrap_err();
@@ -394,17 +416,46 @@ spec:
             first.error.to_string(),
             "MetricTemplate ops/errors was not found"
         );
-        assert_eq!(
-            planned[1].as_ref().unwrap_err().error,
-            PlanError::NoQuery("custom".into())
+        let c = canary("      - {name: custom, threshold: 1}");
+        let errors = plan_canary(&c, &inputs(&[], &ContextOverrides::default())).unwrap_err();
+        assert_eq!(errors.errors()[0].path, "spec.analysis.metrics[0]");
+    }
+
+    #[test]
+    fn a_metric_judged_by_its_comparison_alone_has_no_threshold_check() {
+        let c = canary(
+            "      - {name: request-success-rate, comparison: {}}\n      - {name: request-duration, threshold: 500}",
         );
+        let planned = plan(&c, &[]);
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].as_ref().unwrap().name, "request-duration");
+    }
+
+    #[test]
+    fn an_interval_set_by_analyze_replaces_the_window() {
+        let c = canary("      - {name: request-duration, threshold: 500, interval: 2m}");
+        let mut overrides = ContextOverrides::default();
+        overrides.set("interval", "5m").unwrap();
+        let check = plan_canary(&c, &inputs(&[], &overrides))
+            .unwrap()
+            .1
+            .remove(0)
+            .unwrap();
+        assert_eq!(check.window, Duration::from_secs(300));
+        assert!(check.query.contains("[5m]"), "{}", check.query);
+        overrides.set("interval", "0s").unwrap();
+        let planned = plan_canary(&c, &inputs(&[], &overrides)).unwrap().1;
+        let failure = planned[0].as_ref().unwrap_err();
+        assert_eq!(failure.error.category(), "invalid_interval");
     }
 
     #[test]
     fn an_inline_query_runs_as_written_against_the_metrics_server() {
-        let c = canary("      - {name: custom, query: 'sum(up{job=\"{{ x }}\"})', threshold: 1}");
+        let c = canary(
+            "      - {name: custom, query: 'sum(up{job=\"{{ namespace }}\"})', threshold: 1}",
+        );
         let check = plan(&c, &[]).remove(0).unwrap();
-        assert_eq!(check.query, "sum(up{job=\"{{ x }}\"})");
+        assert_eq!(check.query, "sum(up{job=\"{{ namespace }}\"})");
         assert_eq!(check.source, CheckSource::InlineQuery);
         assert_eq!(
             check.thresholds,

@@ -7,47 +7,8 @@ mod promql;
 use serin_crds::canary::Provider;
 use serin_crds::query_template::TemplateContext;
 
-/// A metric serin knows how to query without a MetricTemplate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BuiltinMetric {
-    /// Percentage of requests to the canary that did not answer 5xx.
-    RequestSuccessRate,
-    /// Latency of requests to the canary in milliseconds (P99 for most routers).
-    RequestDuration,
-}
-
-impl BuiltinMetric {
-    /// Both built-in metrics.
-    pub const ALL: [BuiltinMetric; 2] = [
-        BuiltinMetric::RequestSuccessRate,
-        BuiltinMetric::RequestDuration,
-    ];
-
-    /// The built-in metric with this check name, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "request-success-rate" => Some(BuiltinMetric::RequestSuccessRate),
-            "request-duration" => Some(BuiltinMetric::RequestDuration),
-            _ => None,
-        }
-    }
-
-    /// The name used in `spec.analysis.metrics[].name`.
-    pub fn name(self) -> &'static str {
-        match self {
-            BuiltinMetric::RequestSuccessRate => "request-success-rate",
-            BuiltinMetric::RequestDuration => "request-duration",
-        }
-    }
-
-    /// The unit of the value, for messages.
-    pub fn unit(self) -> &'static str {
-        match self {
-            BuiltinMetric::RequestSuccessRate => "%",
-            BuiltinMetric::RequestDuration => "ms",
-        }
-    }
-}
+/// A metric serin knows how to query without a MetricTemplate: the validated model's.
+pub use serin_crds::validation::BuiltinMetric;
 
 /// The family of default queries a router uses: several routers share one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -60,6 +60,15 @@ pub enum InputError {
     /// `--mesh-provider` or `--time` cannot be parsed.
     #[error("{0}")]
     Flag(String),
+    /// The Canary does not pass validation (as `serin lint` reports it): its checks would not
+    /// run in the controller either.
+    #[error("Canary {name} is not valid: {errors}")]
+    Invalid {
+        /// `namespace/name` of the Canary.
+        name: String,
+        /// What validation found.
+        errors: serin_crds::validation::ValidationErrors,
+    },
 }
 
 impl InputError {
@@ -71,6 +80,7 @@ impl InputError {
             InputError::Canary(_) => "canary",
             InputError::Set(_) => "set",
             InputError::Flag(_) => "flag",
+            InputError::Invalid { .. } => "invalid",
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::cache::ProviderCache;
 use crate::context::ContextOverrides;
 use crate::factory::{BuiltinProviders, ProviderFactory, ProviderOptions};
 use crate::outcome::CheckResult;
-use crate::plan::{MetricCheck, PlanFailure, PlanInputs, SecretData, plan_checks};
+use crate::plan::{MetricCheck, PlanFailure, PlanInputs, SecretData, plan_canary};
 
 /// Exit code when every check passed.
 pub const EXIT_PASS: u8 = 0;
@@ -221,7 +221,12 @@ fn prepare(args: &AnalyzeArgs) -> Result<Prepared, InputError> {
         }
     }
 
-    let planned = plan_checks(
+    let name = format!(
+        "{}/{}",
+        canary.metadata.namespace.as_deref().unwrap_or_default(),
+        canary.metadata.name.as_deref().unwrap_or_default()
+    );
+    let (_, planned) = plan_canary(
         &canary,
         &PlanInputs {
             templates: &inputs.templates,
@@ -229,13 +234,12 @@ fn prepare(args: &AnalyzeArgs) -> Result<Prepared, InputError> {
             default_router,
             overrides: &overrides,
         },
-    );
+    )
+    .map_err(|errors| InputError::Invalid {
+        name: name.clone(),
+        errors,
+    })?;
     let secrets = secret_data(&inputs.secrets, &planned);
-    let name = format!(
-        "{}/{}",
-        canary.metadata.namespace.as_deref().unwrap_or_default(),
-        canary.metadata.name.as_deref().unwrap_or_default()
-    );
     Ok(Prepared {
         canary: name,
         planned,

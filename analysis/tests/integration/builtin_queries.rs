@@ -4,7 +4,7 @@ use pretty_assertions::assert_eq;
 use serin_analysis::ProviderCache;
 use serin_analysis::context::ContextOverrides;
 use serin_analysis::plan::SecretData;
-use serin_analysis::{PlanInputs, plan_checks, run_planned};
+use serin_analysis::{PlanInputs, run_planned};
 use serin_crds::canary::{MetricOutcome, Provider};
 
 use crate::canary;
@@ -41,7 +41,7 @@ async fn every_router_reads_its_metrics_from(server: &Prometheus) {
     let mut seen = Vec::new();
     for provider in Provider::ALL {
         let canary = canary(provider.as_str(), METRICS);
-        let planned = plan_checks(
+        let planned = crate::plan(
             &canary,
             &PlanInputs {
                 templates: &[],
@@ -87,7 +87,7 @@ async fn the_canarys_metrics_server_overrides_the_controllers() {
     let mut canary = canary("linkerd", METRICS);
     canary.spec.metrics_server = Some(prometheus().url.clone());
     let overrides = ContextOverrides::default();
-    let planned = plan_checks(
+    let planned = crate::plan(
         &canary,
         &PlanInputs {
             templates: &[],
@@ -111,7 +111,7 @@ async fn a_canary_without_provider_uses_the_default_router() {
     let mut canary = canary("linkerd", METRICS);
     canary.spec.provider = None;
     let overrides = ContextOverrides::default();
-    let planned = plan_checks(
+    let planned = crate::plan(
         &canary,
         &PlanInputs {
             templates: &[],

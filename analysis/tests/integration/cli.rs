@@ -296,3 +296,22 @@ spec:
         "{output}"
     );
 }
+
+#[tokio::test]
+async fn a_check_the_controller_would_refuse_is_reported_by_its_field_and_exits_2() {
+    let without_range = CANARY.replace("        thresholdRange: {max: 500}\n", "");
+    let run = analyze(&without_range, "90", &[]).await;
+    assert_eq!(run.code, 2, "{}", run.output);
+    assert!(
+        run.output.contains(
+            "Canary test/podinfo is not valid: spec.analysis.metrics[1]: needs thresholdRange"
+        ),
+        "{}",
+        run.output
+    );
+    assert!(
+        !run.output.contains("METRIC"),
+        "nothing ran: {}",
+        run.output
+    );
+}

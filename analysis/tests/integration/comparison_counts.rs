@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serin_analysis::builtin::counts::{ErrorCriterion, count_queries};
 use serin_analysis::builtin::{BuiltinMetric, BuiltinQuery, QueryFamily};
-use serin_analysis::context::template_context;
 use serin_analysis::counts::{CountError, count_window};
 use serin_analysis::judge::ArmCounts;
 use serin_analysis::{MetricsProvider, ProviderCache};
@@ -30,11 +29,11 @@ async fn counted(
         ErrorCriterion::ServerError => BuiltinMetric::RequestSuccessRate,
         ErrorCriterion::SlowerThan(_) => BuiltinMetric::RequestDuration,
     };
-    let context = BuiltinQuery::new(metric, provider).context(&template_context(
-        &canary,
-        "1m",
-        BTreeMap::new(),
-    ));
+    let checks = serin_crds::validation::validate_checks(&canary.spec, None)
+        .expect("the test canary is valid");
+    let subject = serin_analysis::PlanSubject::of_checks("podinfo", "test", &checks);
+    let context = BuiltinQuery::new(metric, provider)
+        .context(&subject.template_context("1m", BTreeMap::new()));
     let queries = count_queries(
         QueryFamily::for_provider(provider),
         criterion,

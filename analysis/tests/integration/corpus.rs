@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serin_analysis::cli::Inputs;
 use serin_analysis::context::ContextOverrides;
 use serin_analysis::plan::PlanError;
-use serin_analysis::{PlanInputs, plan_checks};
+use serin_analysis::{PlanInputs, plan_canary};
 use serin_crds::canary::Provider;
 
 use crate::support::flagger_manifests;
@@ -32,7 +32,7 @@ fn every_corpus_canary_plans_its_checks() {
         let inputs = Inputs::read(&paths).expect("the corpus reads");
         for canary in &inputs.canaries {
             canaries += 1;
-            let planned = plan_checks(
+            let (_, planned) = plan_canary(
                 canary,
                 &PlanInputs {
                     templates: &inputs.templates,
@@ -40,7 +40,8 @@ fn every_corpus_canary_plans_its_checks() {
                     default_router: Provider::Istio,
                     overrides: &overrides,
                 },
-            );
+            )
+            .unwrap_or_else(|e| panic!("{source}: the Canary does not validate: {e}"));
             for result in planned {
                 match result {
                     Ok(check) => {

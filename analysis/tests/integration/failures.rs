@@ -11,7 +11,7 @@ use serin_analysis::factory::ProviderOptions;
 use serin_analysis::plan::SecretData;
 use serin_analysis::{
     CheckResult, ErrorKind, MetricsProvider, PlanInputs, QueryError, Reading, build_provider,
-    plan_checks, run_checks, run_planned,
+    run_checks, run_planned,
 };
 use serin_crds::canary::{MetricOutcome, Provider};
 use serin_crds::metric_template::{MetricProvider, SecretRef};
@@ -52,7 +52,7 @@ async fn run_for(
         .into_iter()
         .collect();
     let overrides = ContextOverrides::default();
-    let planned = plan_checks(
+    let planned = crate::plan(
         canary,
         &PlanInputs {
             templates: &templates,
@@ -316,7 +316,7 @@ async fn a_server_that_never_answers_times_out_without_delaying_other_checks() {
         "    - name: request-success-rate\n      thresholdRange: {min: 90}\n",
     );
     let overrides = ContextOverrides::default();
-    let check = plan_checks(
+    let check = crate::plan(
         &canary,
         &PlanInputs {
             templates: &[],

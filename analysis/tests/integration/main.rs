@@ -47,3 +47,13 @@ spec:
     );
     serde_yaml::from_str(&yaml).expect("the test canary parses")
 }
+
+/// Validates `canary` as the controller does and plans its checks; the test Canaries are valid.
+pub(crate) fn plan(
+    canary: &Canary,
+    inputs: &serin_analysis::PlanInputs<'_>,
+) -> Vec<Result<serin_analysis::MetricCheck, serin_analysis::plan::PlanFailure>> {
+    serin_analysis::plan_canary(canary, inputs)
+        .expect("the test canary is valid")
+        .1
+}

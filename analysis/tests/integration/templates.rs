@@ -5,7 +5,7 @@ use serin_analysis::ProviderCache;
 use serin_analysis::cli::Inputs;
 use serin_analysis::context::ContextOverrides;
 use serin_analysis::plan::SecretData;
-use serin_analysis::{PlanInputs, plan_checks, run_planned};
+use serin_analysis::{PlanInputs, run_planned};
 use serin_crds::canary::{MetricOutcome, Provider};
 use serin_crds::metric_template::MetricProviderType;
 
@@ -39,7 +39,7 @@ async fn run_template(number: &str, variables: &str, range: &str) -> CheckResult
     );
     let canary = canary("istio", &metrics);
     let overrides = ContextOverrides::default();
-    let planned = plan_checks(
+    let planned = crate::plan(
         &canary,
         &PlanInputs {
             templates: &[template],

@@ -21,7 +21,6 @@ use crate::webhooks::HookPayload;
 /// Calls the hooks and runs the metric checks of `request`.
 pub(super) async fn run_checks(
     ctx: &Context,
-    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     request: &CheckRequest,
     status: &CanaryStatus,
@@ -51,8 +50,8 @@ pub(super) async fn run_checks(
     }
     let (metrics, comparisons) = if request.metrics {
         (
-            metric_results(ctx, canary, s, now).await?,
-            super::comparisons::count(ctx, canary, s, status, now).await,
+            metric_results(ctx, s, now).await?,
+            super::comparisons::count(ctx, s, status, now).await,
         )
     } else {
         (Vec::new(), Vec::new())
@@ -66,7 +65,6 @@ pub(super) async fn run_checks(
 
 async fn metric_results(
     ctx: &Context,
-    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<serin_crds::canary::MetricResult>> {
@@ -80,18 +78,8 @@ async fn metric_results(
         default_router: ctx.config.mesh_provider,
         overrides: &overrides,
     };
-    // Metrics judged by their comparison alone have no threshold check to run.
-    let planned: Vec<_> = plan_checks(canary, &inputs)
-        .into_iter()
-        .zip(canary.spec.analysis.metrics.as_deref().unwrap_or_default())
-        .filter(|(_, metric)| {
-            s.valid
-                .metrics
-                .iter()
-                .any(|m| m.name == metric.name && m.range.is_some())
-        })
-        .map(|(planned, _)| planned)
-        .collect();
+    // Metrics judged by their comparison alone have no threshold check: the planner skips them.
+    let planned = plan_checks(&s.plan_subject(), &inputs);
     let secrets = secret_data(ctx, planned.iter().flatten()).await?;
     let results = run_planned(planned, &secrets, &ctx.providers, now).await;
     // A check that cannot run as configured stalls the Canary instead of counting a failure.

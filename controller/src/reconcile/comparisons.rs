@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serin_analysis::builtin::counts::{ArmQueries, CountQueries, ErrorCriterion, count_queries};
 use serin_analysis::builtin::{BuiltinQuery, QueryFamily};
-use serin_analysis::context::{normalize_query, template_context};
+use serin_analysis::context::normalize_query;
 use serin_analysis::counts::count_window;
 use serin_crds::MetricTemplate;
 use serin_crds::canary::{CanaryStatus, CrossNamespaceRef};
@@ -23,7 +23,6 @@ use crate::decide::{ComparisonCounts, ComparisonObservation};
 /// One window of each compared metric.
 pub(super) async fn count(
     ctx: &Context,
-    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     status: &CanaryStatus,
     now: DateTime<Utc>,
@@ -42,7 +41,7 @@ pub(super) async fn count(
             .unwrap_or_else(|| {
                 window_end - chrono::Duration::from_std(check.window).unwrap_or_default()
             });
-        let counts = match count_one(ctx, canary, s, check, comparison, start, window_end).await {
+        let counts = match count_one(ctx, s, check, comparison, start, window_end).await {
             Ok(window) => ComparisonCounts::Counted(window),
             Err(why) => {
                 tracing::info!(metric = %check.name, error = %why, "comparison not counted");
@@ -73,7 +72,6 @@ fn previous_end(status: &CanaryStatus, name: &str) -> Option<DateTime<Utc>> {
 
 async fn count_one(
     ctx: &Context,
-    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     check: &MetricCheck,
     comparison: &Comparison,
@@ -87,8 +85,7 @@ async fn count_one(
         .ok_or_else(|| format!("the window from {start} to {end} is empty"))?;
     let criterion = match (&check.source, &comparison.counts) {
         (_, CountSource::Templates { requests, errors }) => {
-            return count_with_templates(ctx, canary, s, check, [requests, errors], end, window)
-                .await;
+            return count_with_templates(ctx, s, check, [requests, errors], end, window).await;
         }
         (MetricSource::Builtin(builtin), CountSource::BuiltinErrors) => {
             (*builtin, ErrorCriterion::ServerError)
@@ -100,19 +97,9 @@ async fn count_one(
     };
     let (builtin, criterion) = criterion;
     let router = s.valid.provider.unwrap_or(ctx.config.mesh_provider);
-    let metric = match builtin {
-        serin_crds::validation::BuiltinMetric::RequestSuccessRate => {
-            serin_analysis::builtin::BuiltinMetric::RequestSuccessRate
-        }
-        serin_crds::validation::BuiltinMetric::RequestDuration => {
-            serin_analysis::builtin::BuiltinMetric::RequestDuration
-        }
-    };
-    let context = BuiltinQuery::new(metric, router).context(&template_context(
-        canary,
-        "1m",
-        check.variables.clone(),
-    ));
+    let subject = s.plan_subject();
+    let context = BuiltinQuery::new(builtin, router)
+        .context(&subject.template_context("1m", check.variables.clone()));
     let queries = count_queries(
         QueryFamily::for_provider(router),
         criterion,
@@ -120,16 +107,11 @@ async fn count_one(
         window,
     )
     .map_err(|e| e.to_string())?;
-    // As the planner does: the Canary's own `metricsServer`, as written, or the controller's.
-    let address = canary
-        .spec
-        .metrics_server
-        .clone()
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| ctx.config.metrics_server.clone());
+    // As the planner does: the Canary's own `metricsServer`, or the controller's.
+    let address = subject.metrics_server(&ctx.config.metrics_server);
     let spec = MetricProvider {
         type_: MetricProviderType::Prometheus,
-        address: Some(address),
+        address: Some(address.to_owned()),
         ..MetricProvider::default()
     };
     let provider = ctx
@@ -145,7 +127,6 @@ async fn count_one(
 /// `{{ target }}` set to the arm's workload and `{{ interval }}` to the window.
 async fn count_with_templates(
     ctx: &Context,
-    canary: &serin_crds::Canary,
     s: &Subject<'_>,
     check: &MetricCheck,
     refs: [&CrossNamespaceRef; 2],
@@ -186,8 +167,9 @@ async fn count_with_templates(
         );
     }
     let interval = format!("{}ms", window.as_millis());
+    let subject = s.plan_subject();
     let render = |template: &MetricTemplate, target: &str| -> Result<String, String> {
-        let mut context = template_context(canary, &interval, check.variables.clone());
+        let mut context = subject.template_context(&interval, check.variables.clone());
         target.clone_into(&mut context.target);
         QueryTemplate::parse(&template.spec.query)
             .and_then(|q| q.render(&context))

@@ -37,7 +37,6 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use kube::api::DynamicObject;
 use kube::runtime::controller::{self, Action};
-use serin_crds::Canary;
 use serin_crds::canary::CanaryStatus;
 
 use crate::decide::{Decision, Plan, decide};
@@ -121,7 +120,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
 
     // decide (pure), with the checks it asks for (I/O)
     let status = canary.status.clone().unwrap_or_default();
-    let plan = match decide_with_checks(ctx, &canary, &subject, &status, Utc::now()).await {
+    let plan = match decide_with_checks(ctx, &subject, &status, Utc::now()).await {
         Ok(Some(plan)) => plan,
         Ok(None) => return Ok(Action::requeue(valid.interval)),
         Err(e) if e.is_for_the_user() => return stalled(ctx, object, &e, valid.interval).await,
@@ -158,14 +157,13 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
 /// `None` when there is nothing to do this tick.
 async fn decide_with_checks(
     ctx: &Context,
-    canary: &Canary,
     s: &Subject<'_>,
     status: &CanaryStatus,
     now: DateTime<Utc>,
 ) -> Result<Option<Plan>> {
     let mut decision = decide(s.valid, status, &s.observed.observations, now);
     if let Decision::RunChecks(request) = &decision {
-        let results = checks::run_checks(ctx, canary, s, request, status, now).await?;
+        let results = checks::run_checks(ctx, s, request, status, now).await?;
         let mut with_checks = s.observed.observations.clone();
         with_checks.checks = Some(results);
         decision = decide(s.valid, status, &with_checks, now);

@@ -19,6 +19,13 @@ pub(super) struct Identity {
     pub(super) uid: String,
 }
 
+impl Subject<'_> {
+    /// The Canary as the metric planner sees it.
+    pub(super) fn plan_subject(&self) -> serin_analysis::PlanSubject<'_> {
+        serin_analysis::PlanSubject::of_canary(&self.id.name, &self.id.namespace, self.valid)
+    }
+}
+
 impl Identity {
     pub(super) fn of(meta: &kube::api::ObjectMeta) -> Self {
         Identity {

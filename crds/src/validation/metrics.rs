@@ -3,14 +3,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::canary::{CanaryMetric, CrossNamespaceRef, MetricNoData, MetricOnError, Provider};
+use crate::canary::{
+    CanaryMetric, CanarySpec, CrossNamespaceRef, MetricNoData, MetricOnError, Provider,
+};
 use crate::query_template::QueryTemplate;
 
-use super::Problems;
 use super::comparison::{Comparison, ComparisonContext, comparison};
+use super::range::Range;
+use super::service::ServiceNames;
+use super::{Problems, ValidationErrors};
 
 /// The window of a metric without `interval`, as in Flagger.
 pub const DEFAULT_METRIC_WINDOW: Duration = Duration::from_secs(60);
+
+/// [`DEFAULT_METRIC_WINDOW`] as a query template renders it.
+pub const DEFAULT_METRIC_INTERVAL: &str = "1m";
 
 /// One metric check, validated.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +26,9 @@ pub struct MetricCheck {
     pub name: String,
     /// Window the query looks back over (`1m` when the metric gives no interval).
     pub window: Duration,
+    /// The window as written (`1m` when the metric gives no interval): what `{{ interval }}`
+    /// renders to in a query.
+    pub interval: String,
     /// Accepted range; `None` when the metric is judged by its comparison alone.
     pub range: Option<Range>,
     /// Where the value comes from.
@@ -54,6 +64,12 @@ pub enum BuiltinMetric {
 }
 
 impl BuiltinMetric {
+    /// Both built-in metrics.
+    pub const ALL: [BuiltinMetric; 2] = [
+        BuiltinMetric::RequestSuccessRate,
+        BuiltinMetric::RequestDuration,
+    ];
+
     /// The name that selects this metric.
     pub fn name(self) -> &'static str {
         match self {
@@ -62,30 +78,72 @@ impl BuiltinMetric {
         }
     }
 
-    fn from_name(name: &str) -> Option<BuiltinMetric> {
-        [
-            BuiltinMetric::RequestSuccessRate,
-            BuiltinMetric::RequestDuration,
-        ]
-        .into_iter()
-        .find(|b| b.name() == name)
+    /// The built-in metric with this check name, if any.
+    pub fn from_name(name: &str) -> Option<BuiltinMetric> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The unit of the value, for messages.
+    pub fn unit(self) -> &'static str {
+        match self {
+            BuiltinMetric::RequestSuccessRate => "%",
+            BuiltinMetric::RequestDuration => "ms",
+        }
     }
 }
 
-/// An accepted range; either bound may be absent.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Range {
-    /// Lowest accepted value.
-    pub min: Option<f64>,
-    /// Highest accepted value.
-    pub max: Option<f64>,
+/// What the metric checks of a Canary need, validated on their own: `serin analyze` runs the
+/// checks of a Canary that need not be complete otherwise. The controller uses the same fields
+/// of [`super::ValidCanary`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidChecks {
+    /// The router in effect, as in [`super::ValidCanary::provider`].
+    pub provider: Option<Provider>,
+    /// Prometheus address for built-in metrics, overriding the controller's.
+    pub metrics_server: Option<url::Url>,
+    /// Metric checks, in spec order.
+    pub metrics: Vec<MetricCheck>,
+    /// The target's name.
+    pub target: String,
+    /// The apex Service's name.
+    pub service: String,
+    /// `spec.ingressRef.name`.
+    pub ingress_ref: Option<String>,
+    /// `spec.routeRef.name`.
+    pub route_ref: Option<String>,
 }
 
-impl Range {
-    /// Whether `value` is within the range (bounds included).
-    pub fn contains(&self, value: f64) -> bool {
-        self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
-    }
+/// Validates what the metric checks of `spec` need: the metrics, `metricsServer` and the names
+/// their queries may use. `default_provider` is as for [`super::validate_canary`].
+pub fn validate_checks(
+    spec: &CanarySpec,
+    default_provider: Option<Provider>,
+) -> Result<ValidChecks, ValidationErrors> {
+    let mut p = Problems::default();
+    let provider = spec.provider.or(default_provider);
+    let a = &spec.analysis;
+    let ab_testing = a.match_.as_ref().is_some_and(|m| !m.is_empty());
+    let metrics = metric_checks(
+        a.metrics.as_deref().unwrap_or_default(),
+        ab_testing,
+        provider,
+        &mut p,
+    );
+    let metrics_server = spec
+        .metrics_server
+        .as_deref()
+        .and_then(|u| p.http_url("spec.metricsServer", u));
+    let target = spec.target_ref.name.clone();
+    let names = ServiceNames::new(&target, spec.service.as_ref());
+    p.finish(|| ValidChecks {
+        provider,
+        metrics_server,
+        metrics,
+        service: names.apex,
+        target,
+        ingress_ref: spec.ingress_ref.as_ref().map(|r| r.name.clone()),
+        route_ref: spec.route_ref.as_ref().map(|r| r.name.clone()),
+    })
 }
 
 /// Validates the metric checks; `ab_testing` when the Canary has `match` (no comparison then),
@@ -142,6 +200,10 @@ pub(crate) fn metric_checks(
             checks.push(MetricCheck {
                 name: m.name.clone(),
                 window,
+                interval: m
+                    .interval
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_METRIC_INTERVAL.into()),
                 range,
                 source,
                 variables: m.template_variables.clone().unwrap_or_default(),

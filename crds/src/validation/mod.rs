@@ -12,6 +12,7 @@ mod duration;
 mod metric_template;
 mod metrics;
 mod parse;
+mod range;
 mod routing;
 mod service;
 mod webhooks;
@@ -22,8 +23,12 @@ pub use canary::{DEFAULT_PROGRESS_DEADLINE, Target, TargetKindPlan, ValidCanary,
 pub use comparison::{Comparison, CountSource, MAX_COMPARISON_ALPHA, MIN_COMPARISON_ALPHA};
 pub use duration::{ParseDurationError, parse_go_duration};
 pub use metric_template::{ValidMetricTemplate, validate_metric_template};
-pub use metrics::{BuiltinMetric, DEFAULT_METRIC_WINDOW, MetricCheck, MetricSource, Range};
+pub use metrics::{
+    BuiltinMetric, DEFAULT_METRIC_INTERVAL, DEFAULT_METRIC_WINDOW, MetricCheck, MetricSource,
+    ValidChecks, validate_checks,
+};
 pub use parse::{ParsedResource, parse_resource};
+pub use range::{Judgement, Range, number};
 pub use service::{RoutingSpec, ServiceNames};
 pub use webhooks::{
     DEFAULT_WEBHOOK_TIMEOUT, HookKind, MAX_WEBHOOK_RETRIES, MAX_WEBHOOK_TIMEOUT, WebhookPlan,
