@@ -12,7 +12,9 @@
 //!    `metadata.generation`. Leave [`Observations::checks`] at `None`.
 //! 2. Call [`decide`]. When it returns [`Decision::RunChecks`], call the hooks and run the metric
 //!    checks it lists, put their results in [`Observations::checks`], and call [`decide`] again
-//!    with the same status and `now`. The second call never asks again.
+//!    with the same status and `now`. The second call asks again only when a hook it asked for
+//!    is still running ([`HookOutcome::Pending`]): the tick then does nothing and the loop
+//!    looks again shortly, with a new call to [`decide`].
 //! 3. Execute the [`Plan`]'s actions in order, write its status once, and requeue after
 //!    [`Plan::requeue_after`]. Every [`Action::Event`] also goes to the `event` hooks.
 //!

@@ -133,6 +133,9 @@ pub enum HookOutcome {
     Passed,
     /// The hook answered otherwise, timed out or could not be reached (after its retries).
     Failed,
+    /// The call has not ended yet. The tick waits: [`decide`](crate::decide) asks for the
+    /// checks again instead of acting on a partial answer.
+    Pending,
 }
 
 /// Answers to a [`CheckRequest`](super::CheckRequest).

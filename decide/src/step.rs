@@ -9,7 +9,7 @@ use serin_crds::validation::{Strategy, ValidCanary, Weight};
 
 use super::conditions::{self, Hold, RECONCILING, STALLED, TRUE};
 use super::decision::{Action, CheckRequest, EventKind, Plan, Routes, TrafficSplit};
-use super::observations::Observations;
+use super::observations::{HookOutcome, Observations};
 use super::revision::Revisions;
 
 /// A tick either needs checks run first, or is decided.
@@ -52,10 +52,18 @@ impl<'a> Tick<'a> {
 
     /// The checks' results, or a request for them when `request` is not empty.
     pub(crate) fn require(&self, request: CheckRequest) -> Flow {
-        if self.observed.checks.is_none() && (request.metrics || !request.hooks.is_empty()) {
-            return Err(request);
+        let needed = request.metrics || !request.hooks.is_empty();
+        let pending = |checks: &crate::CheckResults| {
+            request
+                .hooks
+                .iter()
+                .any(|h| checks.hooks.get(&h.name) == Some(&HookOutcome::Pending))
+        };
+        match &self.observed.checks {
+            None if needed => Err(request),
+            Some(checks) if pending(checks) => Err(request),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Whether `since` lies a whole progress deadline or more in the past.

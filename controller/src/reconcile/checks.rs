@@ -16,9 +16,10 @@ use super::context::Context;
 use super::error::{Error, Result};
 use super::subject::Subject;
 use crate::decide::{CheckRequest, CheckResults, HookOutcome};
-use crate::webhooks::HookPayload;
+use crate::webhooks::{HookPayload, Poll};
 
-/// Calls the hooks and runs the metric checks of `request`.
+/// Calls the hooks and runs the metric checks of `request`. A hook that has not answered within
+/// the configured wait is [`HookOutcome::Pending`]: its call goes on on its own task.
 pub(super) async fn run_checks(
     ctx: &Context,
     s: &Subject<'_>,
@@ -39,12 +40,14 @@ pub(super) async fn run_checks(
             hook,
             None,
         );
-        let outcome = match ctx.hooks.call(hook, &payload).await {
-            Ok(_) => HookOutcome::Passed,
-            Err(e) => {
+        let canary = format!("{}/{}", s.id.namespace, s.id.name);
+        let outcome = match ctx.hook_runs.poll(&canary, hook, &payload).await {
+            Poll::Done(Ok(_)) => HookOutcome::Passed,
+            Poll::Done(Err(e)) => {
                 tracing::info!(hook = %hook.name, error = %e, "webhook did not pass");
                 HookOutcome::Failed
             }
+            Poll::Running => HookOutcome::Pending,
         };
         hooks.insert(call.name.clone(), outcome);
     }

@@ -34,6 +34,9 @@ pub struct ControllerConfig {
     pub concurrency: u16,
     /// First delay between webhook retries.
     pub webhook_retry_delay: Duration,
+    /// How long a tick waits for a gate or rollout hook to answer before it ends with the hook
+    /// pending (the call goes on on its own task; the Canary looks again a second later).
+    pub webhook_wait: Duration,
     /// Where alerts go for Canaries that name no alert provider (`--slack-url`,
     /// `--msteams-url`), as Flagger's global notifier.
     pub default_alerts: Vec<ResolvedProvider>,
@@ -63,6 +66,7 @@ impl Default for ControllerConfig {
             comparison_delay: Duration::from_secs(30),
             concurrency: 16,
             webhook_retry_delay: Duration::from_millis(500),
+            webhook_wait: Duration::from_secs(1),
             default_alerts: Vec::new(),
             event_webhook: None,
             routers: crate::routers::RouterOptions::default(),

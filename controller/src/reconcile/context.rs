@@ -16,7 +16,7 @@ use super::config::ControllerConfig;
 use super::status::StatusWrites;
 use crate::metrics::Metrics;
 use crate::notifiers::Sender;
-use crate::webhooks::HookCaller;
+use crate::webhooks::{HookCaller, HookRuns};
 
 pub use crate::FIELD_MANAGER;
 
@@ -33,6 +33,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Calls webhooks.
     pub hooks: HookCaller,
+    /// Gate and rollout hook calls in flight, each on its own task.
+    pub hook_runs: HookRuns,
     /// Sends alerts.
     pub alerts: Sender,
     /// Metric providers, reused across reconciles; built by serin's factory (with this
@@ -72,6 +74,10 @@ impl Context {
         Ok(Context {
             recorder: Recorder::new(client.clone(), reporter),
             hooks: HookCaller::with_egress(config.webhook_retry_delay, &config.egress)?,
+            hook_runs: HookRuns::new(
+                HookCaller::with_egress(config.webhook_retry_delay, &config.egress)?,
+                config.webhook_wait,
+            ),
             alerts: Sender::with_egress(&config.egress)?,
             providers: ProviderCache::with_factory(
                 Arc::new(crate::metric_providers::providers(client.clone())),

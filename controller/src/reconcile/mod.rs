@@ -122,7 +122,8 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
     let status = canary.status.clone().unwrap_or_default();
     let plan = match decide_with_checks(ctx, &subject, &status, Utc::now()).await {
         Ok(Some(plan)) => plan,
-        Ok(None) => return Ok(Action::requeue(valid.interval)),
+        // A hook is still answering on its own task: look again shortly.
+        Ok(None) => return Ok(Action::requeue(HOOK_POLL)),
         Err(e) if e.is_for_the_user() => return stalled(ctx, object, &e, valid.interval).await,
         Err(e) => return Err(e),
     };
@@ -153,8 +154,11 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
     Ok(Action::requeue(plan.requeue_after))
 }
 
+/// How soon a Canary whose tick waits on a hook looks again.
+const HOOK_POLL: Duration = Duration::from_secs(1);
+
 /// Decides the tick; when the decision core asks for checks, runs them and decides again.
-/// `None` when there is nothing to do this tick.
+/// `None` when a hook has not answered yet: the tick does nothing.
 async fn decide_with_checks(
     ctx: &Context,
     s: &Subject<'_>,

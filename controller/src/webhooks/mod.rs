@@ -3,8 +3,10 @@
 //! a success (Flagger accepts only 200 to 202).
 
 mod payload;
+mod runs;
 
 pub use payload::{EventInfo, HookPayload};
+pub use runs::{HookRuns, Poll};
 
 use std::time::Duration;
 

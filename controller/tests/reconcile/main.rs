@@ -2,6 +2,7 @@
 //! arranging the world (readiness, route status, faults) and checking one tick's effect. Fast
 //! (no simulated cluster, no Prometheus) and deterministic.
 
+mod hooks;
 mod support;
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use serin_sim::faults::{FailingWrite, FaultConfig};
 use support::{Tier, podinfo};
 
 /// Initializes podinfo: the primary is created, reported ready, and the Canary initialized.
-async fn initialized(t: &Tier) {
+pub(crate) async fn initialized(t: &Tier) {
     t.tick_ok("podinfo").await;
     t.ready("podinfo-primary").await;
     t.tick_ok("podinfo").await;
@@ -22,7 +23,7 @@ async fn initialized(t: &Tier) {
 }
 
 /// Starts a release of a new revision and brings it to its first analysis step.
-async fn releasing(t: &Tier) {
+pub(crate) async fn releasing(t: &Tier) {
     t.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0")
         .await;
     t.tick_ok("podinfo").await;
@@ -388,63 +389,4 @@ async fn an_alert_provider_of_another_namespace_stalls_the_canary_unless_allowed
             .is_some(),
         "with cross-namespace references allowed, the Canary initializes"
     );
-}
-
-/// A hook that accepts connections and never answers; returns its URL.
-async fn hanging_hook() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    format!("http://{addr}/hang")
-}
-
-#[tokio::test]
-async fn a_hanging_hook_of_one_canary_does_not_delay_another_canarys_tick() {
-    let t = Tier::start(Provider::Kubernetes, false).await;
-    let hook = hanging_hook().await;
-    t.apply(&podinfo(
-        "kubernetes",
-        &format!(
-            "    iterations: 2
-    webhooks:
-      - name: gate
-        type: pre-rollout
-        url: {hook}
-        timeout: 5m"
-        ),
-    ));
-    t.apply(&podinfo("kubernetes", "    iterations: 2").replace("podinfo", "other"));
-    initialized(&t).await;
-    releasing(&t).await;
-    // podinfo's tick now waits on its pre-rollout hook, which never answers.
-    let ctx = std::sync::Arc::clone(&t.ctx);
-    let resource = kube::core::ApiResource::erase::<serin_crds::Canary>(&());
-    let api: kube::Api<kube::api::DynamicObject> =
-        kube::Api::namespaced_with(t.client.clone(), "test", &resource);
-    let object = api.get("podinfo").await.expect("get");
-    let stuck = tokio::spawn(serin_controller::reconcile::reconcile(
-        std::sync::Arc::new(object),
-        ctx,
-    ));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let started = std::time::Instant::now();
-    tokio::time::timeout(Duration::from_secs(10), t.tick_ok("other"))
-        .await
-        .expect("the other Canary's tick is not held up");
-    assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(
-        t.get("apps/v1", "Deployment", "other-primary")
-            .await
-            .is_some(),
-        "the other Canary was initialized meanwhile"
-    );
-    assert!(!stuck.is_finished(), "podinfo still waits on its own hook");
-    stuck.abort();
 }

@@ -322,3 +322,35 @@ fn a_hook_missing_from_the_results_counts_as_failed() {
     let plan = decision.plan().unwrap();
     assert_eq!(plan.failed_checks(), 1);
 }
+
+#[test]
+fn a_hook_still_answering_makes_the_tick_wait_for_it() {
+    let fixtures = [
+        (
+            "confirm-rollout",
+            gated(HookType::ConfirmRollout).with_new_revision(),
+        ),
+        ("pre-rollout", gated(HookType::PreRollout).progressing()),
+        (
+            "rollout",
+            gated(HookType::Rollout).progressing().at_weight(20),
+        ),
+        (
+            "confirm-promotion",
+            gated(HookType::ConfirmPromotion)
+                .progressing()
+                .at_weight(50),
+        ),
+    ];
+    for (kind, fixture) in fixtures {
+        let pending = fixture.clone().hook_pending("gate");
+        match pending.second_call() {
+            Decision::RunChecks(request) => {
+                assert_eq!(request.hooks[0].name, "gate", "{kind}");
+            }
+            Decision::Act(plan) => panic!("{kind}: acted on a pending hook: {plan:#?}"),
+        }
+        // Answered, the same tick acts.
+        assert!(matches!(fixture.second_call(), Decision::Act(_)), "{kind}");
+    }
+}

@@ -12,11 +12,14 @@ mod failures;
 mod gates;
 mod idle;
 mod initialize;
+mod plan_ext;
 mod progressive;
 mod promotion;
 mod properties;
 mod revisions;
 mod routes;
+
+pub(crate) use plan_ext::{PlanExt, split, warning_events, weight};
 
 use std::collections::BTreeMap;
 
@@ -33,8 +36,8 @@ use serin_crds::validation::{ValidCanary, Weight, validate_canary};
 use super::revision::{revision_id, template_hash};
 use super::{
     Action, CheckRequest, CheckResults, ComparisonCounts, ComparisonObservation, Decision,
-    EventKind, Generated, HookOutcome, ManualControls, Observations, Plan, Readiness,
-    RouteObservation, Routes, ServiceRole, TargetRevision, TrafficSplit, decide,
+    Generated, HookOutcome, ManualControls, Observations, Plan, Readiness, RouteObservation,
+    Routes, ServiceRole, TargetRevision, TrafficSplit, decide,
 };
 
 /// A window of `[canary requests, canary errors, primary requests, primary errors]`.
@@ -384,6 +387,11 @@ impl Fixture {
         self.observed.finalizer = true;
         self
     }
+    pub(super) fn hook_pending(mut self, name: &str) -> Self {
+        self.hook_outcomes
+            .insert(name.to_owned(), HookOutcome::Pending);
+        self
+    }
     pub(super) fn hook_fails(mut self, name: &str) -> Self {
         self.hook_outcomes
             .insert(name.to_owned(), HookOutcome::Failed);
@@ -456,6 +464,14 @@ impl Fixture {
         }
     }
 
+    /// The second call of the protocol, with the checks answered as the fixture says.
+    pub(super) fn second_call(&self) -> Decision {
+        let request = self.asks();
+        let mut observed = self.observations();
+        observed.checks = Some(self.answer(&request));
+        decide(&self.valid(), &self.status, &observed, self.now)
+    }
+
     fn answer(&self, request: &CheckRequest) -> CheckResults {
         let hooks = request
             .hooks
@@ -518,103 +534,4 @@ impl Fixture {
         self.now += TimeDelta::seconds(secs);
         self
     }
-}
-
-/// Reading a plan in assertions.
-pub(super) trait PlanExt {
-    fn phase(&self) -> CanaryPhase;
-    fn canary_weight(&self) -> u32;
-    fn failed_checks(&self) -> u32;
-    fn iterations(&self) -> u32;
-    fn event_reasons(&self) -> Vec<&'static str>;
-    fn event_messages(&self) -> Vec<String>;
-    fn alerts(&self) -> Vec<(AlertSeverity, String)>;
-    fn condition(&self, type_: &str) -> (String, String);
-    fn called_hooks(&self) -> Vec<String>;
-}
-
-impl PlanExt for Plan {
-    fn phase(&self) -> CanaryPhase {
-        self.status.phase.unwrap_or_default()
-    }
-    fn canary_weight(&self) -> u32 {
-        self.status.canary_weight.unwrap_or(0)
-    }
-    fn failed_checks(&self) -> u32 {
-        self.status.failed_checks.unwrap_or(0)
-    }
-    fn iterations(&self) -> u32 {
-        self.status.iterations.unwrap_or(0)
-    }
-    fn event_reasons(&self) -> Vec<&'static str> {
-        self.actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Event { reason, .. } => Some(*reason),
-                _ => None,
-            })
-            .collect()
-    }
-    fn event_messages(&self) -> Vec<String> {
-        self.actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Event { message, kind, .. } => Some(format!("{kind:?}: {message}")),
-                _ => None,
-            })
-            .collect()
-    }
-    fn alerts(&self) -> Vec<(AlertSeverity, String)> {
-        self.actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Alert { severity, message } => Some((*severity, message.clone())),
-                _ => None,
-            })
-            .collect()
-    }
-    /// `(status, reason)` of the condition `type_`.
-    fn condition(&self, type_: &str) -> (String, String) {
-        let c = self
-            .status
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_ == type_)
-            .unwrap_or_else(|| panic!("no {type_} condition"));
-        (c.status.clone(), c.reason.clone())
-    }
-    fn called_hooks(&self) -> Vec<String> {
-        self.actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::CallHooks(h) => Some(h.iter().map(|h| h.name.clone())),
-                _ => None,
-            })
-            .flatten()
-            .collect()
-    }
-}
-
-pub(super) fn weight(w: u8) -> Weight {
-    Weight::new(u32::from(w)).unwrap()
-}
-
-pub(super) fn split(w: u8) -> Action {
-    Action::SetWeights(TrafficSplit::new(Routes::split(weight(w))))
-}
-
-pub(super) fn warning_events(plan: &Plan) -> usize {
-    plan.actions
-        .iter()
-        .filter(|a| {
-            matches!(
-                a,
-                Action::Event {
-                    kind: EventKind::Warning,
-                    ..
-                }
-            )
-        })
-        .count()
 }
