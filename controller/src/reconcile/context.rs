@@ -58,6 +58,8 @@ pub struct Context {
     pub status_writes: StatusWrites,
     /// Bounds the announcements sent at once.
     pub announcers: tokio::sync::Semaphore,
+    /// When `flagger_canary_total` was last counted.
+    pub canary_totals_at: Mutex<Option<Instant>>,
 }
 
 impl Context {
@@ -96,6 +98,7 @@ impl Context {
             backoff: Backoff::default(),
             status_writes: StatusWrites::default(),
             announcers: tokio::sync::Semaphore::new(ANNOUNCERS),
+            canary_totals_at: Mutex::new(None),
         })
     }
 }

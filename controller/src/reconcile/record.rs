@@ -22,7 +22,7 @@ pub(super) fn record(
     ctx.metrics
         .set_status(&valid.target.name, &id.namespace, phase);
     record_comparisons(ctx, valid, id, status);
-    record_total(ctx, id);
+    record_total(ctx);
     let key = format!("{}/{}", id.namespace, id.name);
     let start = {
         let mut started = ctx
@@ -64,20 +64,36 @@ fn record_comparisons(ctx: &Context, valid: &ValidCanary, id: &Identity, status:
     }
 }
 
-/// `flagger_canary_total` of the Canary's namespace.
-fn record_total(ctx: &Context, id: &Identity) {
-    let m = &ctx.metrics;
-    if let Some(store) = ctx.canary_cache() {
-        let total = store
-            .state()
-            .iter()
-            .filter(|c| c.metadata.namespace.as_deref() == Some(id.namespace.as_str()))
-            .count();
-        m.canary_total
-            .get_or_create(&NamespaceLabels {
-                namespace: id.namespace.clone(),
-            })
-            .set(i64::try_from(total).unwrap_or(i64::MAX));
+/// How often `flagger_canary_total` is counted again.
+const TOTALS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `flagger_canary_total` of every namespace.
+fn record_total(ctx: &Context) {
+    // Counting scans every cached Canary: at most once a second, not once per reconcile (which
+    // would be quadratic in the number of Canaries per interval).
+    {
+        let mut last = ctx
+            .canary_totals_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < TOTALS_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+    }
+    let Some(store) = ctx.canary_cache() else {
+        return;
+    };
+    let mut totals: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for canary in store.state() {
+        let namespace = canary.metadata.namespace.clone().unwrap_or_default();
+        *totals.entry(namespace).or_default() += 1;
+    }
+    for (namespace, total) in totals {
+        ctx.metrics
+            .canary_total
+            .get_or_create(&NamespaceLabels { namespace })
+            .set(total);
     }
 }
 
