@@ -80,7 +80,11 @@ async fn a_hook_that_has_not_answered_holds_no_worker_and_its_answer_is_picked_u
     let status = t.canary("podinfo").await.status.expect("status");
     assert_eq!(status.phase, Some(CanaryPhase::Progressing));
     assert_eq!(status.canary_weight.unwrap_or(0), 0);
-    assert_eq!(status.failed_checks.unwrap_or(0), 0, "pending is not failed");
+    assert_eq!(
+        status.failed_checks.unwrap_or(0),
+        0,
+        "pending is not failed"
+    );
     assert_eq!(t.ctx.hook_runs.len(), 1);
 
     // The next tick joins the call in flight instead of calling again.
@@ -92,7 +96,11 @@ async fn a_hook_that_has_not_answered_holds_no_worker_and_its_answer_is_picked_u
     t.tick_ok("podinfo").await;
     let status = t.canary("podinfo").await.status.expect("status");
     assert_eq!(status.failed_checks.unwrap_or(0), 0);
-    assert_eq!(hook.calls.load(Ordering::SeqCst), 1, "one call for one gate");
+    assert_eq!(
+        hook.calls.load(Ordering::SeqCst),
+        1,
+        "one call for one gate"
+    );
     assert!(t.ctx.hook_runs.is_empty(), "the answer was picked up");
     assert_eq!(status.phase, Some(CanaryPhase::Progressing));
     assert!(
