@@ -68,6 +68,11 @@ pub struct ControllerArgs {
     /// Canaries reconciled at the same time.
     #[arg(long, env = "SERIN_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u16,
+    /// Releases in progress at the same time, across all Canaries (unbounded when unset). A new
+    /// revision beyond the bound waits, with the condition reason `ReleaseQueued`, in the order
+    /// the Canaries started waiting.
+    #[arg(long, env = "SERIN_MAX_CONCURRENT_RELEASES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_releases: Option<u32>,
     /// Elect a leader among replicas with a `coordination.k8s.io/v1` Lease; only the leader
     /// reconciles and writes.
     #[arg(long, env = "SERIN_ENABLE_LEADER_ELECTION", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
@@ -181,6 +186,7 @@ impl ControllerArgs {
             query_timeout: self.query_timeout,
             comparison_delay: self.comparison_delay,
             concurrency: self.concurrency,
+            max_concurrent_releases: self.max_concurrent_releases,
             default_alerts: self.default_alerts(),
             event_webhook: self.event_webhook.clone(),
             routers,

@@ -29,6 +29,8 @@ pub mod reason {
     pub const PAUSED: &str = "Paused";
     /// A `confirm-rollout` gate holds the release.
     pub const AWAITING_ROLLOUT_APPROVAL: &str = "AwaitingRolloutApproval";
+    /// A new revision waits for one of the `--max-concurrent-releases` slots.
+    pub const RELEASE_QUEUED: &str = "ReleaseQueued";
     /// A `confirm-traffic-increase` gate holds the weight.
     pub const AWAITING_TRAFFIC_APPROVAL: &str = "AwaitingTrafficIncreaseApproval";
     /// A `confirm-promotion` gate holds the promotion.
@@ -70,6 +72,8 @@ pub mod event {
     pub const SERVICES_RESTORED: &str = "ServicesRestored";
     /// A `serin.dev/retry` request starts a new release.
     pub const RETRY_REQUESTED: &str = "RetryRequested";
+    /// A new revision waits for a release slot (`--max-concurrent-releases`).
+    pub const RELEASE_QUEUED: &str = "ReleaseQueued";
     /// A `serin.dev/retry` request was ignored.
     pub const RETRY_IGNORED: &str = "RetryIgnored";
     /// A `serin.dev/abort` request was ignored.

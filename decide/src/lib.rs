@@ -44,7 +44,7 @@ pub use decision::{
 };
 pub use observations::{
     CheckResults, ComparisonCounts, ComparisonObservation, Generated, HookOutcome, ManualControls,
-    Observations, Readiness, RouteObservation, TargetRevision,
+    Observations, Readiness, ReleaseSlot, RouteObservation, TargetRevision,
 };
 
 use chrono::{DateTime, Utc};

@@ -34,6 +34,26 @@ pub struct Observations {
     pub controls: ManualControls,
     /// `metadata.deletionTimestamp` is set: the Canary is being deleted.
     pub deleting: bool,
+    /// Whether a new release may start now (`--max-concurrent-releases`).
+    pub release_slot: ReleaseSlot,
+}
+
+/// Whether a Canary outside a release may start one, under the controller's bound on
+/// concurrent releases.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReleaseSlot {
+    /// No bound, or one is free for this Canary.
+    #[default]
+    Free,
+    /// Every slot is taken: the release waits, in the order the Canaries started waiting.
+    Full {
+        /// Releases in progress.
+        releasing: usize,
+        /// The bound.
+        limit: usize,
+        /// Canaries that started waiting before this one.
+        ahead: usize,
+    },
 }
 
 /// Identity of the target's revision: its pod template and the configs it uses.

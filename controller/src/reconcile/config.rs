@@ -32,6 +32,8 @@ pub struct ControllerConfig {
     pub comparison_delay: Duration,
     /// Canaries reconciled at once.
     pub concurrency: u16,
+    /// Releases in progress at once (`--max-concurrent-releases`); `None` for no bound.
+    pub max_concurrent_releases: Option<u32>,
     /// First delay between webhook retries.
     pub webhook_retry_delay: Duration,
     /// How long a tick waits for a gate or rollout hook to answer before it ends with the hook
@@ -65,6 +67,7 @@ impl Default for ControllerConfig {
             query_timeout: Duration::from_secs(10),
             comparison_delay: Duration::from_secs(30),
             concurrency: 16,
+            max_concurrent_releases: None,
             webhook_retry_delay: Duration::from_millis(500),
             webhook_wait: Duration::from_secs(1),
             default_alerts: Vec::new(),

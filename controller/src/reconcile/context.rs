@@ -58,6 +58,8 @@ pub struct Context {
     pub status_writes: StatusWrites,
     /// Bounds the announcements sent at once.
     pub announcers: tokio::sync::Semaphore,
+    /// The bound on concurrent releases and the Canaries waiting for a slot.
+    pub release_slots: super::slots::ReleaseSlots,
     /// When `flagger_canary_total` was last counted.
     pub canary_totals_at: Mutex<Option<Instant>>,
 }
@@ -99,6 +101,7 @@ impl Context {
             status_writes: StatusWrites::default(),
             announcers: tokio::sync::Semaphore::new(ANNOUNCERS),
             canary_totals_at: Mutex::new(None),
+            release_slots: super::slots::ReleaseSlots::default(),
         })
     }
 }

@@ -18,6 +18,7 @@ mod finalizer;
 mod observe;
 mod prepare;
 mod record;
+mod slots;
 mod status;
 mod subject;
 mod targets;
@@ -141,6 +142,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
         let generated = [&*names.apex, &*names.primary, &*names.canary];
         ctx.applied.forget(&id.namespace, &generated);
         ctx.status_writes.forget(&key(object));
+        ctx.release_slots.forget(&key(object));
         return Ok(Action::await_change());
     }
     record::record(
@@ -172,10 +174,40 @@ async fn decide_with_checks(
         with_checks.checks = Some(results);
         decision = decide(s.valid, status, &with_checks, now);
     }
-    Ok(match decision {
-        Decision::Act(plan) => Some(*plan),
-        Decision::RunChecks(_) => None,
-    })
+    let Decision::Act(plan) = decision else {
+        return Ok(None);
+    };
+    Ok(Some(take_release_slot(ctx, s, status, *plan, now)))
+}
+
+/// A plan that starts a release takes a slot of `--max-concurrent-releases`; when another
+/// Canary's tick took the last one meanwhile, the tick is decided again without it (the
+/// release then waits).
+fn take_release_slot(
+    ctx: &Context,
+    s: &Subject<'_>,
+    status: &CanaryStatus,
+    plan: Plan,
+    now: DateTime<Utc>,
+) -> Plan {
+    let starts = !slots::releasing(status.phase.unwrap_or_default())
+        && slots::releasing(plan.status.phase.unwrap_or_default());
+    if !starts {
+        return plan;
+    }
+    let key = format!("{}/{}", s.id.namespace, s.id.name);
+    let slot = ctx
+        .release_slots
+        .take(ctx, &key, ctx.config.max_concurrent_releases);
+    if slot == crate::decide::ReleaseSlot::Free {
+        return plan;
+    }
+    let mut observations = s.observed.observations.clone();
+    observations.release_slot = slot;
+    match decide(s.valid, status, &observations, now) {
+        Decision::Act(queued) => *queued,
+        Decision::RunChecks(_) => plan,
+    }
 }
 
 /// Reports a problem only the user can fix on the Canary (`Stalled`), and looks again after

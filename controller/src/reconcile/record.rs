@@ -24,6 +24,7 @@ pub(super) fn record(
     record_comparisons(ctx, valid, id, status);
     record_total(ctx);
     let key = format!("{}/{}", id.namespace, id.name);
+    ctx.release_slots.record(&key, status);
     let start = {
         let mut started = ctx
             .release_started

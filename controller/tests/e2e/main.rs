@@ -16,6 +16,7 @@ mod istio;
 mod kubernetes;
 mod lifecycle;
 mod nginx;
+mod queue;
 mod skipper;
 mod support;
 mod targets;

@@ -4,11 +4,11 @@ use serin_crds::canary::{AlertSeverity, CanaryPhase, RevisionAnalysis};
 use serin_crds::validation::{HookKind, Weight};
 
 use super::waiting;
-use crate::conditions::event;
+use crate::conditions::{event, reason};
 use crate::controls::Pending;
 use crate::decision::{Action, CheckRequest, EventKind, Routes};
 use crate::gates;
-use crate::observations::RouteObservation;
+use crate::observations::{ReleaseSlot, RouteObservation};
 use crate::revision::revision_id;
 use crate::step::{Flow, Step, Tick};
 
@@ -17,6 +17,9 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
     if t.phase == CanaryPhase::Failed
         && let Some(id) = Pending::new(&t.observed.controls, &t.acks).retry
     {
+        if queued(t, s) {
+            return Ok(());
+        }
         t.require(confirm_rollout_request(t))?;
         s.ack(|a| a.retry = Some(id.to_owned()));
         s.event(
@@ -47,9 +50,33 @@ pub(super) fn run(t: &Tick<'_>, s: &mut Step) -> Flow {
         }
         return Ok(());
     }
+    if queued(t, s) {
+        return Ok(());
+    }
     t.require(confirm_rollout_request(t))?;
     start(t, s);
     Ok(())
+}
+
+/// Holds a release that has no slot (`--max-concurrent-releases`): nothing is recorded, so the
+/// next tick finds the revision new again. Reported once.
+fn queued(t: &Tick<'_>, s: &mut Step) -> bool {
+    let ReleaseSlot::Full {
+        releasing,
+        limit,
+        ahead,
+    } = t.observed.release_slot
+    else {
+        return false;
+    };
+    let message = format!(
+        "A new revision of {} waits for a release slot: {releasing} of {limit} releases are in progress (--max-concurrent-releases), {ahead} waiting ahead",
+        t.target()
+    );
+    if s.hold(t, reason::RELEASE_QUEUED, message.clone()) {
+        s.event(EventKind::Normal, event::RELEASE_QUEUED, message);
+    }
+    true
 }
 
 /// Outside a release every request goes to the primary: live routes that send any to the canary

@@ -228,3 +228,41 @@ fn a_release_waits_one_interval_before_its_first_analysis_step() {
     assert!(early.weights().is_none());
     assert_eq!(early.requeue_after, std::time::Duration::from_secs(30));
 }
+
+#[test]
+fn a_new_revision_without_a_release_slot_waits_and_is_reported_once() {
+    let mut fixture = canary()
+        .in_phase(CanaryPhase::Succeeded)
+        .with_new_revision();
+    fixture.observed.release_slot = crate::ReleaseSlot::Full {
+        releasing: 2,
+        limit: 2,
+        ahead: 1,
+    };
+    let plan = fixture.decide();
+    assert_eq!(plan.phase(), CanaryPhase::Succeeded);
+    assert!(!plan.has(&Action::ScaleCanaryUp));
+    assert_eq!(
+        plan.status.last_attempted_spec,
+        fixture.status.last_attempted_spec
+    );
+    let (status, reason) = plan.condition(RECONCILING);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", reason::RELEASE_QUEUED)
+    );
+    assert_eq!(plan.event_reasons(), vec![crate::event::RELEASE_QUEUED]);
+    assert!(
+        plan.event_messages()[0].contains("2 of 2 releases are in progress"),
+        "{:?}",
+        plan.event_messages()
+    );
+    let again = fixture.clone().then(&plan, 60).decide();
+    assert!(again.event_reasons().is_empty(), "reported once");
+    // A slot frees up: the release starts.
+    let mut freed = fixture.then(&plan, 60);
+    freed.observed.release_slot = crate::ReleaseSlot::Free;
+    let plan = freed.decide();
+    assert_eq!(plan.phase(), CanaryPhase::Progressing);
+    assert!(plan.has(&Action::ScaleCanaryUp));
+}

@@ -101,6 +101,16 @@ pub(super) async fn observe(
         checks: None,
         controls: ManualControls::from_annotations(&meta.annotations.clone().unwrap_or_default()),
         deleting: meta.deletion_timestamp.is_some(),
+        release_slot: ctx.release_slots.slot(
+            ctx,
+            &format!("{}/{}", id.namespace, id.name),
+            canary
+                .status
+                .as_ref()
+                .and_then(|s| s.phase)
+                .unwrap_or_default(),
+            ctx.config.max_concurrent_releases,
+        ),
     };
     Ok(Observed {
         target,
