@@ -92,3 +92,27 @@ pub struct BackendObjectReference {
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<i32>,
 }
+
+/// A Gateway API extension filter (`ExtensionRef`) of the implementation in use, such as an
+/// Envoy Gateway `HTTPRouteFilter` or a Kong plugin, referred to by group, kind and name in the
+/// Canary's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtensionFilterRef {
+    /// API group of the filter object (for example `gateway.envoyproxy.io`); empty for the
+    /// core group.
+    #[schemars(
+        length(max = 253),
+        regex(pattern = r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub group: String,
+    /// Kind of the filter object (for example `HTTPRouteFilter`).
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+    )]
+    pub kind: String,
+    /// Name of the filter object.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}

@@ -14,7 +14,9 @@ pub use analysis::{
     MetricNoData, SameSite, SessionAffinity, ThresholdRange, Webhook,
 };
 pub use comparison::{ComparisonSides, MetricComparison, MetricOnError};
-pub use gateway_api::{BackendObjectReference, HttpRequestMirror, ParentReference};
+pub use gateway_api::{
+    BackendObjectReference, ExtensionFilterRef, HttpRequestMirror, ParentReference,
+};
 pub use istio::{
     ConnectionPool, ConsistentHash, CorsPolicy, H2UpgradePolicy, HeaderOperations, Headers,
     HttpConnectionPool, HttpCookie, HttpMatchRequest, HttpRetry, HttpRewrite, LoadBalancer,

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CorsPolicy, Headers, HttpMatchRequest, HttpRequestMirror, HttpRetry, HttpRewrite,
-    ParentReference, StringMap, TrafficPolicy,
+    CorsPolicy, ExtensionFilterRef, Headers, HttpMatchRequest, HttpRequestMirror, HttpRetry,
+    HttpRewrite, ParentReference, StringMap, TrafficPolicy,
 };
 
 /// How the generated Services (`<name>`, `<name>-primary`, `<name>-canary`) and routing objects
@@ -82,6 +82,12 @@ pub struct CanaryService {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32))]
     pub gateway_refs: Option<Vec<ParentReference>>,
+    /// Gateway API extension filters (`ExtensionRef`) added to every rule of the generated
+    /// HTTPRoute, after the filters serin derives from `headers`, `rewrite`, `mirror` and
+    /// `corsPolicy`, in this order (serin addition; Gateway API routers only). At most 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub extension_filters: Option<Vec<ExtensionFilterRef>>,
     /// Cross-origin resource sharing policy of the route (Istio, Gateway API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors_policy: Option<CorsPolicy>,

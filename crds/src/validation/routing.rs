@@ -82,6 +82,19 @@ pub(crate) fn router_rules(
             Mirroring::AllRequests | Mirroring::Percent => {}
         }
     }
+    let extension_filters = spec
+        .service
+        .as_ref()
+        .and_then(|s| s.extension_filters.as_deref())
+        .unwrap_or_default();
+    if !extension_filters.is_empty() && provider_family(provider) != "gatewayapi" {
+        p.add(
+            "spec.service.extensionFilters",
+            format!(
+                "provider {provider} writes no Gateway API route; extension filters need gatewayapi"
+            ),
+        );
+    }
     if spec.analysis.session_affinity.is_some() && !caps.session_affinity {
         p.add(
             "spec.analysis.sessionAffinity",

@@ -1,5 +1,5 @@
 //! Route filters from `spec.service`: request and response header changes, URL rewrite, extra
-//! mirrors, and CORS.
+//! mirrors, CORS, and the Canary's extension filters.
 
 use serde_json::{Value, json};
 use serin_crds::canary::{CanaryService, CorsPolicy, HeaderOperations};
@@ -39,6 +39,12 @@ pub(super) fn rule_filters(service: &CanaryService) -> Vec<Value> {
     }
     if let Some(cors) = &service.cors_policy {
         filters.push(json!({ "type": "CORS", "cors": cors_filter(cors) }));
+    }
+    for extension in service.extension_filters.iter().flatten() {
+        filters.push(json!({
+            "type": "ExtensionRef",
+            "extensionRef": { "group": extension.group, "kind": extension.kind, "name": extension.name },
+        }));
     }
     filters
 }

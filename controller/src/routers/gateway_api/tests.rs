@@ -359,3 +359,37 @@ fn mirroring_is_read_back() {
     let route = observed(&f.route(&mirrored(Weight::FULL)), 1, &accepted(1));
     assert_eq!(state(&f, &[route]), live(0, true));
 }
+
+#[test]
+fn extension_filters_follow_the_derived_filters_on_every_rule() {
+    let mut f = Fixture::new();
+    f.service.headers = Some(serin_crds::canary::Headers {
+        request: Some(serin_crds::canary::HeaderOperations {
+            remove: Some(vec!["x-debug".into()]),
+            ..Default::default()
+        }),
+        response: None,
+    });
+    f.service.extension_filters = Some(vec![serin_crds::canary::ExtensionFilterRef {
+        group: "gateway.envoyproxy.io".into(),
+        kind: "HTTPRouteFilter".into(),
+        name: "add-tenant".into(),
+    }]);
+    f.ab = vec![
+        serde_json::from_value(json!({"headers": {"x-canary": {"exact": "insider"}}}))
+            .expect("a match"),
+    ];
+    let route = f.route(&mirrored(Weight::FULL));
+    let extension = json!({"type": "ExtensionRef", "extensionRef": {
+        "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": "add-tenant"
+    }});
+    let rules = route["spec"]["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), 2, "the A/B rule and the rest");
+    for rule in rules {
+        let filters = rule["filters"].as_array().expect("filters");
+        assert_eq!(filters[0]["type"], "RequestHeaderModifier");
+        assert_eq!(filters[1], extension, "{rule}");
+    }
+    // The canary's mirror comes after the Canary's own filters on the weighted rule.
+    assert_eq!(rules[0]["filters"][2]["type"], "RequestMirror");
+}
