@@ -161,6 +161,7 @@ impl ControllerArgs {
         let routers = crate::routers::RouterOptions {
             ingress_annotations_prefix: self.ingress_annotations_prefix.clone(),
             ingress_class: self.ingress_class.clone(),
+            ..crate::routers::RouterOptions::default()
         };
         crate::routers::router_for(mesh_provider, &routers)
             .with_context(|| format!("--mesh-provider {mesh_provider}"))?;
@@ -286,7 +287,7 @@ async fn client(
 
 /// Runs the controller until Ctrl-C or SIGTERM.
 pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
-    let config = args.config()?;
+    let mut config = args.config()?;
     let identity = default_identity();
     let election = args
         .enable_leader_election
@@ -306,6 +307,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         timeout: args.kube_api_timeout,
     };
     let client = client(args.kubeconfig.as_ref(), options).await?;
+    config.routers.gateway_api = crate::routers::newest_gateway_api(&client).await;
     metrics
         .info
         .get_or_create(&InfoLabels {

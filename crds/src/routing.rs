@@ -288,14 +288,16 @@ pub fn capabilities(provider: Provider) -> Capabilities {
             session_affinity: true,
             required: &[],
         },
-        Provider::GatewayApiV1 | Provider::GatewayApiV1beta1 => Capabilities {
-            weighted: true,
-            ab_matches: GATEWAY_API_MATCHES,
-            service_matches: true,
-            mirroring: Mirroring::Percent,
-            session_affinity: true,
-            required: &[RequiredRef::GatewayRefs],
-        },
+        Provider::GatewayApi | Provider::GatewayApiV1 | Provider::GatewayApiV1beta1 => {
+            Capabilities {
+                weighted: true,
+                ab_matches: GATEWAY_API_MATCHES,
+                service_matches: true,
+                mirroring: Mirroring::Percent,
+                session_affinity: true,
+                required: &[RequiredRef::GatewayRefs],
+            }
+        }
         Provider::Nginx => Capabilities {
             ab_matches: NGINX_MATCHES,
             required: &[RequiredRef::IngressRef],
@@ -357,6 +359,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let expected = vec![
+            Provider::GatewayApi,
             Provider::GatewayApiV1,
             Provider::GatewayApiV1beta1,
             Provider::Istio,

@@ -60,9 +60,10 @@ impl QueryFamily {
             Provider::Skipper => QueryFamily::Skipper,
             Provider::Apisix => QueryFamily::Apisix,
             Provider::Osm => QueryFamily::Osm,
-            Provider::Kubernetes | Provider::GatewayApiV1 | Provider::GatewayApiV1beta1 => {
-                QueryFamily::Http
-            }
+            Provider::Kubernetes
+            | Provider::GatewayApi
+            | Provider::GatewayApiV1
+            | Provider::GatewayApiV1beta1 => QueryFamily::Http,
         }
     }
 }

@@ -22,7 +22,7 @@ mod traefik;
 
 pub use apisix::Apisix;
 pub use contour::Contour;
-pub use gateway_api::{GatewayApi, GatewayApiVersion};
+pub use gateway_api::{GatewayApi, GatewayApiVersion, newest_served as newest_gateway_api};
 pub use istio::Istio;
 pub use kinds::{
     APISIX_ROUTE, Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS,
@@ -109,6 +109,9 @@ pub struct RouterOptions {
     pub ingress_annotations_prefix: Option<String>,
     /// Ingress class set on the objects of ingress routers (`--ingress-class`).
     pub ingress_class: Option<String>,
+    /// The HTTPRoute version a bare `gatewayapi` provider writes: the newest the cluster
+    /// serves, asked of discovery when the controller starts (`v1` until then, and offline).
+    pub gateway_api: GatewayApiVersion,
 }
 
 /// Why a router cannot produce routes for a Canary.
@@ -188,6 +191,7 @@ pub fn router_for(
 ) -> Result<Box<dyn Router>, RouterError> {
     match provider {
         Provider::Kubernetes => Ok(Box::new(KubernetesServices)),
+        Provider::GatewayApi => Ok(Box::new(GatewayApi::newest(options.gateway_api))),
         Provider::GatewayApiV1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1))),
         Provider::GatewayApiV1beta1 => Ok(Box::new(GatewayApi::new(GatewayApiVersion::V1beta1))),
         Provider::Istio => Ok(Box::new(Istio)),

@@ -135,6 +135,10 @@ pub enum Provider {
     /// Contour (HTTPProxy weights).
     #[serde(rename = "contour")]
     Contour,
+    /// Gateway API HTTPRoute weights, in the newest version the cluster serves (serin
+    /// addition: in Flagger a bare `gatewayapi` falls back to Istio).
+    #[serde(rename = "gatewayapi")]
+    GatewayApi,
     /// Gateway API `gateway.networking.k8s.io/v1` HTTPRoute weights.
     #[serde(rename = "gatewayapi:v1")]
     GatewayApiV1,
@@ -183,12 +187,13 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// Every provider, in the order of Flagger's CRD enum.
-    pub const ALL: [Provider; 19] = [
+    /// Every provider, in the order of Flagger's CRD enum (with serin's bare `gatewayapi`).
+    pub const ALL: [Provider; 20] = [
         Provider::Apisix,
         Provider::AppMesh,
         Provider::AppMeshV1beta2,
         Provider::Contour,
+        Provider::GatewayApi,
         Provider::GatewayApiV1,
         Provider::GatewayApiV1beta1,
         Provider::Gloo,
@@ -213,6 +218,7 @@ impl Provider {
             Provider::AppMesh => "appmesh",
             Provider::AppMeshV1beta2 => "appmesh:v1beta2",
             Provider::Contour => "contour",
+            Provider::GatewayApi => "gatewayapi",
             Provider::GatewayApiV1 => "gatewayapi:v1",
             Provider::GatewayApiV1beta1 => "gatewayapi:v1beta1",
             Provider::Gloo => "gloo",

@@ -141,7 +141,7 @@ fn required_refs(
 /// The name users know the provider by in messages (`gatewayapi` for both its versions).
 fn provider_family(provider: Provider) -> &'static str {
     match provider {
-        Provider::GatewayApiV1 | Provider::GatewayApiV1beta1 => "gatewayapi",
+        Provider::GatewayApi | Provider::GatewayApiV1 | Provider::GatewayApiV1beta1 => "gatewayapi",
         other => other.as_str(),
     }
 }

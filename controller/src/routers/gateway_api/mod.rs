@@ -1,4 +1,4 @@
-//! The Gateway API router (`gatewayapi:v1`, `gatewayapi:v1beta1`): one HTTPRoute named after the
+//! The Gateway API router (`gatewayapi`, `gatewayapi:v1`, `gatewayapi:v1beta1`): one HTTPRoute named after the
 //! apex Service, with weighted primary and canary backends, A/B header matches, mirroring,
 //! session-affinity cookies, timeouts and filters. A split counts as live only when every
 //! parent Gateway reports the route's current generation accepted.
@@ -15,10 +15,30 @@ use super::{
     RouteObservation, Router, RouterError, TrafficSplit,
 };
 
+/// The newest HTTPRoute version the cluster serves: `v1` when discovery lists it (or cannot
+/// be asked), else `v1beta1` when that is served.
+pub async fn newest_served(client: &kube::Client) -> GatewayApiVersion {
+    match kube::discovery::group(client, "gateway.networking.k8s.io").await {
+        Ok(group) => {
+            let served = |v: &str| group.versions().any(|served| served == v);
+            if !served("v1") && served("v1beta1") {
+                GatewayApiVersion::V1beta1
+            } else {
+                GatewayApiVersion::V1
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "Gateway API versions not discovered; bare gatewayapi writes v1");
+            GatewayApiVersion::V1
+        }
+    }
+}
+
 /// Which served version of HTTPRoute to write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum GatewayApiVersion {
     /// `gateway.networking.k8s.io/v1`.
+    #[default]
     V1,
     /// `gateway.networking.k8s.io/v1beta1`.
     V1beta1,
@@ -28,12 +48,25 @@ pub enum GatewayApiVersion {
 #[derive(Clone, Copy, Debug)]
 pub struct GatewayApi {
     version: GatewayApiVersion,
+    /// Named by the bare `gatewayapi` provider.
+    bare: bool,
 }
 
 impl GatewayApi {
     /// A router writing HTTPRoutes of `version`.
     pub fn new(version: GatewayApiVersion) -> Self {
-        GatewayApi { version }
+        GatewayApi {
+            version,
+            bare: false,
+        }
+    }
+
+    /// The router of a bare `gatewayapi`, writing `newest`, the newest version served.
+    pub fn newest(newest: GatewayApiVersion) -> Self {
+        GatewayApi {
+            version: newest,
+            bare: true,
+        }
     }
 
     fn kind(self) -> RouteKind {
@@ -46,9 +79,10 @@ impl GatewayApi {
 
 impl Router for GatewayApi {
     fn name(&self) -> &'static str {
-        match self.version {
-            GatewayApiVersion::V1 => "gatewayapi:v1",
-            GatewayApiVersion::V1beta1 => "gatewayapi:v1beta1",
+        match (self.bare, self.version) {
+            (true, _) => "gatewayapi",
+            (false, GatewayApiVersion::V1) => "gatewayapi:v1",
+            (false, GatewayApiVersion::V1beta1) => "gatewayapi:v1beta1",
         }
     }
 
