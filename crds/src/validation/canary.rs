@@ -8,7 +8,7 @@ use crate::canary::{
 };
 
 use super::analysis::{mirror, strategy};
-use super::metrics::metric_checks;
+use super::metrics::spec_checks;
 use super::routing::router_rules;
 use super::service::{RoutingSpec, routing_spec};
 use super::webhooks::webhooks;
@@ -98,10 +98,6 @@ pub fn validate_canary(
     let target = target(spec, &mut p);
     provider_rules(provider, target.as_ref(), &mut p);
     let routing = routing_spec(spec, target.as_ref(), &mut p);
-    let metrics_server = spec
-        .metrics_server
-        .as_deref()
-        .and_then(|u| p.http_url("spec.metricsServer", u));
     let progress_deadline = match spec.progress_deadline_seconds {
         Some(0) => {
             p.add("spec.progressDeadlineSeconds", "must be at least 1");
@@ -144,13 +140,7 @@ pub fn validate_canary(
     };
     let primary_ready = ready(&mut p, "primaryReadyThreshold", a.primary_ready_threshold);
     let canary_ready = ready(&mut p, "canaryReadyThreshold", a.canary_ready_threshold);
-    let ab_testing = a.match_.as_ref().is_some_and(|m| !m.is_empty());
-    let metrics = metric_checks(
-        a.metrics.as_deref().unwrap_or_default(),
-        ab_testing,
-        provider,
-        &mut p,
-    );
+    let (metrics, metrics_server) = spec_checks(spec, provider, &mut p);
     let webhooks = webhooks(a.webhooks.as_deref().unwrap_or_default(), &mut p);
     let alerts = alerts(a.alerts.as_deref().unwrap_or_default(), &mut p);
     session_affinity(a.session_affinity.as_ref(), strategy.as_ref(), &mut p);

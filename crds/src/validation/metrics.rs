@@ -121,18 +121,7 @@ pub fn validate_checks(
 ) -> Result<ValidChecks, ValidationErrors> {
     let mut p = Problems::default();
     let provider = spec.provider.or(default_provider);
-    let a = &spec.analysis;
-    let ab_testing = a.match_.as_ref().is_some_and(|m| !m.is_empty());
-    let metrics = metric_checks(
-        a.metrics.as_deref().unwrap_or_default(),
-        ab_testing,
-        provider,
-        &mut p,
-    );
-    let metrics_server = spec
-        .metrics_server
-        .as_deref()
-        .and_then(|u| p.http_url("spec.metricsServer", u));
+    let (metrics, metrics_server) = spec_checks(spec, provider, &mut p);
     let target = spec.target_ref.name.clone();
     let names = ServiceNames::new(&target, spec.service.as_ref());
     p.finish(|| ValidChecks {
@@ -146,9 +135,30 @@ pub fn validate_checks(
     })
 }
 
+/// The metric checks and `metricsServer` of `spec`, with `provider` the router in effect.
+pub(crate) fn spec_checks(
+    spec: &CanarySpec,
+    provider: Option<Provider>,
+    p: &mut Problems,
+) -> (Vec<MetricCheck>, Option<url::Url>) {
+    let a = &spec.analysis;
+    let ab_testing = a.match_.as_ref().is_some_and(|m| !m.is_empty());
+    let metrics = metric_checks(
+        a.metrics.as_deref().unwrap_or_default(),
+        ab_testing,
+        provider,
+        p,
+    );
+    let metrics_server = spec
+        .metrics_server
+        .as_deref()
+        .and_then(|u| p.http_url("spec.metricsServer", u));
+    (metrics, metrics_server)
+}
+
 /// Validates the metric checks; `ab_testing` when the Canary has `match` (no comparison then),
 /// `provider` the router in effect when known.
-pub(crate) fn metric_checks(
+fn metric_checks(
     metrics: &[CanaryMetric],
     ab_testing: bool,
     provider: Option<Provider>,
