@@ -2,18 +2,14 @@
 //! with reason `ResourcesSynced` at the current generation, as the controller writes once it
 //! has pushed a route to APISIX.
 
-use std::collections::HashMap;
-
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::snapshot::{Kind, Snapshot, key_of};
+use super::snapshot::{Kind, Snapshot};
+use super::status_writer::StatusWriter;
 
 /// Writes `ApisixRoute` status when it differs from what the controller would report.
 #[derive(Debug, Default)]
-pub(crate) struct ApisixController {
-    written: HashMap<(String, String), Value>,
-}
+pub(crate) struct ApisixController(StatusWriter);
 
 fn status(route: &Value) -> Value {
     json!({"conditions": [{
@@ -33,32 +29,9 @@ impl ApisixController {
         client: &kube::Client,
         snapshot: &Snapshot,
     ) -> Result<(), kube::Error> {
-        let resource = Kind::ApisixRoute.resource();
-        for route in &snapshot.apisixroutes {
-            let key = key_of(route);
-            let desired = status(route);
-            if route["status"] == desired
-                || self.written.get(&key) == Some(&desired) && route["status"].is_object()
-            {
-                continue;
-            }
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &key.0, &resource);
-            match api
-                .patch_status(
-                    &key.1,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"status": desired})),
-                )
-                .await
-            {
-                Ok(_) => {
-                    self.written.insert(key, desired);
-                }
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        self.0
+            .step(client, Kind::ApisixRoute, &snapshot.apisixroutes, status)
+            .await
     }
 }
 

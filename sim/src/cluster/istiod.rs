@@ -5,21 +5,17 @@
 //! A VirtualService annotated `sim.serin.dev/istio-status` gets another status: `propagating`
 //! keeps it not reconciled (`stillPropagating`), `invalid` reports a validation error.
 
-use std::collections::HashMap;
-
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::snapshot::{Kind, Snapshot, key_of};
+use super::snapshot::{Kind, Snapshot};
+use super::status_writer::StatusWriter;
 
 /// The annotation that chooses the status of one VirtualService.
 pub const STATUS_ANNOTATION: &str = "sim.serin.dev/istio-status";
 
 /// Writes VirtualService status when it differs from what istiod would report.
 #[derive(Debug, Default)]
-pub(crate) struct Istiod {
-    written: HashMap<(String, String), Value>,
-}
+pub(crate) struct Istiod(StatusWriter);
 
 fn status(vs: &Value) -> Value {
     let generation = vs["metadata"]["generation"].clone();
@@ -52,32 +48,14 @@ impl Istiod {
         client: &kube::Client,
         snapshot: &Snapshot,
     ) -> Result<(), kube::Error> {
-        let resource = Kind::VirtualService.resource();
-        for vs in &snapshot.virtualservices {
-            let key = key_of(vs);
-            let desired = status(vs);
-            if vs["status"] == desired
-                || self.written.get(&key) == Some(&desired) && vs["status"].is_object()
-            {
-                continue;
-            }
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &key.0, &resource);
-            match api
-                .patch_status(
-                    &key.1,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"status": desired})),
-                )
-                .await
-            {
-                Ok(_) => {
-                    self.written.insert(key, desired);
-                }
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        self.0
+            .step(
+                client,
+                Kind::VirtualService,
+                &snapshot.virtualservices,
+                status,
+            )
+            .await
     }
 }
 

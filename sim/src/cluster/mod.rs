@@ -4,12 +4,14 @@
 mod apisix;
 pub mod contour;
 mod gateway;
+pub mod gloo;
 pub mod istiod;
 mod metrics;
 mod pods;
 pub mod revision;
 mod routing;
 mod snapshot;
+mod status_writer;
 mod traffic;
 mod workloads;
 
@@ -95,6 +97,7 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
     let mut istiod = istiod::Istiod::default();
     let mut contour = contour::Contour::default();
     let mut apisix = apisix::ApisixController::default();
+    let mut gloo = gloo::Gloo::default();
     let mut traffic = Traffic::new(config.seed);
     let mut pods = pods::Pods::default();
     let mut informers = Informers::start(&client, Duration::from_secs(1).min(config.tick * 5));
@@ -137,6 +140,9 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
         }
         if let Err(e) = apisix.step(&client, &snapshot).await {
             tracing::warn!(error = %e, "simulated cluster: writing ApisixRoute status failed");
+        }
+        if let Err(e) = gloo.step(&client, &snapshot).await {
+            tracing::warn!(error = %e, "simulated cluster: writing RouteTable status failed");
         }
         let entries = routing::entries(&snapshot);
         let load = Load {

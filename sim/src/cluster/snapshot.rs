@@ -26,10 +26,12 @@ pub(crate) enum Kind {
     HttpProxy,
     TraefikService,
     ApisixRoute,
+    RouteTable,
+    Upstream,
 }
 
 impl Kind {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 12] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -40,6 +42,8 @@ impl Kind {
         Self::HttpProxy,
         Self::TraefikService,
         Self::ApisixRoute,
+        Self::RouteTable,
+        Self::Upstream,
     ];
 
     pub(crate) fn resource(self) -> ApiResource {
@@ -69,6 +73,8 @@ impl Kind {
                 "traefikservices",
             ),
             Self::ApisixRoute => ("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes"),
+            Self::RouteTable => ("gateway.solo.io", "v1", "RouteTable", "routetables"),
+            Self::Upstream => ("gloo.solo.io", "v1", "Upstream", "upstreams"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -87,6 +93,8 @@ pub(crate) struct Snapshot {
     pub(crate) httpproxies: Vec<Arc<Value>>,
     pub(crate) traefikservices: Vec<Arc<Value>>,
     pub(crate) apisixroutes: Vec<Arc<Value>>,
+    pub(crate) routetables: Vec<Arc<Value>>,
+    pub(crate) upstreams: Vec<Arc<Value>>,
 }
 
 /// Retries a failing watch (typically: the kind's CRD is not installed yet) at a fixed pace.
@@ -168,6 +176,8 @@ impl Informers {
                 Kind::HttpProxy => &mut snapshot.httpproxies,
                 Kind::TraefikService => &mut snapshot.traefikservices,
                 Kind::ApisixRoute => &mut snapshot.apisixroutes,
+                Kind::RouteTable => &mut snapshot.routetables,
+                Kind::Upstream => &mut snapshot.upstreams,
             };
             *slot = items;
         }
