@@ -46,6 +46,11 @@ impl Kind {
         Self::Upstream,
     ];
 
+    /// Whether the kind's CRD serves status as a subresource (Gloo's do not).
+    pub(crate) fn has_status_subresource(self) -> bool {
+        !matches!(self, Self::RouteTable | Self::Upstream)
+    }
+
     pub(crate) fn resource(self) -> ApiResource {
         let (group, version, kind, plural) = match self {
             Self::Deployment => ("apps", "v1", "Deployment", "deployments"),

@@ -25,6 +25,8 @@ impl StatusWriter {
         objects: &[Arc<Value>],
         status: impl Fn(&Value) -> Value,
     ) -> Result<(), kube::Error> {
+        // Kinds without a status subresource (Gloo's) take status in the object itself.
+        let subresource = kind.has_status_subresource();
         let resource = kind.resource();
         for object in objects {
             let key = key_of(object);
@@ -35,14 +37,16 @@ impl StatusWriter {
                 continue;
             }
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &key.0, &resource);
-            match api
-                .patch_status(
-                    &key.1,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"status": desired})),
-                )
-                .await
-            {
+            let (params, patch) = (
+                PatchParams::default(),
+                Patch::Merge(json!({"status": desired})),
+            );
+            let written = if subresource {
+                api.patch_status(&key.1, &params, &patch).await
+            } else {
+                api.patch(&key.1, &params, &patch).await
+            };
+            match written {
                 Ok(_) => {
                     self.written.insert(key, desired);
                 }

@@ -2,9 +2,10 @@
 //!
 //! Gloo writes one status per reporter under `status.statuses` (keyed by the reporter's
 //! namespace; older releases wrote a single status in `status` itself): a `state` of `Pending`,
-//! `Accepted`, `Rejected` or `Warning` (or their numbers 0 to 3), a `reason` and `reportedBy`,
-//! and since Gloo Edge 1.14 an `observedGeneration`. The split is live once every reporter
-//! accepted the current generation (`Warning` is accepted with warnings).
+//! `Accepted`, `Rejected` or `Warning` (or their numbers 0 to 3), a `reason` and `reportedBy`.
+//! The split is live once every reporter accepted the table (`Warning` is accepted with
+//! warnings). Gloo's CRDs have no status subresource: writing status changes the generation, so
+//! no status can name the generation it judged, and the reporters' latest word is taken.
 
 use serde_json::Value;
 use serin_crds::validation::{RoutingSpec, Weight};
@@ -54,7 +55,6 @@ fn accepted(table: &Value, name: &str) -> Result<(), RouteObservation> {
             reason: format!("Gloo has not reported on the RouteTable {name} yet"),
         });
     }
-    let generation = table["metadata"]["generation"].as_i64().unwrap_or(0);
     for (key, status) in &statuses {
         let by = reporter(key, status);
         let reason = status["reason"].as_str().unwrap_or("no reason given");
@@ -70,16 +70,6 @@ fn accepted(table: &Value, name: &str) -> Result<(), RouteObservation> {
                     reason: format!("{by} has not accepted the RouteTable {name} yet"),
                 });
             }
-        }
-        if status["observedGeneration"]
-            .as_i64()
-            .is_some_and(|o| o < generation)
-        {
-            return Err(RouteObservation::Pending {
-                reason: format!(
-                    "{by} has not processed generation {generation} of the RouteTable {name} yet"
-                ),
-            });
         }
     }
     Ok(())
