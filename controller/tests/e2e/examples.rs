@@ -172,8 +172,8 @@ async fn the_gloo_example_with_its_virtual_service_initializes() {
         .await;
     let table = h.get("gateway.solo.io/v1", "RouteTable", "podinfo").await;
     assert_eq!(
-        table["spec"]["routes"][0]["routeAction"]["multi"]["destinations"][0]["destination"]
-            ["upstream"]["name"],
+        table["spec"]["routes"][0]["routeAction"]["multi"]["destinations"][0]["destination"]["upstream"]
+            ["name"],
         "test-podinfo-primaryupstream-80"
     );
     h.stop_controller().await;

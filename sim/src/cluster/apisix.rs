@@ -4,14 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::snapshot::{Kind, Snapshot};
-use super::status_writer::StatusWriter;
-
-/// Writes `ApisixRoute` status when it differs from what the controller would report.
-#[derive(Debug, Default)]
-pub(crate) struct ApisixController(StatusWriter);
-
-fn status(route: &Value) -> Value {
+/// The status the controller reports on `object`.
+pub(crate) fn status(route: &Value) -> Value {
     json!({"conditions": [{
         "type": "ResourcesAvailable",
         "status": "True",
@@ -20,19 +14,6 @@ fn status(route: &Value) -> Value {
         "observedGeneration": route["metadata"]["generation"],
         "lastTransitionTime": "2026-01-01T00:00:00Z",
     }]})
-}
-
-impl ApisixController {
-    /// Updates the status of every `ApisixRoute` whose status is missing or stale.
-    pub(crate) async fn step(
-        &mut self,
-        client: &kube::Client,
-        snapshot: &Snapshot,
-    ) -> Result<(), kube::Error> {
-        self.0
-            .step(client, Kind::ApisixRoute, &snapshot.apisixroutes, status)
-            .await
-    }
 }
 
 #[cfg(test)]

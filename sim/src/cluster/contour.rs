@@ -5,17 +5,11 @@
 
 use serde_json::{Value, json};
 
-use super::snapshot::{Kind, Snapshot};
-use super::status_writer::StatusWriter;
-
 /// The annotation that makes Contour refuse one HTTPProxy.
 pub const STATUS_ANNOTATION: &str = "sim.serin.dev/contour-status";
 
-/// Writes HTTPProxy status when it differs from what Contour would report.
-#[derive(Debug, Default)]
-pub(crate) struct Contour(StatusWriter);
-
-fn status(proxy: &Value) -> Value {
+/// The status the controller reports on `object`.
+pub(crate) fn status(proxy: &Value) -> Value {
     let generation = proxy["metadata"]["generation"].clone();
     let invalid = proxy["metadata"]["annotations"][STATUS_ANNOTATION] == "invalid";
     let (current, description) = if invalid {
@@ -39,19 +33,6 @@ fn status(proxy: &Value) -> Value {
                                        "status": "True", "message": "simulated refusal"}]);
     }
     json!({"currentStatus": current, "description": description, "conditions": [condition]})
-}
-
-impl Contour {
-    /// Updates the status of every HTTPProxy whose status is missing or stale.
-    pub(crate) async fn step(
-        &mut self,
-        client: &kube::Client,
-        snapshot: &Snapshot,
-    ) -> Result<(), kube::Error> {
-        self.0
-            .step(client, Kind::HttpProxy, &snapshot.httpproxies, status)
-            .await
-    }
 }
 
 #[cfg(test)]

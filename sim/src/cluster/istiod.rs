@@ -7,17 +7,11 @@
 
 use serde_json::{Value, json};
 
-use super::snapshot::{Kind, Snapshot};
-use super::status_writer::StatusWriter;
-
 /// The annotation that chooses the status of one VirtualService.
 pub const STATUS_ANNOTATION: &str = "sim.serin.dev/istio-status";
 
-/// Writes VirtualService status when it differs from what istiod would report.
-#[derive(Debug, Default)]
-pub(crate) struct Istiod(StatusWriter);
-
-fn status(vs: &Value) -> Value {
+/// The status the controller reports on `object`.
+pub(crate) fn status(vs: &Value) -> Value {
     let generation = vs["metadata"]["generation"].clone();
     let wanted = vs["metadata"]["annotations"][STATUS_ANNOTATION].as_str();
     let reconciled = |ok: bool, reason: &str, message: &str| {
@@ -38,24 +32,6 @@ fn status(vs: &Value) -> Value {
             "observedGeneration": generation,
             "conditions": reconciled(true, "", "2/2 proxies up to date"),
         }),
-    }
-}
-
-impl Istiod {
-    /// Updates the status of every VirtualService whose status is missing or stale.
-    pub(crate) async fn step(
-        &mut self,
-        client: &kube::Client,
-        snapshot: &Snapshot,
-    ) -> Result<(), kube::Error> {
-        self.0
-            .step(
-                client,
-                Kind::VirtualService,
-                &snapshot.virtualservices,
-                status,
-            )
-            .await
     }
 }
 

@@ -102,6 +102,26 @@ pub(crate) struct Snapshot {
     pub(crate) upstreams: Vec<Arc<Value>>,
 }
 
+impl Snapshot {
+    /// The objects of `kind`.
+    pub(crate) fn objects(&self, kind: Kind) -> &[Arc<Value>] {
+        match kind {
+            Kind::Deployment => &self.deployments,
+            Kind::DaemonSet => &self.daemonsets,
+            Kind::Service => &self.services,
+            Kind::Ingress => &self.ingresses,
+            Kind::HttpRoute => &self.httproutes,
+            Kind::VirtualService => &self.virtualservices,
+            Kind::TrafficSplit => &self.trafficsplits,
+            Kind::HttpProxy => &self.httpproxies,
+            Kind::TraefikService => &self.traefikservices,
+            Kind::ApisixRoute => &self.apisixroutes,
+            Kind::RouteTable => &self.routetables,
+            Kind::Upstream => &self.upstreams,
+        }
+    }
+}
+
 /// Retries a failing watch (typically: the kind's CRD is not installed yet) at a fixed pace.
 #[derive(Debug, Clone)]
 struct Retry(Duration);
