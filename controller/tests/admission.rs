@@ -121,7 +121,9 @@ const CORPUS: &[(&str, Admission)] = &[
     ("70-", Field("spec.analysis.metrics[0].comparison.margin")),
     ("71-", Field("spec.analysis.metrics[0].comparison.alpha")),
     ("72-", Field("spec.analysis.metrics[0]")),
-    ("73-", Field("spec.service.extensionFilters")),
+    ("73-", Field("spec.analysis.mirror")),
+    ("74-", Controller(MATCH_DETAILS)),
+    ("75-", Field("spec.service.extensionFilters")),
 ];
 
 const MATCH_DETAILS: &str = "which match kinds (exact, prefix, regex) and how many headers each router \

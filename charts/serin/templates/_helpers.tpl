@@ -131,30 +131,22 @@ false
 - apiGroups: ["apisix.apache.org"]
   resources: ["apisixroutes"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-{{- end -}}
-
-{{/* Rules for routers serin does not implement yet (routers.extra). */}}
-{{- define "serin.extraRouterRules" -}}
-- apiGroups: ["networking.k8s.io"]
-  resources: ["ingresses"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-- apiGroups: ["split.smi-spec.io"]
-  resources: ["trafficsplits"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-- apiGroups: ["projectcontour.io"]
-  resources: ["httpproxies"]
+- apiGroups: ["gateway.solo.io"]
+  resources: ["routetables"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["gloo.solo.io"]
   resources: ["upstreams"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-- apiGroups: ["gateway.solo.io"]
-  resources: ["routetables"]
+{{- end -}}
+
+{{/* Rules for routers serin does not implement yet (routers.extra): SMI, Traefik's legacy
+   API group, Kuma, KEDA, Knative. */}}
+{{- define "serin.extraRouterRules" -}}
+- apiGroups: ["split.smi-spec.io"]
+  resources: ["trafficsplits"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-- apiGroups: ["traefik.io", "traefik.containo.us"]
+- apiGroups: ["traefik.containo.us"]
   resources: ["traefikservices"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-- apiGroups: ["apisix.apache.org"]
-  resources: ["apisixroutes"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["kuma.io"]
   resources: ["trafficroutes"]

@@ -150,6 +150,25 @@ pub const APISIX_ROUTE: RouteKind = RouteKind {
     namespaced: true,
 };
 
+/// Gloo Edge `RouteTable`, `gateway.solo.io/v1`.
+pub const ROUTE_TABLE: RouteKind = RouteKind {
+    group: "gateway.solo.io",
+    version: "v1",
+    kind: "RouteTable",
+    plural: "routetables",
+    namespaced: true,
+};
+
+/// Gloo `Upstream`, `gloo.solo.io/v1`: read as `spec.upstreamRef`, and written as the primary
+/// and canary upstreams.
+pub const UPSTREAM: RouteKind = RouteKind {
+    group: "gloo.solo.io",
+    version: "v1",
+    kind: "Upstream",
+    plural: "upstreams",
+    namespaced: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

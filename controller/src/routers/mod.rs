@@ -12,6 +12,7 @@ mod apisix;
 mod contour;
 mod cookies;
 mod gateway_api;
+mod gloo;
 mod ingress_copy;
 mod istio;
 mod kinds;
@@ -23,10 +24,11 @@ mod traefik;
 pub use apisix::Apisix;
 pub use contour::Contour;
 pub use gateway_api::{GatewayApi, GatewayApiVersion, newest_served as newest_gateway_api};
+pub use gloo::Gloo;
 pub use istio::Istio;
 pub use kinds::{
     APISIX_ROUTE, Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS,
-    KindUse, RouteKind, TRAEFIK_SERVICE, VIRTUAL_SERVICE,
+    KindUse, ROUTE_TABLE, RouteKind, TRAEFIK_SERVICE, UPSTREAM, VIRTUAL_SERVICE,
 };
 pub use kubernetes::KubernetesServices;
 pub use nginx::Nginx;
@@ -198,13 +200,13 @@ pub fn router_for(
         Provider::Contour => Ok(Box::new(Contour::new(options.ingress_class.as_deref()))),
         Provider::Traefik => Ok(Box::new(Traefik)),
         Provider::Apisix => Ok(Box::new(Apisix)),
+        Provider::Gloo => Ok(Box::new(Gloo)),
         Provider::Skipper => Ok(Box::new(Skipper)),
         Provider::Nginx => Ok(Box::new(Nginx::new(
             options.ingress_annotations_prefix.as_deref(),
         ))),
         Provider::AppMesh
         | Provider::AppMeshV1beta2
-        | Provider::Gloo
         | Provider::Knative
         | Provider::Kuma
         | Provider::Linkerd
@@ -224,6 +226,14 @@ pub(crate) fn flux_opt_out(annotations: &mut BTreeMap<String, String>) {
     ] {
         annotations.insert(key.to_owned(), "disabled".to_owned());
     }
+}
+
+/// The canary's share, in percent rounded to the nearest, of weights `primary` and `canary`
+/// (relative, as Envoy reads them); `None` when both are 0.
+pub(crate) fn canary_share(primary: u64, canary: u64) -> Option<serin_crds::validation::Weight> {
+    let total = primary.checked_add(canary).filter(|t| *t > 0)?;
+    let share = (canary.checked_mul(200)? + total) / (2 * total);
+    serin_crds::validation::Weight::new(u32::try_from(share).ok()?)
 }
 
 /// Every kind some router uses, each once with the widest access any router needs: what the

@@ -6,29 +6,11 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use serin_controller::demo::ClusterOptions;
-use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
 
-use crate::istio::{shortened, supporting_objects};
-use crate::support::{Harness, flagger_manifest, mesh_crds};
+use crate::support::{Harness, PODINFO_DEPLOYMENT, canary_weight, image_of};
 
 const APISIX: &str = "apisix.apache.org/v2";
-
-const PODINFO: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: podinfo}}
-  template:
-    metadata:
-      labels: {app: podinfo}
-      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
-    spec:
-      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]
-"#;
 
 /// The ApisixRoute of Flagger's tutorial, with APISIX's Prometheus plugin.
 fn apisix_route(namespace: &str) -> String {
@@ -71,11 +53,7 @@ spec:
 }
 
 async fn start() -> Harness {
-    let options = ClusterOptions {
-        crds: vec![mesh_crds("apisix/apisixroutes.yaml")],
-        istio_status: false,
-    };
-    Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await
+    Harness::start_with_mesh_crds(Provider::Kubernetes, &["apisix/apisixroutes.yaml"]).await
 }
 
 /// The weights of the copy's rule, by Service.
@@ -100,16 +78,6 @@ fn split(primary: i64, canary: i64) -> Vec<(String, i64)> {
     ]
 }
 
-fn image_of(deployment: &Value) -> &str {
-    deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap_or_default()
-}
-
-fn weight(canary: &Canary) -> Option<u32> {
-    canary.status.as_ref().and_then(|s| s.canary_weight)
-}
-
 async fn copy(h: &Harness) -> Value {
     h.get(APISIX, "ApisixRoute", "podinfo-podinfo-canary").await
 }
@@ -117,7 +85,7 @@ async fn copy(h: &Harness) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_through_an_apisix_route_is_promoted_in_steps_and_a_bad_one_rolled_back() {
     let mut h = start().await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&apisix_route("test"));
     h.apply(&canary("    maxWeight: 50\n    stepWeight: 10"));
     h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
@@ -138,7 +106,7 @@ async fn a_release_through_an_apisix_route_is_promoted_in_steps_and_a_bad_one_ro
     h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
         .await;
     h.wait_until("podinfo", "weight 50", Duration::from_secs(60), |c| {
-        weight(c) == Some(50)
+        canary_weight(c) == Some(50)
     })
     .await;
     assert_eq!(weights(&copy(&h).await), split(50, 50));
@@ -155,7 +123,7 @@ async fn a_release_through_an_apisix_route_is_promoted_in_steps_and_a_bad_one_ro
     let failed = h
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
         .await;
-    assert_eq!(weight(&failed), Some(0));
+    assert_eq!(canary_weight(&failed), Some(0));
     assert_eq!(
         weights(&copy(&h).await),
         split(100, 0),
@@ -171,28 +139,8 @@ async fn flaggers_apisix_tutorial_releases_as_published() {
     let file = "018-Canary-docs__gitbook__tutorials__apisix-progressive-delivery.yaml";
     let namespace = "flagger-018";
     let mut h = start().await;
-    let manifest = shortened(&flagger_manifest(file), namespace);
-    h.apply(&supporting_objects(namespace, &h.prometheus_url()));
-    h.apply(&apisix_route(namespace));
-    h.apply(&serde_yaml::to_string(&manifest).expect("yaml"));
-    h.wait_until_in(namespace, "podinfo", file, Duration::from_secs(60), |c| {
-        c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Initialized)
-    })
-    .await;
-    h.release_in(
-        namespace,
-        "podinfo",
-        "ghcr.io/stefanprodan/podinfo:6.1.0",
-        "0.0",
-    )
-    .await;
-    h.wait_until_in(namespace, "podinfo", file, Duration::from_secs(150), |c| {
-        c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Succeeded)
-    })
-    .await;
-    let primary = h
-        .get_in(namespace, "apps/v1", "Deployment", "podinfo-primary")
+    h.start_flagger_tutorial(file, namespace, &[apisix_route(namespace)])
         .await;
-    assert_eq!(image_of(&primary), "ghcr.io/stefanprodan/podinfo:6.1.0");
+    h.promote_flagger_tutorial(file, namespace).await;
     h.stop_controller().await;
 }

@@ -5,29 +5,11 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use serin_controller::demo::ClusterOptions;
-use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
 
-use crate::istio::{shortened, supporting_objects};
-use crate::support::{Harness, flagger_manifest, mesh_crds};
+use crate::support::{Harness, PODINFO_DEPLOYMENT, canary_weight, image_of};
 
 const PROXY: &str = "projectcontour.io/v1";
-
-const PODINFO: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: podinfo}}
-  template:
-    metadata:
-      labels: {app: podinfo}
-      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
-    spec:
-      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]
-"#;
 
 fn canary(analysis: &str) -> String {
     format!(
@@ -55,14 +37,6 @@ spec:
     )
 }
 
-async fn start(mesh_provider: Provider) -> Harness {
-    let options = ClusterOptions {
-        crds: vec![mesh_crds("contour/httpproxies.yaml")],
-        istio_status: false,
-    };
-    Harness::start_cluster(mesh_provider, options, |_| {}).await
-}
-
 /// The weights of route `index`, by Service (absent weights as 0).
 fn weights(proxy: &Value, index: usize) -> Vec<(String, i64)> {
     proxy["spec"]["routes"][index]["services"]
@@ -78,6 +52,10 @@ fn weights(proxy: &Value, index: usize) -> Vec<(String, i64)> {
         .collect()
 }
 
+async fn start(mesh_provider: Provider) -> Harness {
+    Harness::start_with_mesh_crds(mesh_provider, &["contour/httpproxies.yaml"]).await
+}
+
 fn split(primary: i64, canary: i64) -> Vec<(String, i64)> {
     vec![
         ("podinfo-primary".to_owned(), primary),
@@ -85,20 +63,10 @@ fn split(primary: i64, canary: i64) -> Vec<(String, i64)> {
     ]
 }
 
-fn image_of(deployment: &Value) -> &str {
-    deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap_or_default()
-}
-
-fn weight(canary: &Canary) -> Option<u32> {
-    canary.status.as_ref().and_then(|s| s.canary_weight)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_through_an_http_proxy_is_promoted_in_steps_and_a_bad_one_rolled_back() {
     let mut h = start(Provider::Kubernetes).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&canary("    maxWeight: 50\n    stepWeight: 25"));
     h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
         .await;
@@ -127,7 +95,7 @@ async fn a_release_through_an_http_proxy_is_promoted_in_steps_and_a_bad_one_roll
     h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
         .await;
     h.wait_until("podinfo", "weight 50", Duration::from_secs(60), |c| {
-        weight(c) == Some(50)
+        canary_weight(c) == Some(50)
     })
     .await;
     let proxy = h.get(PROXY, "HTTPProxy", "podinfo").await;
@@ -144,7 +112,7 @@ async fn a_release_through_an_http_proxy_is_promoted_in_steps_and_a_bad_one_roll
     let failed = h
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
         .await;
-    assert_eq!(weight(&failed), Some(0));
+    assert_eq!(canary_weight(&failed), Some(0));
     let proxy = h.get(PROXY, "HTTPProxy", "podinfo").await;
     assert_eq!(
         weights(&proxy, 0),
@@ -159,7 +127,7 @@ async fn a_release_through_an_http_proxy_is_promoted_in_steps_and_a_bad_one_roll
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ab_test_sends_requests_with_the_header_to_the_canary_for_its_iterations() {
     let mut h = start(Provider::Kubernetes).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&canary(
         "    iterations: 4\n    match:\n      - headers: {x-canary: {exact: insider}}",
     ));
@@ -204,32 +172,12 @@ async fn flaggers_contour_tutorial_releases_as_published() {
     let file = "020-Canary-docs__gitbook__tutorials__contour-progressive-delivery.yaml";
     let namespace = "flagger-020";
     let mut h = start(Provider::Contour).await;
-    let manifest = shortened(&flagger_manifest(file), namespace);
-    h.apply(&supporting_objects(namespace, &h.prometheus_url()));
-    h.apply(&serde_yaml::to_string(&manifest).expect("yaml"));
-    h.wait_until_in(namespace, "podinfo", file, Duration::from_secs(60), |c| {
-        c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Initialized)
-    })
-    .await;
+    h.start_flagger_tutorial(file, namespace, &[]).await;
     let proxy = h.get_in(namespace, PROXY, "HTTPProxy", "podinfo").await;
     assert_eq!(
         proxy["spec"]["routes"][0]["retryPolicy"]["retryOn"],
         json!(["5xx"])
     );
-    h.release_in(
-        namespace,
-        "podinfo",
-        "ghcr.io/stefanprodan/podinfo:6.1.0",
-        "0.0",
-    )
-    .await;
-    h.wait_until_in(namespace, "podinfo", file, Duration::from_secs(150), |c| {
-        c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Succeeded)
-    })
-    .await;
-    let primary = h
-        .get_in(namespace, "apps/v1", "Deployment", "podinfo-primary")
-        .await;
-    assert_eq!(image_of(&primary), "ghcr.io/stefanprodan/podinfo:6.1.0");
+    h.promote_flagger_tutorial(file, namespace).await;
     h.stop_controller().await;
 }

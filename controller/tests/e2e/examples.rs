@@ -152,3 +152,29 @@ async fn the_apisix_example_with_its_route_initializes() {
     assert_eq!(copy["spec"]["http"][0]["priority"], 10_000);
     h.stop_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gloo_example_with_its_virtual_service_initializes() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: [
+            "gloo/gateway.solo.io_v1_RouteTable.yaml",
+            "gloo/gloo.solo.io_v1_Upstream.yaml",
+            "gloo/gateway.solo.io_v1_VirtualService.yaml",
+        ]
+        .map(crate::support::mesh_crds)
+        .to_vec(),
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("gloo/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let table = h.get("gateway.solo.io/v1", "RouteTable", "podinfo").await;
+    assert_eq!(
+        table["spec"]["routes"][0]["routeAction"]["multi"]["destinations"][0]["destination"]["upstream"]
+            ["name"],
+        "test-podinfo-primaryupstream-80"
+    );
+    h.stop_controller().await;
+}

@@ -11,24 +11,11 @@ use serin_controller::demo::ClusterOptions;
 use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
 
-use crate::support::{Harness, flagger_manifest, mesh_crds};
+use crate::support::{
+    Harness, PODINFO_DEPLOYMENT, canary_weight, flagger_manifest, image_of, mesh_crds,
+};
 
 const VS: &str = "networking.istio.io/v1beta1";
-
-const PODINFO: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: podinfo}}
-  template:
-    metadata:
-      labels: {app: podinfo}
-      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
-    spec:
-      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]
-"#;
 
 /// A Canary for podinfo with `service` and `analysis` settings added to the defaults below.
 fn canary(service: &str, analysis: &str) -> String {
@@ -88,20 +75,10 @@ fn split(primary: i64, canary: i64) -> Vec<(String, i64)> {
     ]
 }
 
-fn image_of(deployment: &Value) -> &str {
-    deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap_or_default()
-}
-
-fn weight(canary: &Canary) -> Option<u32> {
-    canary.status.as_ref().and_then(|s| s.canary_weight)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_behind_a_gateway_is_promoted_in_steps_and_a_bad_one_rolled_back() {
     let mut h = start(true).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&canary(
         "    gateways: [istio-system/public-gateway, mesh]\n    hosts: [app.example.com]\n    trafficPolicy: {tls: {mode: DISABLE}}\n    retries: {attempts: 3, perTryTimeout: 1s}\n    timeout: 5s",
         "    maxWeight: 50\n    stepWeight: 25",
@@ -130,7 +107,7 @@ async fn a_release_behind_a_gateway_is_promoted_in_steps_and_a_bad_one_rolled_ba
     h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
         .await;
     h.wait_until("podinfo", "weight 50", Duration::from_secs(60), |c| {
-        weight(c) == Some(50)
+        canary_weight(c) == Some(50)
     })
     .await;
     let vs = h.get(VS, "VirtualService", "podinfo").await;
@@ -147,7 +124,7 @@ async fn a_release_behind_a_gateway_is_promoted_in_steps_and_a_bad_one_rolled_ba
     let failed = h
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
         .await;
-    assert_eq!(weight(&failed), Some(0));
+    assert_eq!(canary_weight(&failed), Some(0));
     let vs = h.get(VS, "VirtualService", "podinfo").await;
     assert_eq!(
         weights(&vs, 0),
@@ -162,7 +139,7 @@ async fn a_release_behind_a_gateway_is_promoted_in_steps_and_a_bad_one_rolled_ba
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ab_test_sends_matching_requests_to_the_canary_for_its_iterations() {
     let mut h = start(true).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&canary(
         "    match: [{uri: {prefix: /}}]",
         "    iterations: 4\n    match:\n      - headers: {x-canary: {exact: insider}}\n      - headers: {cookie: {regex: \"^(.*?;)?(type=insider)(;.*)?$\"}}",
@@ -220,7 +197,7 @@ async fn an_ab_test_sends_matching_requests_to_the_canary_for_its_iterations() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mirroring_copies_a_share_of_the_requests_to_the_canary_before_shifting() {
     let mut h = start(true).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&canary(
         "",
         "    iterations: 3\n    mirror: true\n    mirrorWeight: 40",
@@ -255,7 +232,7 @@ async fn mirroring_copies_a_share_of_the_requests_to_the_canary_before_shifting(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_affinity_keeps_canary_users_there_and_expires_their_cookie_after() {
     let mut h = start(true).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&canary(
         "",
         "    maxWeight: 50\n    stepWeight: 25\n    sessionAffinity: {cookieName: flagger-cookie, maxAge: 21600}",
@@ -270,7 +247,7 @@ async fn session_affinity_keeps_canary_users_there_and_expires_their_cookie_afte
             "a step with a cookie",
             Duration::from_secs(60),
             |c| {
-                weight(c).is_some_and(|w| w > 0)
+                canary_weight(c).is_some_and(|w| w > 0)
                     && c.status
                         .as_ref()
                         .is_some_and(|s| s.session_affinity_cookie.is_some())
@@ -322,7 +299,7 @@ async fn session_affinity_keeps_canary_users_there_and_expires_their_cookie_afte
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blue_green_keeps_the_primary_serving_until_it_switches_everything() {
     let mut h = start(true).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     // Users stay on the primary, so the canary is judged by what a load test sends it
     // directly; here the analysis is the iterations alone.
     let yaml = canary("", "    iterations: 3");
@@ -364,7 +341,7 @@ async fn blue_green_keeps_the_primary_serving_until_it_switches_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_virtual_service_is_taken_over_and_given_back_on_deletion() {
     let mut h = start(true).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     let original = json!({
         "hosts": ["podinfo"],
         "http": [{"route": [{"destination": {"host": "podinfo"}}], "timeout": "7s"}],
@@ -420,7 +397,7 @@ async fn a_users_virtual_service_is_taken_over_and_given_back_on_deletion() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_istiod_never_reconciles_hold_the_release_then_roll_it_back() {
     let mut h = start(true).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     let yaml = canary("", "    maxWeight: 50\n    stepWeight: 25")
         .replace("progressDeadlineSeconds: 60", "progressDeadlineSeconds: 12");
     h.apply(&yaml);
@@ -454,7 +431,7 @@ async fn routes_istiod_never_reconciles_hold_the_release_then_roll_it_back() {
     let failed = h
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(60))
         .await;
-    assert_eq!(weight(&failed), Some(0));
+    assert_eq!(canary_weight(&failed), Some(0));
     let events = h.events().await;
     let rollback = events.iter().find(|(reason, _)| reason == "RoutesNotLive");
     assert!(

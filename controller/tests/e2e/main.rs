@@ -11,6 +11,7 @@ mod defaults;
 mod deletion;
 mod examples;
 mod gateway_api;
+mod gloo;
 mod invalid;
 mod istio;
 mod kubernetes;

@@ -6,26 +6,10 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
 
 use crate::istio::{shortened, supporting_objects};
-use crate::support::{Harness, flagger_manifest};
-
-const PODINFO: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: podinfo}}
-  template:
-    metadata:
-      labels: {app: podinfo}
-      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
-    spec:
-      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]
-"#;
+use crate::support::{Harness, PODINFO_DEPLOYMENT, canary_weight, flagger_manifest, image_of};
 
 /// The Ingress of Flagger's tutorial, routing `app.example.com` to the apex Service.
 fn ingress(namespace: &str) -> String {
@@ -78,16 +62,6 @@ fn annotation<'a>(ingress: &'a Value, name: &str) -> Option<&'a str> {
     ingress["metadata"]["annotations"][format!("{NGINX}/{name}")].as_str()
 }
 
-fn image_of(deployment: &Value) -> &str {
-    deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap_or_default()
-}
-
-fn weight(canary: &Canary) -> Option<u32> {
-    canary.status.as_ref().and_then(|s| s.canary_weight)
-}
-
 async fn canary_ingress(h: &Harness) -> Value {
     h.get("networking.k8s.io/v1", "Ingress", "podinfo-canary")
         .await
@@ -96,7 +70,7 @@ async fn canary_ingress(h: &Harness) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_behind_an_ingress_is_promoted_in_steps_and_a_bad_one_rolled_back() {
     let mut h = Harness::start(Provider::Kubernetes).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&ingress("test"));
     h.apply(&canary("    maxWeight: 50\n    stepWeight: 10"));
     h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
@@ -118,7 +92,7 @@ async fn a_release_behind_an_ingress_is_promoted_in_steps_and_a_bad_one_rolled_b
     h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
         .await;
     h.wait_until("podinfo", "weight 30", Duration::from_secs(60), |c| {
-        weight(c) == Some(30)
+        canary_weight(c) == Some(30)
     })
     .await;
     h.eventually(
@@ -147,7 +121,7 @@ async fn a_release_behind_an_ingress_is_promoted_in_steps_and_a_bad_one_rolled_b
     let failed = h
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
         .await;
-    assert_eq!(weight(&failed), Some(0));
+    assert_eq!(canary_weight(&failed), Some(0));
     assert_eq!(
         annotation(&canary_ingress(&h).await, "canary-weight"),
         Some("0"),
@@ -161,7 +135,7 @@ async fn a_release_behind_an_ingress_is_promoted_in_steps_and_a_bad_one_rolled_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ab_test_sends_requests_with_the_header_or_cookie_to_the_canary_for_its_iterations() {
     let mut h = Harness::start(Provider::Kubernetes).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&ingress("test"));
     h.apply(&canary(
         "    iterations: 4\n    match:\n      - headers: {x-canary: {exact: insider}}\n      - headers: {cookie: {exact: canary}}",
@@ -203,7 +177,7 @@ async fn an_ab_test_sends_requests_with_the_header_or_cookie_to_the_canary_for_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_ingress_is_named_and_the_canary_starts_once_it_exists() {
     let mut h = Harness::start(Provider::Kubernetes).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&canary("    maxWeight: 50\n    stepWeight: 10"));
     h.wait_until(
         "podinfo",

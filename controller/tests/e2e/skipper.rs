@@ -6,26 +6,10 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
 
 use crate::istio::{shortened, supporting_objects};
-use crate::support::{Harness, flagger_manifest};
-
-const PODINFO: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: podinfo}}
-  template:
-    metadata:
-      labels: {app: podinfo}
-      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
-    spec:
-      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]
-"#;
+use crate::support::{Harness, PODINFO_DEPLOYMENT, canary_weight, flagger_manifest, image_of};
 
 /// The Ingress of Flagger's tutorial, routing `app.example.com` to the apex Service.
 fn ingress(namespace: &str) -> String {
@@ -77,16 +61,6 @@ fn annotation<'a>(ingress: &'a Value, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn image_of(deployment: &Value) -> &str {
-    deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap_or_default()
-}
-
-fn weight(canary: &Canary) -> Option<u32> {
-    canary.status.as_ref().and_then(|s| s.canary_weight)
-}
-
 async fn canary_ingress(h: &Harness) -> Value {
     h.get("networking.k8s.io/v1", "Ingress", "podinfo-canary")
         .await
@@ -95,7 +69,7 @@ async fn canary_ingress(h: &Harness) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_behind_a_skipper_ingress_is_promoted_in_steps_and_a_bad_one_rolled_back() {
     let mut h = Harness::start(Provider::Kubernetes).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&ingress("test"));
     h.apply(&canary("    maxWeight: 50\n    stepWeight: 25"));
     h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
@@ -114,7 +88,7 @@ async fn a_release_behind_a_skipper_ingress_is_promoted_in_steps_and_a_bad_one_r
     h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
         .await;
     h.wait_until("podinfo", "weight 50", Duration::from_secs(60), |c| {
-        weight(c) == Some(50)
+        canary_weight(c) == Some(50)
     })
     .await;
     let copy = canary_ingress(&h).await;
@@ -137,7 +111,7 @@ async fn a_release_behind_a_skipper_ingress_is_promoted_in_steps_and_a_bad_one_r
     let failed = h
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
         .await;
-    assert_eq!(weight(&failed), Some(0));
+    assert_eq!(canary_weight(&failed), Some(0));
     assert_eq!(
         annotation(&canary_ingress(&h).await, "skipper-predicate"),
         "False()",

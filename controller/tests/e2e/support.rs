@@ -30,6 +30,34 @@ pub(crate) fn flagger_manifest(file: &str) -> String {
     manifest.unwrap_or_default()
 }
 
+/// The podinfo Deployment of the router tests: two healthy replicas of 6.0.0 in `test`.
+pub(crate) const PODINFO_DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: podinfo}}
+  template:
+    metadata:
+      labels: {app: podinfo}
+      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
+    spec:
+      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]
+"#;
+
+/// The image of a Deployment's first container.
+pub(crate) fn image_of(deployment: &Value) -> &str {
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// The canary weight in a Canary's status.
+pub(crate) fn canary_weight(canary: &Canary) -> Option<u32> {
+    canary.status.as_ref().and_then(|s| s.canary_weight)
+}
+
 fn shared() -> std::path::PathBuf {
     std::env::var_os("SERIN_SHARED").map_or_else(
         || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
@@ -75,6 +103,55 @@ impl Harness {
     /// Starts a controller (as a fresh process would: no state but the cluster's).
     pub(crate) fn start_controller(&mut self) {
         self.env.start_controller().expect("controller");
+    }
+
+    /// Starts everything on a cluster with the router CRDs of `files` (in `shared/mesh-crds/`);
+    /// Canaries without `spec.provider` use `mesh_provider`.
+    pub(crate) async fn start_with_mesh_crds(mesh_provider: Provider, files: &[&str]) -> Harness {
+        let options = ClusterOptions {
+            crds: files.iter().map(|f| mesh_crds(f)).collect(),
+            istio_status: false,
+        };
+        Harness::start_cluster(mesh_provider, options, |_| {}).await
+    }
+
+    /// Applies the Canary of Flagger's tutorial `file` in `namespace` (shortened for tests),
+    /// with the load tester and metric templates and then `objects` (the router's), and waits
+    /// until it is initialized.
+    pub(crate) async fn start_flagger_tutorial(
+        &self,
+        file: &str,
+        namespace: &str,
+        objects: &[String],
+    ) {
+        let manifest = crate::istio::shortened(&flagger_manifest(file), namespace);
+        self.apply(&crate::istio::supporting_objects(
+            namespace,
+            &self.prometheus_url(),
+        ));
+        for object in objects {
+            self.apply(object);
+        }
+        self.apply(&serde_yaml::to_string(&manifest).expect("yaml"));
+        self.wait_until_in(namespace, "podinfo", file, Duration::from_secs(60), |c| {
+            c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Initialized)
+        })
+        .await;
+    }
+
+    /// Releases a healthy podinfo 6.1.0 for the tutorial Canary `file` started by
+    /// [`Harness::start_flagger_tutorial`], and waits until it is promoted.
+    pub(crate) async fn promote_flagger_tutorial(&self, file: &str, namespace: &str) {
+        let image = "ghcr.io/stefanprodan/podinfo:6.1.0";
+        self.release_in(namespace, "podinfo", image, "0.0").await;
+        self.wait_until_in(namespace, "podinfo", file, Duration::from_secs(150), |c| {
+            c.status.as_ref().and_then(|s| s.phase) == Some(CanaryPhase::Succeeded)
+        })
+        .await;
+        let primary = self
+            .get_in(namespace, "apps/v1", "Deployment", "podinfo-primary")
+            .await;
+        assert_eq!(image_of(&primary), image);
     }
 
     /// Creates or replaces the objects in `yaml`.

@@ -6,28 +6,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use serin_controller::demo::ClusterOptions;
-use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
 
 use crate::istio::{shortened, supporting_objects};
-use crate::support::{Harness, flagger_manifest, mesh_crds};
+use crate::support::{
+    Harness, PODINFO_DEPLOYMENT, canary_weight, flagger_manifest, image_of, mesh_crds,
+};
 
 const TRAEFIK: &str = "traefik.io/v1alpha1";
-
-const PODINFO: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: podinfo}}
-  template:
-    metadata:
-      labels: {app: podinfo}
-      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
-    spec:
-      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]
-"#;
 
 fn canary(analysis: &str) -> String {
     format!(
@@ -85,20 +71,10 @@ fn split(primary: i64, canary: i64) -> Vec<(String, i64)> {
     split
 }
 
-fn image_of(deployment: &Value) -> &str {
-    deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap_or_default()
-}
-
-fn weight(canary: &Canary) -> Option<u32> {
-    canary.status.as_ref().and_then(|s| s.canary_weight)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_through_a_traefik_service_is_promoted_in_steps_and_a_bad_one_rolled_back() {
     let mut h = start(Provider::Kubernetes).await;
-    h.apply(PODINFO);
+    h.apply(PODINFO_DEPLOYMENT);
     h.apply(&canary("    maxWeight: 50\n    stepWeight: 25"));
     h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
         .await;
@@ -112,7 +88,7 @@ async fn a_release_through_a_traefik_service_is_promoted_in_steps_and_a_bad_one_
     h.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
         .await;
     h.wait_until("podinfo", "weight 50", Duration::from_secs(60), |c| {
-        weight(c) == Some(50)
+        canary_weight(c) == Some(50)
     })
     .await;
     let service = h.get(TRAEFIK, "TraefikService", "podinfo").await;
@@ -129,7 +105,7 @@ async fn a_release_through_a_traefik_service_is_promoted_in_steps_and_a_bad_one_
     let failed = h
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
         .await;
-    assert_eq!(weight(&failed), Some(0));
+    assert_eq!(canary_weight(&failed), Some(0));
     let service = h.get(TRAEFIK, "TraefikService", "podinfo").await;
     assert_eq!(
         weights(&service),

@@ -208,3 +208,39 @@ async fn the_apisix_router_keeps_its_contract() {
     })
     .await;
 }
+
+/// An Upstream whose settings the generated Upstreams copy (`spec.upstreamRef`).
+const PODINFO_UPSTREAM: &str = r"
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: podinfo-upstream, namespace: test}
+spec:
+  kube: {serviceName: podinfo, serviceNamespace: test, servicePort: 9898}
+  circuitBreakers: {maxConnections: 10}
+";
+
+/// Gloo's gateway accepting a RouteTable.
+fn gloo_accepted(object: &serde_json::Value) -> Option<serde_json::Value> {
+    (object["kind"] == "RouteTable").then(|| {
+        serde_json::json!({"statuses": {"gloo-system": {
+            "state": "Accepted", "reportedBy": "gateway"
+        }}})
+    })
+}
+
+#[tokio::test]
+async fn the_gloo_router_keeps_its_contract() {
+    let mut crds = mesh_crds("gloo/gateway.solo.io_v1_RouteTable.yaml");
+    crds.extend(mesh_crds("gloo/gloo.solo.io_v1_Upstream.yaml"));
+    check(Case {
+        provider: Provider::Gloo,
+        crds,
+        spec: PODINFO.replace(
+            "  gatewayRefs: [{name: public, namespace: gateway}]\n",
+            "upstreamRef: {apiVersion: gloo.solo.io/v1, kind: Upstream, name: podinfo-upstream}\n",
+        ),
+        objects: vec![PODINFO_UPSTREAM.to_owned()],
+        accepted: gloo_accepted,
+    })
+    .await;
+}

@@ -39,8 +39,8 @@ pub struct CanaryService {
     /// Generate headless Services (`clusterIP: None`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headless: Option<bool>,
-    /// Request timeout on the route, as a duration such as `30s` (Istio, Gateway API, Contour,
-    /// Gloo).
+    /// Request timeout on the route, as a duration such as `30s` (Istio, Gateway API, Contour;
+    /// not Gloo, whose route Flagger and serin write without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// Timeout for one request to a backend, as a duration (Gateway API only).
@@ -53,7 +53,7 @@ pub struct CanaryService {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backends: Option<Vec<String>>,
     /// Host names routed to the target (Istio VirtualService hosts, Gateway API HTTPRoute
-    /// hostnames, Contour and Gloo virtual hosts).
+    /// hostnames, Contour virtual hosts; Gloo's come from the user's VirtualService).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<String>>,
     /// Generate a delegate Istio VirtualService, to be included by a root VirtualService.

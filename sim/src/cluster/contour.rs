@@ -3,23 +3,13 @@
 //! proxy as included from a root). A proxy annotated `sim.serin.dev/contour-status: invalid`
 //! is reported invalid instead.
 
-use std::collections::HashMap;
-
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
-
-use super::snapshot::{Kind, Snapshot, key_of};
 
 /// The annotation that makes Contour refuse one HTTPProxy.
 pub const STATUS_ANNOTATION: &str = "sim.serin.dev/contour-status";
 
-/// Writes HTTPProxy status when it differs from what Contour would report.
-#[derive(Debug, Default)]
-pub(crate) struct Contour {
-    written: HashMap<(String, String), Value>,
-}
-
-fn status(proxy: &Value) -> Value {
+/// The status the controller reports on `object`.
+pub(crate) fn status(proxy: &Value) -> Value {
     let generation = proxy["metadata"]["generation"].clone();
     let invalid = proxy["metadata"]["annotations"][STATUS_ANNOTATION] == "invalid";
     let (current, description) = if invalid {
@@ -43,42 +33,6 @@ fn status(proxy: &Value) -> Value {
                                        "status": "True", "message": "simulated refusal"}]);
     }
     json!({"currentStatus": current, "description": description, "conditions": [condition]})
-}
-
-impl Contour {
-    /// Updates the status of every HTTPProxy whose status is missing or stale.
-    pub(crate) async fn step(
-        &mut self,
-        client: &kube::Client,
-        snapshot: &Snapshot,
-    ) -> Result<(), kube::Error> {
-        let resource = Kind::HttpProxy.resource();
-        for proxy in &snapshot.httpproxies {
-            let key = key_of(proxy);
-            let desired = status(proxy);
-            if proxy["status"] == desired
-                || self.written.get(&key) == Some(&desired) && proxy["status"].is_object()
-            {
-                continue;
-            }
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &key.0, &resource);
-            match api
-                .patch_status(
-                    &key.1,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"status": desired})),
-                )
-                .await
-            {
-                Ok(_) => {
-                    self.written.insert(key, desired);
-                }
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -5,23 +5,13 @@
 //! A VirtualService annotated `sim.serin.dev/istio-status` gets another status: `propagating`
 //! keeps it not reconciled (`stillPropagating`), `invalid` reports a validation error.
 
-use std::collections::HashMap;
-
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
-
-use super::snapshot::{Kind, Snapshot, key_of};
 
 /// The annotation that chooses the status of one VirtualService.
 pub const STATUS_ANNOTATION: &str = "sim.serin.dev/istio-status";
 
-/// Writes VirtualService status when it differs from what istiod would report.
-#[derive(Debug, Default)]
-pub(crate) struct Istiod {
-    written: HashMap<(String, String), Value>,
-}
-
-fn status(vs: &Value) -> Value {
+/// The status the controller reports on `object`.
+pub(crate) fn status(vs: &Value) -> Value {
     let generation = vs["metadata"]["generation"].clone();
     let wanted = vs["metadata"]["annotations"][STATUS_ANNOTATION].as_str();
     let reconciled = |ok: bool, reason: &str, message: &str| {
@@ -42,42 +32,6 @@ fn status(vs: &Value) -> Value {
             "observedGeneration": generation,
             "conditions": reconciled(true, "", "2/2 proxies up to date"),
         }),
-    }
-}
-
-impl Istiod {
-    /// Updates the status of every VirtualService whose status is missing or stale.
-    pub(crate) async fn step(
-        &mut self,
-        client: &kube::Client,
-        snapshot: &Snapshot,
-    ) -> Result<(), kube::Error> {
-        let resource = Kind::VirtualService.resource();
-        for vs in &snapshot.virtualservices {
-            let key = key_of(vs);
-            let desired = status(vs);
-            if vs["status"] == desired
-                || self.written.get(&key) == Some(&desired) && vs["status"].is_object()
-            {
-                continue;
-            }
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &key.0, &resource);
-            match api
-                .patch_status(
-                    &key.1,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"status": desired})),
-                )
-                .await
-            {
-                Ok(_) => {
-                    self.written.insert(key, desired);
-                }
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 }
 

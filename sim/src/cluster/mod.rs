@@ -4,12 +4,14 @@
 mod apisix;
 pub mod contour;
 mod gateway;
+pub mod gloo;
 pub mod istiod;
 mod metrics;
 mod pods;
 pub mod revision;
 mod routing;
 mod snapshot;
+mod status_writer;
 mod traffic;
 mod workloads;
 
@@ -92,9 +94,7 @@ impl Drop for Cluster {
 async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
     let mut workloads = Workloads::default();
     let mut gateway = gateway::Gateway::default();
-    let mut istiod = istiod::Istiod::default();
-    let mut contour = contour::Contour::default();
-    let mut apisix = apisix::ApisixController::default();
+    let mut reporters = status_writer::reporters(config.istio_status);
     let mut traffic = Traffic::new(config.seed);
     let mut pods = pods::Pods::default();
     let mut informers = Informers::start(&client, Duration::from_secs(1).min(config.tick * 5));
@@ -127,16 +127,10 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
         if let Err(e) = gateway.step(&client, &snapshot).await {
             tracing::warn!(error = %e, "simulated cluster: writing route status failed");
         }
-        if config.istio_status
-            && let Err(e) = istiod.step(&client, &snapshot).await
-        {
-            tracing::warn!(error = %e, "simulated cluster: writing VirtualService status failed");
-        }
-        if let Err(e) = contour.step(&client, &snapshot).await {
-            tracing::warn!(error = %e, "simulated cluster: writing HTTPProxy status failed");
-        }
-        if let Err(e) = apisix.step(&client, &snapshot).await {
-            tracing::warn!(error = %e, "simulated cluster: writing ApisixRoute status failed");
+        for reporter in &mut reporters {
+            if let Err(e) = reporter.step(&client, &snapshot).await {
+                tracing::warn!(error = %e, kind = ?reporter.kind, "simulated cluster: writing route status failed");
+            }
         }
         let entries = routing::entries(&snapshot);
         let load = Load {

@@ -26,10 +26,12 @@ pub(crate) enum Kind {
     HttpProxy,
     TraefikService,
     ApisixRoute,
+    RouteTable,
+    Upstream,
 }
 
 impl Kind {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 12] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -40,7 +42,14 @@ impl Kind {
         Self::HttpProxy,
         Self::TraefikService,
         Self::ApisixRoute,
+        Self::RouteTable,
+        Self::Upstream,
     ];
+
+    /// Whether the kind's CRD serves status as a subresource (Gloo's do not).
+    pub(crate) fn has_status_subresource(self) -> bool {
+        !matches!(self, Self::RouteTable | Self::Upstream)
+    }
 
     pub(crate) fn resource(self) -> ApiResource {
         let (group, version, kind, plural) = match self {
@@ -69,6 +78,8 @@ impl Kind {
                 "traefikservices",
             ),
             Self::ApisixRoute => ("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes"),
+            Self::RouteTable => ("gateway.solo.io", "v1", "RouteTable", "routetables"),
+            Self::Upstream => ("gloo.solo.io", "v1", "Upstream", "upstreams"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -87,6 +98,28 @@ pub(crate) struct Snapshot {
     pub(crate) httpproxies: Vec<Arc<Value>>,
     pub(crate) traefikservices: Vec<Arc<Value>>,
     pub(crate) apisixroutes: Vec<Arc<Value>>,
+    pub(crate) routetables: Vec<Arc<Value>>,
+    pub(crate) upstreams: Vec<Arc<Value>>,
+}
+
+impl Snapshot {
+    /// The objects of `kind`.
+    pub(crate) fn objects(&self, kind: Kind) -> &[Arc<Value>] {
+        match kind {
+            Kind::Deployment => &self.deployments,
+            Kind::DaemonSet => &self.daemonsets,
+            Kind::Service => &self.services,
+            Kind::Ingress => &self.ingresses,
+            Kind::HttpRoute => &self.httproutes,
+            Kind::VirtualService => &self.virtualservices,
+            Kind::TrafficSplit => &self.trafficsplits,
+            Kind::HttpProxy => &self.httpproxies,
+            Kind::TraefikService => &self.traefikservices,
+            Kind::ApisixRoute => &self.apisixroutes,
+            Kind::RouteTable => &self.routetables,
+            Kind::Upstream => &self.upstreams,
+        }
+    }
 }
 
 /// Retries a failing watch (typically: the kind's CRD is not installed yet) at a fixed pace.
@@ -168,6 +201,8 @@ impl Informers {
                 Kind::HttpProxy => &mut snapshot.httpproxies,
                 Kind::TraefikService => &mut snapshot.traefikservices,
                 Kind::ApisixRoute => &mut snapshot.apisixroutes,
+                Kind::RouteTable => &mut snapshot.routetables,
+                Kind::Upstream => &mut snapshot.upstreams,
             };
             *slot = items;
         }

@@ -1,11 +1,12 @@
 //! Where traffic enters and how routing objects split it: Services, and each kind of routing
 //! object in a file of its own (HTTPRoutes, VirtualServices, `TrafficSplits`, NGINX canary
-//! Ingresses, Contour `HTTPProxies`, `TraefikServices`, `ApisixRoutes`).
+//! Ingresses, Contour `HTTPProxies`, `TraefikServices`, `ApisixRoutes`, Gloo `RouteTables`).
 
 mod apisixroute;
 mod httpproxy;
 mod httproute;
 mod ingress;
+mod routetable;
 mod traefikservice;
 mod trafficsplit;
 mod virtualservice;
@@ -102,6 +103,12 @@ pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
     );
     routed.extend(apisixroute::entries(&snapshot.apisixroutes));
     routed.extend(ingress::entries(&snapshot.ingresses));
+    routed.extend(
+        snapshot
+            .routetables
+            .iter()
+            .map(|o| routetable::entry(o, &snapshot.upstreams)),
+    );
     let referenced: BTreeSet<(String, String)> = routed
         .iter()
         .flat_map(|(entry, names)| names.iter().map(|n| (entry.namespace.clone(), n.clone())))
