@@ -121,37 +121,36 @@ fn destination(namespace: &str, upstream: &str, weight: u8) -> Value {
     destination
 }
 
-impl Gloo {
-    fn route_table(&self, input: &RouteInput<'_>, split: &TrafficSplit) -> DesiredObject {
-        let canary = split.routes.canary.get();
-        let mut route = serde_json::Map::new();
-        route.insert("inheritablePathMatchers".into(), json!(true));
-        let matchers: Vec<Value> = input.routing.ab_matches.iter().map(matcher).collect();
-        if !matchers.is_empty() {
-            route.insert("matchers".into(), json!(matchers));
-        }
-        route.insert(
-            "routeAction".into(),
-            json!({"multi": {"destinations": [
-                destination(input.namespace, &upstream_name(input, "primary"), 100 - canary),
-                destination(input.namespace, &upstream_name(input, "canary"), canary),
-            ]}}),
-        );
-        let name = input.routing.names.apex.clone();
-        DesiredObject {
-            kind: ROUTE_TABLE,
-            object: json!({
-                "apiVersion": ROUTE_TABLE.api_version(),
-                "kind": ROUTE_TABLE.kind,
-                "metadata": {
-                    "name": name,
-                    "namespace": input.namespace,
-                    "ownerReferences": [input.owner()],
-                },
-                "spec": {"routes": [Value::Object(route)]},
-            }),
-            name,
-        }
+/// The RouteTable for `split`.
+fn route_table(input: &RouteInput<'_>, split: &TrafficSplit) -> DesiredObject {
+    let canary = split.routes.canary.get();
+    let mut route = serde_json::Map::new();
+    route.insert("inheritablePathMatchers".into(), json!(true));
+    let matchers: Vec<Value> = input.routing.ab_matches.iter().map(matcher).collect();
+    if !matchers.is_empty() {
+        route.insert("matchers".into(), json!(matchers));
+    }
+    route.insert(
+        "routeAction".into(),
+        json!({"multi": {"destinations": [
+            destination(input.namespace, &upstream_name(input, "primary"), 100 - canary),
+            destination(input.namespace, &upstream_name(input, "canary"), canary),
+        ]}}),
+    );
+    let name = input.routing.names.apex.clone();
+    DesiredObject {
+        kind: ROUTE_TABLE,
+        object: json!({
+            "apiVersion": ROUTE_TABLE.api_version(),
+            "kind": ROUTE_TABLE.kind,
+            "metadata": {
+                "name": name,
+                "namespace": input.namespace,
+                "ownerReferences": [input.owner()],
+            },
+            "spec": {"routes": [Value::Object(route)]},
+        }),
+        name,
     }
 }
 
@@ -202,7 +201,7 @@ impl Router for Gloo {
                 &names.canary,
                 &template,
             ),
-            self.route_table(input, split),
+            route_table(input, split),
         ])
     }
 
