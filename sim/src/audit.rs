@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(entries[1].verb, "patch");
         assert_eq!(entries[1].subresource.as_deref(), Some("scale"));
         assert!(entries[0].time <= entries[1].time);
-        assert_eq!(entries[0].object, None, "objects are not kept unless asked for");
+        assert_eq!(
+            entries[0].object, None,
+            "objects are not kept unless asked for"
+        );
     }
 
     #[test]
