@@ -206,8 +206,9 @@ fn assert_no_repeats(h: &Harness, receiver: &Receiver) {
 }
 
 /// Asserts that a once-per-release hook ran. Known gap: it may run again when a status write
-/// of the tick that ran it fails (seen once in six runs: pre-rollout called twice), since a hook's pass is recorded only in that status; so this checks "at least once"
-/// and prints the count rather than asserting exactly one.
+/// of the tick that ran it fails (seen once in six runs: pre-rollout called twice), since a
+/// hook's pass is recorded only in that status; so this checks "at least once" and prints the
+/// count rather than asserting exactly one.
 fn assert_hook_ran(receiver: &Receiver, path: &str) {
     let calls: usize = receiver.counts(path).values().sum();
     println!("{path} hook calls: {calls}");
