@@ -1,6 +1,7 @@
 //! The write audit: every mutating request the emulator carried out, in order, with who sent it
 //! (its User-Agent). Tests read it through [`crate::Server::audit`] to check, for example, that
-//! only the leader of a Lease wrote. Bounded: the oldest entries are dropped first.
+//! only the leader of a Lease wrote. Bounded: the oldest entries are dropped first. The object
+//! written is kept only for the resources a test asks for ([`AuditLog::keep_objects_of`]).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -35,6 +36,9 @@ pub struct AuditEntry {
     /// For `coordination.k8s.io` Leases: `spec.holderIdentity` after the write (`None` when
     /// unset, empty or deleted).
     pub lease_holder: Option<String>,
+    /// The object after the write (before it, for a delete), for the resources named with
+    /// [`AuditLog::keep_objects_of`]; `None` otherwise.
+    pub object: Option<Value>,
 }
 
 impl AuditEntry {
@@ -63,6 +67,8 @@ pub(crate) struct Write<'a> {
 pub struct AuditLog {
     limit: usize,
     state: Mutex<Ring>,
+    /// Plural resource names whose written objects are kept.
+    objects_of: Mutex<Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -77,7 +83,28 @@ impl AuditLog {
         Self {
             limit: limit.max(1),
             state: Mutex::new(Ring::default()),
+            objects_of: Mutex::new(Vec::new()),
         }
+    }
+
+    /// From now on, keeps the object written with each entry for `resource` (a plural, such
+    /// as `httproutes`).
+    pub fn keep_objects_of(&self, resource: &str) {
+        let mut kept = self
+            .objects_of
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !kept.iter().any(|r| r == resource) {
+            kept.push(resource.to_owned());
+        }
+    }
+
+    fn keeps_objects_of(&self, resource: &str) -> bool {
+        self.objects_of
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .any(|r| r == resource)
     }
 
     pub(crate) fn record(&self, write: &Write<'_>) {
@@ -108,6 +135,11 @@ impl AuditLog {
             namespace: write.namespace.map(str::to_owned),
             name,
             lease_holder,
+            object: if self.keeps_objects_of(write.resource) {
+                write.object.cloned()
+            } else {
+                None
+            },
         };
         let mut ring = self.lock();
         ring.last_seq += 1;
@@ -170,6 +202,24 @@ mod tests {
         assert_eq!(entries[1].verb, "patch");
         assert_eq!(entries[1].subresource.as_deref(), Some("scale"));
         assert!(entries[0].time <= entries[1].time);
+        assert_eq!(
+            entries[0].object, None,
+            "objects are not kept unless asked for"
+        );
+    }
+
+    #[test]
+    fn objects_are_kept_for_the_resources_asked_for() {
+        let log = AuditLog::new(10);
+        log.keep_objects_of("httproutes");
+        let route = json!({"metadata": {"name": "podinfo"}, "spec": {"rules": []}});
+        log.record(&Write {
+            group: "gateway.networking.k8s.io",
+            ..write("update", "httproutes", Some(&route))
+        });
+        log.record(&write("update", "deployments", Some(&route)));
+        let objects: Vec<_> = log.snapshot().into_iter().map(|e| e.object).collect();
+        assert_eq!(objects, [Some(route), None]);
     }
 
     #[test]

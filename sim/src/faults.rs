@@ -21,6 +21,10 @@ pub struct FaultConfig {
     pub watch_drop: f64,
     /// Writes that always fail: to these resources (and subresources), with these codes.
     pub failing_writes: Vec<FailingWrite>,
+    /// When set, the 500/429/409 fractions apply only to requests whose `User-Agent` starts
+    /// with this (a controller's, say), so that a test's own client and the simulated cluster
+    /// are spared.
+    pub user_agent_prefix: Option<String>,
 }
 
 /// Writes to one resource (or one of its subresources) answered with an error, every time.
@@ -72,9 +76,16 @@ impl Faults {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
     }
 
-    /// The error code to inject for one request, if any.
-    pub fn pick_error(&self, is_write: bool) -> Option<u16> {
+    /// The error code to inject for one request sent by `user_agent`, if any.
+    pub fn pick_error(&self, is_write: bool, user_agent: &str) -> Option<u16> {
         let config = self.config();
+        if config
+            .user_agent_prefix
+            .as_deref()
+            .is_some_and(|prefix| !user_agent.starts_with(prefix))
+        {
+            return None;
+        }
         let mut rng = rand::rng();
         if config.error_500 > 0.0 && rng.random_bool(config.error_500.clamp(0.0, 1.0)) {
             return Some(500);
@@ -133,12 +144,24 @@ mod tests {
             conflict_409: 1.0,
             ..FaultConfig::default()
         });
-        assert_eq!(faults.pick_error(false), None);
-        assert_eq!(faults.pick_error(true), Some(409));
+        assert_eq!(faults.pick_error(false, ""), None);
+        assert_eq!(faults.pick_error(true, ""), Some(409));
         faults.set(FaultConfig {
             error_500: 1.0,
             ..FaultConfig::default()
         });
-        assert_eq!(faults.pick_error(false), Some(500));
+        assert_eq!(faults.pick_error(false, ""), Some(500));
+    }
+
+    #[test]
+    fn a_user_agent_prefix_spares_other_clients() {
+        let faults = Faults::new(FaultConfig {
+            error_500: 1.0,
+            user_agent_prefix: Some("serin/".into()),
+            ..FaultConfig::default()
+        });
+        assert_eq!(faults.pick_error(false, "serin/0.1.0 (demo)"), Some(500));
+        assert_eq!(faults.pick_error(false, "kube-rs/1.0"), None);
+        assert_eq!(faults.pick_error(true, ""), None);
     }
 }

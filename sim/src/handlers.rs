@@ -241,7 +241,11 @@ async fn resource(state: &AppState, request: &Request<'_>, body: &[u8]) -> ApiRe
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if let Some(code) = state.faults.pick_error(is_write) {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some(code) = state.faults.pick_error(is_write, user_agent) {
         return Err(ApiError::injected(code));
     }
     if is_write

@@ -140,6 +140,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             latency: Duration::from_millis(args.fault_latency_ms),
             watch_drop: args.fault_watch_drop,
             failing_writes: Vec::new(),
+            user_agent_prefix: None,
         },
         ..ServerConfig::default()
     };

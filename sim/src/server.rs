@@ -173,6 +173,11 @@ impl Server {
         self.audit.snapshot()
     }
 
+    /// From now on, the audit keeps the object written for `resource` (a plural).
+    pub fn audit_objects_of(&self, resource: &str) {
+        self.audit.keep_objects_of(resource);
+    }
+
     /// The in-process emulator (direct access to storage operations).
     pub fn emulator(&self) -> &Emulator {
         &self.emulator

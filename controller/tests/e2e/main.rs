@@ -10,6 +10,7 @@ mod datadog;
 mod defaults;
 mod deletion;
 mod examples;
+mod faults;
 mod gateway_api;
 mod gloo;
 mod invalid;

@@ -380,6 +380,11 @@ impl Harness {
         tokio::task::block_in_place(|| self.env.prometheus.restart()).expect("restart Prometheus");
     }
 
+    /// The API emulator: its fault injection and write audit.
+    pub(crate) fn server(&self) -> &serin_sim::Server {
+        &self.env.server
+    }
+
     /// Where the harness's Prometheus answers.
     pub(crate) fn prometheus_url(&self) -> String {
         self.env.prometheus.url()

@@ -100,6 +100,26 @@ fn live_routes_again_clear_the_hold_and_the_step_runs() {
 }
 
 #[test]
+fn routes_one_step_ahead_of_the_status_are_judged_and_not_moved_back() {
+    // The last tick set 30 and failed to write its status, which still says 20.
+    let plan = canary()
+        .progressing()
+        .at_weight(20)
+        .with_live_routes(Routes::split(weight(30)))
+        .decide();
+    assert_ne!(plan.condition(RECONCILING).1, reason::ROUTES_PENDING);
+    assert!(plan.has(&split(30)), "the step is made again, at 30");
+    // Two steps ahead is not serin's move: set back.
+    let plan = canary()
+        .progressing()
+        .at_weight(20)
+        .with_live_routes(Routes::split(weight(40)))
+        .decide();
+    assert_eq!(plan.condition(RECONCILING).1, reason::ROUTES_PENDING);
+    assert_eq!(plan.weights(), Some(Routes::split(weight(20))));
+}
+
+#[test]
 fn blue_green_with_plain_services_never_waits_for_routes() {
     // The kubernetes router has no weights to report: switching all traffic is its promotion.
     let mut fixture = canary()
