@@ -74,3 +74,36 @@ ensure_cargo_tool() {
     echo "installing $crate (one time, a few minutes)"
     cargo install --locked --quiet "$crate"
 }
+
+# The fuzz targets (fuzz/) and how long a short run of each lasts, in seconds.
+FUZZ_TARGETS=(go_duration query_template canary_validation hey_args loadtester_payload)
+FUZZ_SECONDS=${SERIN_FUZZ_SECONDS:-8}
+
+# Builds the fuzz targets and runs each for FUZZ_SECONDS; a crash fails the step and leaves its
+# input under fuzz/artifacts/. cargo-fuzz needs nightly flags: RUSTC_BOOTSTRAP lets the stable
+# toolchain accept them. Without a sanitizer (safe Rust: the targets look for panics, stack
+# overflows, hangs and allocation blow-ups, which libFuzzer reports on its own).
+fuzz_short() {
+    (
+        cd fuzz
+        export RUSTC_BOOTSTRAP=1
+        cargo fuzz build --sanitizer none
+        local log status runs
+        log=$(mktemp)
+        for target in "${FUZZ_TARGETS[@]}"; do
+            status=0
+            cargo fuzz run --sanitizer none "$target" -- \
+                -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
+                -print_final_stats=1 >"$log" 2>&1 || status=$?
+            runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
+            echo "fuzzed $target for ${FUZZ_SECONDS}s: ${runs:-?} inputs"
+            if [ "$status" -ne 0 ]; then
+                tail -n 40 "$log" >&2
+                echo "fuzz target $target failed; its input is under fuzz/artifacts/$target/" >&2
+                rm -f "$log"
+                return 1
+            fi
+        done
+        rm -f "$log"
+    )
+}
