@@ -131,6 +131,9 @@ false
 - apiGroups: ["apisix.apache.org"]
   resources: ["apisixroutes"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+- apiGroups: ["split.smi-spec.io"]
+  resources: ["trafficsplits"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 {{- end -}}
 
 {{/* Rules for routers serin does not implement yet (routers.extra). */}}

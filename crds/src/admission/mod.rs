@@ -79,14 +79,8 @@ const CANARY: &[Rule] = &[
     rule_at(
         "spec",
         ".provider",
-        "!has(self.provider) || !(self.provider in ['appmesh', 'appmesh:v1beta2', 'osm'])",
+        "!has(self.provider) || !(self.provider in ['appmesh', 'appmesh:v1beta2'])",
         "is not supported by serin: the project is retired",
-    ),
-    rule_at(
-        "spec",
-        ".provider",
-        "!has(self.provider) || !self.provider.startsWith('smi:')",
-        "is not supported by serin; use the mesh's own provider (linkerd, kuma, istio)",
     ),
     rule_at(
         "spec",
