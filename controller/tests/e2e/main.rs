@@ -15,6 +15,7 @@ mod invalid;
 mod istio;
 mod kubernetes;
 mod lifecycle;
+mod linkerd;
 mod nginx;
 mod skipper;
 mod support;
