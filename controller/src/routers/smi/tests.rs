@@ -1,4 +1,4 @@
-//! Building and reading SMI TrafficSplits, against what Flagger writes for the same Canary.
+//! Building and reading SMI `TrafficSplits`, against what Flagger writes for the same Canary.
 
 use serde_json::{Value, json};
 use serin_crds::canary::Provider;
@@ -50,6 +50,10 @@ fn at(weight: u32) -> TrafficSplit {
 
 /// What Flagger 1.44's SMI routers write for the example's Canary at a canary weight of 5%
 /// (`Reconcile`, then `SetRoutes(95, 5)`): `v1alpha1` weights are quantities (JSON strings).
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "weights read like the JSON they are"
+)]
 fn flaggers_traffic_split(api_version: &str, canary: Value, primary: Value) -> Value {
     json!({
         "apiVersion": api_version,
