@@ -131,6 +131,9 @@ false
 - apiGroups: ["apisix.apache.org"]
   resources: ["apisixroutes"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+- apiGroups: ["split.smi-spec.io"]
+  resources: ["trafficsplits"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["gateway.solo.io"]
   resources: ["routetables"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
@@ -139,12 +142,9 @@ false
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 {{- end -}}
 
-{{/* Rules for routers serin does not implement yet (routers.extra): SMI, Traefik's legacy
-   API group, Kuma, KEDA, Knative. */}}
+{{/* Rules for routers serin does not implement yet (routers.extra): Traefik's legacy API
+   group, Kuma, KEDA, Knative. */}}
 {{- define "serin.extraRouterRules" -}}
-- apiGroups: ["split.smi-spec.io"]
-  resources: ["trafficsplits"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["traefik.containo.us"]
   resources: ["traefikservices"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]

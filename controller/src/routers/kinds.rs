@@ -169,6 +169,29 @@ pub const UPSTREAM: RouteKind = RouteKind {
     namespaced: true,
 };
 
+/// SMI `TrafficSplit`, `split.smi-spec.io/v1alpha1`: written for `linkerd` and `smi:v1alpha1`
+/// (the version linkerd-smi stores).
+pub const TRAFFIC_SPLIT_V1ALPHA1: RouteKind = RouteKind {
+    group: "split.smi-spec.io",
+    version: "v1alpha1",
+    kind: "TrafficSplit",
+    plural: "trafficsplits",
+    namespaced: true,
+};
+
+/// SMI `TrafficSplit`, `split.smi-spec.io/v1alpha2`: written for `osm` and `smi:v1alpha2`.
+pub const TRAFFIC_SPLIT_V1ALPHA2: RouteKind = RouteKind {
+    version: "v1alpha2",
+    ..TRAFFIC_SPLIT_V1ALPHA1
+};
+
+/// SMI `TrafficSplit`, `split.smi-spec.io/v1alpha3`: written for `smi:v1alpha3` (no mesh
+/// serves it today; see docs/routers.md).
+pub const TRAFFIC_SPLIT_V1ALPHA3: RouteKind = RouteKind {
+    version: "v1alpha3",
+    ..TRAFFIC_SPLIT_V1ALPHA1
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

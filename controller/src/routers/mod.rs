@@ -19,6 +19,7 @@ mod kinds;
 mod kubernetes;
 mod nginx;
 mod skipper;
+mod smi;
 mod traefik;
 
 pub use apisix::Apisix;
@@ -28,11 +29,13 @@ pub use gloo::Gloo;
 pub use istio::Istio;
 pub use kinds::{
     APISIX_ROUTE, Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS,
-    KindUse, ROUTE_TABLE, RouteKind, TRAEFIK_SERVICE, UPSTREAM, VIRTUAL_SERVICE,
+    KindUse, ROUTE_TABLE, RouteKind, TRAEFIK_SERVICE, TRAFFIC_SPLIT_V1ALPHA1,
+    TRAFFIC_SPLIT_V1ALPHA2, TRAFFIC_SPLIT_V1ALPHA3, UPSTREAM, VIRTUAL_SERVICE,
 };
 pub use kubernetes::KubernetesServices;
 pub use nginx::Nginx;
 pub use skipper::Skipper;
+pub use smi::{Smi, SmiVersion};
 pub use traefik::Traefik;
 
 use std::collections::BTreeMap;
@@ -205,15 +208,16 @@ pub fn router_for(
         Provider::Nginx => Ok(Box::new(Nginx::new(
             options.ingress_annotations_prefix.as_deref(),
         ))),
-        Provider::AppMesh
-        | Provider::AppMeshV1beta2
-        | Provider::Knative
-        | Provider::Kuma
-        | Provider::Linkerd
-        | Provider::Osm
-        | Provider::SmiV1alpha1
-        | Provider::SmiV1alpha2
-        | Provider::SmiV1alpha3 => Err(RouterError::Unsupported(provider)),
+        Provider::Linkerd | Provider::SmiV1alpha1 => {
+            Ok(Box::new(Smi::new(provider.as_str(), SmiVersion::V1alpha1)))
+        }
+        Provider::Osm | Provider::SmiV1alpha2 => {
+            Ok(Box::new(Smi::new(provider.as_str(), SmiVersion::V1alpha2)))
+        }
+        Provider::SmiV1alpha3 => Ok(Box::new(Smi::new(provider.as_str(), SmiVersion::V1alpha3))),
+        Provider::AppMesh | Provider::AppMeshV1beta2 | Provider::Knative | Provider::Kuma => {
+            Err(RouterError::Unsupported(provider))
+        }
     }
 }
 

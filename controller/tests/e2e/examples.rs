@@ -115,6 +115,27 @@ async fn the_traefik_example_with_its_ingress_route_initializes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_linkerd_example_initializes_with_a_traffic_split() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: vec![crate::support::mesh_crds(
+            "smi/linkerd-smi/trafficsplit-crd.yaml",
+        )],
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("linkerd/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let split = h
+        .get("split.smi-spec.io/v1alpha1", "TrafficSplit", "podinfo")
+        .await;
+    assert_eq!(split["spec"]["backends"][1]["service"], "podinfo-primary");
+    assert_eq!(split["spec"]["backends"][1]["weight"], "100");
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_skipper_example_with_its_ingress_initializes() {
     let mut h = Harness::start(Provider::Kubernetes).await;
     h.apply(PODINFO);

@@ -17,6 +17,7 @@ mod invalid;
 mod istio;
 mod kubernetes;
 mod lifecycle;
+mod linkerd;
 mod nginx;
 mod queue;
 mod skipper;

@@ -408,3 +408,96 @@ impl Harness {
         self.env.stop_controller().await;
     }
 }
+
+/// podinfo in namespace `test`, healthy, with two replicas: the target of the router tests.
+pub(crate) const PODINFO: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: podinfo, namespace: test, labels: {app: podinfo}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: podinfo}}
+  template:
+    metadata:
+      labels: {app: podinfo}
+      annotations: {sim.serin.dev/error-rate: "0.0", sim.serin.dev/latency-ms: "20"}
+    spec:
+      containers: [{name: podinfo, image: "ghcr.io/stefanprodan/podinfo:6.0.0", ports: [{containerPort: 9898, name: http}]}]
+"#;
+
+/// A Canary `podinfo` in `test` for `provider`, in steps of 25% up to 50%, judged on the
+/// built-in metrics of the provider's mesh.
+pub(crate) fn stepped_canary(provider: Provider) -> String {
+    format!(
+        r"
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {{name: podinfo, namespace: test}}
+spec:
+  provider: '{provider}'
+  targetRef: {{apiVersion: apps/v1, kind: Deployment, name: podinfo}}
+  progressDeadlineSeconds: 60
+  service: {{port: 80, targetPort: 9898}}
+  analysis:
+    interval: 2s
+    threshold: 2
+    maxWeight: 50
+    stepWeight: 25
+    metrics:
+      - {{name: request-success-rate, interval: 10s, thresholdRange: {{min: 90}}}}
+      - {{name: request-duration, interval: 10s, thresholdRange: {{max: 500}}}}
+"
+    )
+}
+
+/// The routing object a router writes for `podinfo`, and how to read its split back.
+pub(crate) struct RoutingObject {
+    pub(crate) api_version: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) name: &'static str,
+    /// `(primary, canary)` weights as the object has them.
+    pub(crate) split: fn(&Value) -> (f64, f64),
+}
+
+impl Harness {
+    async fn assert_split(&self, routing: &RoutingObject, expected: (f64, f64), when: &str) {
+        let object = self
+            .get(routing.api_version, routing.kind, routing.name)
+            .await;
+        assert_eq!((routing.split)(&object), expected, "{when}: {object}");
+    }
+
+    /// The router scenario on [`PODINFO`] and the Canary applied by the test: initialised at
+    /// 100/0, a healthy release promoted through 50/50 back to 100/0, then a failing release
+    /// rolled back with traffic on the primary and the primary's image unchanged.
+    pub(crate) async fn promote_then_roll_back(&mut self, routing: &RoutingObject) {
+        self.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+            .await;
+        self.assert_split(routing, (100.0, 0.0), "initialised")
+            .await;
+        self.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0")
+            .await;
+        self.wait_until("podinfo", "weight 50", Duration::from_secs(60), |c| {
+            canary_weight(c) == Some(50)
+        })
+        .await;
+        self.assert_split(routing, (50.0, 50.0), "at 50%").await;
+        self.wait_for_phase("podinfo", CanaryPhase::Succeeded, Duration::from_secs(90))
+            .await;
+        let primary = self.get("apps/v1", "Deployment", "podinfo-primary").await;
+        assert_eq!(image_of(&primary), "ghcr.io/stefanprodan/podinfo:6.1.0");
+        self.assert_split(routing, (100.0, 0.0), "promoted").await;
+
+        self.release("podinfo", "ghcr.io/stefanprodan/podinfo:6.2.0", "0.5")
+            .await;
+        let failed = self
+            .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(90))
+            .await;
+        assert_eq!(canary_weight(&failed), Some(0));
+        self.assert_split(routing, (100.0, 0.0), "rolled back")
+            .await;
+        let primary = self.get("apps/v1", "Deployment", "podinfo-primary").await;
+        assert_eq!(image_of(&primary), "ghcr.io/stefanprodan/podinfo:6.1.0");
+        self.stop_controller().await;
+    }
+}

@@ -157,6 +157,29 @@ async fn the_traefik_router_keeps_its_contract() {
     .await;
 }
 
+/// The SMI TrafficSplit CRD with `v1alpha3` served (`third_party/smi/README.md`).
+const SMI_CRDS: &str = include_str!("../../../third_party/smi/trafficsplits.yaml");
+
+#[tokio::test]
+async fn the_smi_router_keeps_its_contract_for_every_provider_it_serves() {
+    for provider in [
+        Provider::Linkerd,
+        Provider::Osm,
+        Provider::SmiV1alpha1,
+        Provider::SmiV1alpha2,
+        Provider::SmiV1alpha3,
+    ] {
+        check(Case {
+            provider,
+            crds: vec![SMI_CRDS.to_owned()],
+            spec: PODINFO.replace("  gatewayRefs: [{name: public, namespace: gateway}]\n", ""),
+            objects: Vec::new(),
+            accepted: contract::no_status,
+        })
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn the_skipper_router_keeps_its_contract() {
     check(Case {

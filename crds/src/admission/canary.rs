@@ -15,7 +15,7 @@ pub(super) const CANARY: &[Rule] = &[
     rule_at(
         "spec",
         ".provider",
-        "!has(self.provider) || !(self.provider in ['appmesh', 'appmesh:v1beta2', 'osm'])",
+        "!has(self.provider) || !(self.provider in ['appmesh', 'appmesh:v1beta2'])",
         "is not supported by serin: the project is retired",
     ),
     rule_at(
@@ -23,12 +23,6 @@ pub(super) const CANARY: &[Rule] = &[
         ".service.extensionFilters",
         "!has(self.provider) || self.provider.startsWith('gatewayapi') || !has(self.service) || !has(self.service.extensionFilters) || size(self.service.extensionFilters) == 0",
         "needs provider gatewayapi: only the Gateway API routers write a route for extension filters",
-    ),
-    rule_at(
-        "spec",
-        ".provider",
-        "!has(self.provider) || !self.provider.startsWith('smi:')",
-        "is not supported by serin; use the mesh's own provider (linkerd, kuma, istio)",
     ),
     rule_at(
         "spec",

@@ -160,25 +160,25 @@ pub enum Provider {
     /// Kuma (TrafficRoute weights).
     #[serde(rename = "kuma")]
     Kuma,
-    /// Linkerd (SMI TrafficSplit or HTTPRoute weights).
+    /// Linkerd (SMI TrafficSplit `v1alpha1` weights; Linkerd 2.12 and later also serve `gatewayapi`).
     #[serde(rename = "linkerd")]
     Linkerd,
     /// NGINX ingress controller (canary Ingress annotations).
     #[serde(rename = "nginx")]
     Nginx,
-    /// Open Service Mesh (retired; not supported by serin).
+    /// Open Service Mesh (SMI TrafficSplit `v1alpha2` weights; the project is retired).
     #[serde(rename = "osm")]
     Osm,
     /// Skipper ingress (Ingress backend weights).
     #[serde(rename = "skipper")]
     Skipper,
-    /// SMI TrafficSplit `v1alpha1` (not supported by serin; use the mesh's own provider).
+    /// SMI TrafficSplit `v1alpha1` weights.
     #[serde(rename = "smi:v1alpha1")]
     SmiV1alpha1,
-    /// SMI TrafficSplit `v1alpha2` (not supported by serin; use the mesh's own provider).
+    /// SMI TrafficSplit `v1alpha2` weights.
     #[serde(rename = "smi:v1alpha2")]
     SmiV1alpha2,
-    /// SMI TrafficSplit `v1alpha3` (not supported by serin; use the mesh's own provider).
+    /// SMI TrafficSplit `v1alpha3` weights.
     #[serde(rename = "smi:v1alpha3")]
     SmiV1alpha3,
     /// Traefik (TraefikService weights).

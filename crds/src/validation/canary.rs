@@ -212,19 +212,11 @@ fn target(spec: &CanarySpec, p: &mut Problems) -> Option<Target> {
 /// with another router.
 fn provider_rules(provider: Option<Provider>, target: Option<&Target>, p: &mut Problems) {
     let field = "spec.provider";
-    match provider {
-        Some(provider @ (Provider::AppMesh | Provider::AppMeshV1beta2 | Provider::Osm)) => {
-            p.add(
-                field,
-                format!("{provider} is not supported by serin: the project is retired"),
-            );
-        }
-        Some(
-            provider @ (Provider::SmiV1alpha1 | Provider::SmiV1alpha2 | Provider::SmiV1alpha3),
-        ) => {
-            p.add(field, format!("{provider} is not supported by serin; use the mesh's own provider (linkerd, kuma, istio)"));
-        }
-        _ => {}
+    if let Some(provider @ (Provider::AppMesh | Provider::AppMeshV1beta2)) = provider {
+        p.add(
+            field,
+            format!("{provider} is not supported by serin: the project is retired"),
+        );
     }
     let knative_target = target.is_some_and(|t| t.kind == TargetKindPlan::KnativeService);
     if knative_target && provider.is_some_and(|p| p != Provider::Knative) {

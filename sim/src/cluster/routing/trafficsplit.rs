@@ -1,4 +1,5 @@
-//! SMI `TrafficSplits`: one set of weighted backends.
+//! SMI `TrafficSplits`: one set of weighted backends. `v1alpha1` weights are quantities, written
+//! as strings (`"90"`, `"500m"`); later versions' are numbers.
 
 use serde_json::Value;
 
@@ -12,7 +13,7 @@ pub(super) fn entry(split: &Value) -> (Entry, Vec<String>) {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|b| backend(text(&b["service"]), b["weight"].as_f64().unwrap_or(0.0)))
+        .map(|b| backend(text(&b["service"]), weight(&b["weight"])))
         .collect();
     let mut referenced: Vec<String> = backends.iter().map(|b| b.service.clone()).collect();
     referenced.push(text(&split["spec"]["service"]));
@@ -31,4 +32,47 @@ pub(super) fn entry(split: &Value) -> (Entry, Vec<String>) {
         },
         referenced,
     )
+}
+
+/// A backend's weight: a number or a quantity string; 0 when it is neither.
+fn weight(value: &Value) -> f64 {
+    let text = value.as_str().unwrap_or_default();
+    let parsed = match text.strip_suffix('m') {
+        Some(milli) => milli.parse::<f64>().map(|m| m / 1000.0),
+        None => text.parse::<f64>(),
+    };
+    value.as_f64().or(parsed.ok()).unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn weights_are_numbers_or_quantities() {
+        let split = json!({"metadata": {"namespace": "test", "name": "podinfo"}, "spec": {
+        "service": "podinfo",
+        "backends": [
+            {"service": "podinfo-canary", "weight": "250m"},
+            {"service": "podinfo-primary", "weight": "75"},
+            {"service": "other", "weight": 5},
+            {"service": "bad", "weight": "lots"},
+        ]}});
+        let (entry, referenced) = entry(&split);
+        assert_eq!(entry.id, "trafficsplit/podinfo");
+        assert_eq!(
+            referenced,
+            [
+                "podinfo-canary",
+                "podinfo-primary",
+                "other",
+                "bad",
+                "podinfo",
+                "podinfo"
+            ]
+        );
+        let weights: Vec<f64> = entry.rules[0].backends.iter().map(|b| b.weight).collect();
+        assert_eq!(weights, [0.25, 75.0, 5.0, 0.0]);
+    }
 }
