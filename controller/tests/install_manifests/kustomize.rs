@@ -273,7 +273,6 @@ fn extra_router_permissions_are_optional_and_bounded() {
     let extra = find(&objs, "ClusterRole", "serin-extra-routers");
     let granted = permissions(&extra["rules"]);
     for key in [
-        "split.smi-spec.io/trafficsplits",
         "kuma.io/trafficroutes",
         "keda.sh/scaledobjects",
         "serving.knative.dev/services",
