@@ -124,7 +124,12 @@ const CORPUS: &[(&str, Admission)] = &[
     ("73-", Field("spec.analysis.mirror")),
     ("74-", Controller(MATCH_DETAILS)),
     ("75-", Field("spec.service.extensionFilters")),
+    ("76-", Field("spec.service.routeKind")),
+    ("77-", Field("spec.service.timeout")),
+    ("78-", Controller(GRPC_METHOD)),
 ];
+
+const GRPC_METHOD: &str = "whether a uri names a gRPC method is not generated as a CEL rule yet";
 
 const MATCH_DETAILS: &str = "which match kinds (exact, prefix, regex) and how many headers each router \
      routes on are not generated as CEL rules yet: they could be, from the capability table";

@@ -2,7 +2,7 @@
 //! the controller refuse what a router cannot do, naming the field) and checked against the
 //! routers themselves by their contract test.
 
-use crate::canary::Provider;
+use crate::canary::{GatewayRouteKind, Provider};
 
 /// Which kinds of string match a router can express for one request attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,6 +248,20 @@ const GATEWAY_API_MATCHES: MatchSupport = MatchSupport {
     ..MatchSupport::NONE
 };
 
+/// Gateway API's `GRPCRouteMatch`: headers, and the gRPC method, written as a `uri` that is exact
+/// (`/package.Service/Method`) or a prefix naming the service (`/package.Service/`).
+const GRPC_ROUTE_MATCHES: MatchSupport = MatchSupport {
+    uri: StringMatches {
+        exact: true,
+        prefix: true,
+        suffix: false,
+        regex: false,
+    },
+    headers: StringMatches::ALL,
+    limit: MatchLimit::Any,
+    ..MatchSupport::NONE
+};
+
 /// NGINX's canary annotations: one header, by exact value or regular expression (a `cookie`
 /// header selects the canary by cookie).
 const NGINX_MATCHES: MatchSupport = MatchSupport {
@@ -335,9 +349,39 @@ pub fn capabilities(provider: Provider) -> Capabilities {
     }
 }
 
+/// What the router of `provider` can express when it writes routes of `route_kind`
+/// (`spec.service.routeKind`): a GRPCRoute matches less than an HTTPRoute.
+pub fn route_capabilities(provider: Provider, route_kind: GatewayRouteKind) -> Capabilities {
+    let caps = capabilities(provider);
+    match route_kind {
+        GatewayRouteKind::GrpcRoute if caps.required.contains(&RequiredRef::GatewayRefs) => {
+            Capabilities {
+                ab_matches: GRPC_ROUTE_MATCHES,
+                ..caps
+            }
+        }
+        _ => caps,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grpc_route_matches_methods_and_headers_only() {
+        let grpc = route_capabilities(Provider::GatewayApiV1, GatewayRouteKind::GrpcRoute);
+        assert!(grpc.ab_matches.uri.exact && !grpc.ab_matches.uri.regex);
+        assert!(grpc.ab_matches.query_params.is_none() && grpc.ab_matches.method.is_none());
+        assert_eq!(
+            route_capabilities(Provider::GatewayApiV1, GatewayRouteKind::HttpRoute),
+            capabilities(Provider::GatewayApiV1)
+        );
+        assert_eq!(
+            route_capabilities(Provider::Istio, GatewayRouteKind::GrpcRoute),
+            capabilities(Provider::Istio)
+        );
+    }
 
     #[test]
     fn only_the_kubernetes_router_cannot_split_by_weight() {

@@ -114,7 +114,7 @@ false
   verbs: ["create", "patch"]
 # The routers' objects: what each router declares it writes (serin_controller::routers).
 - apiGroups: ["gateway.networking.k8s.io"]
-  resources: ["httproutes"]
+  resources: ["grpcroutes", "httproutes"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["networking.istio.io"]
   resources: ["virtualservices", "destinationrules"]

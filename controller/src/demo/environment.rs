@@ -16,8 +16,13 @@ use crate::client::ClientOptions;
 use crate::metrics::{KubeApiMetrics, Metrics};
 use crate::reconcile::{Context, ControllerConfig};
 
-/// The Gateway API's HTTPRoute CRD, installed as an operator would before using HTTPRoutes.
-pub const GATEWAY_API_CRDS: &str = include_str!("../../../third_party/gateway-api/httproutes.yaml");
+/// The Gateway API's HTTPRoute and GRPCRoute CRDs, installed as an operator would before using
+/// Gateway API routes.
+pub const GATEWAY_API_CRDS: &str = concat!(
+    include_str!("../../../third_party/gateway-api/httproutes.yaml"),
+    "\n---\n",
+    include_str!("../../../third_party/gateway-api/grpcroutes.yaml"),
+);
 
 /// Why the environment could not start.
 #[derive(Debug, thiserror::Error)]

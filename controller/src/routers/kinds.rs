@@ -95,6 +95,14 @@ pub const HTTP_ROUTE_V1BETA1: RouteKind = RouteKind {
     ..HTTP_ROUTE_V1
 };
 
+/// Gateway API `GRPCRoute`, `gateway.networking.k8s.io/v1` (Gateway API v1.1 and later),
+/// written instead of the HTTPRoute for `spec.service.routeKind: GRPCRoute`.
+pub const GRPC_ROUTE_V1: RouteKind = RouteKind {
+    kind: "GRPCRoute",
+    plural: "grpcroutes",
+    ..HTTP_ROUTE_V1
+};
+
 /// Istio `VirtualService`, `networking.istio.io/v1beta1` (the version Flagger writes; served by
 /// every Istio since 1.8 beside `v1`).
 pub const VIRTUAL_SERVICE: RouteKind = RouteKind {

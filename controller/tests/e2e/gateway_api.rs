@@ -1,11 +1,13 @@
 //! Releases through the Gateway API router: a healthy revision is promoted step by step, a
-//! revision with a high error rate is rolled back.
+//! revision with a high error rate is rolled back, through an HTTPRoute and, for a gRPC
+//! service, through a GRPCRoute.
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
 use serin_crds::canary::{CanaryPhase, Provider};
 
-use crate::support::Harness;
+use crate::support::{self, Harness, RoutingObject};
 
 const PODINFO: &str = r#"
 apiVersion: apps/v1
@@ -142,4 +144,75 @@ async fn a_healthy_release_is_promoted_and_a_bad_one_rolled_back() {
             .any(|r| r == "RoutesRestored")
     );
     h.stop_controller().await;
+}
+
+/// A gRPC service released through a GRPCRoute: its health-check method stays on the primary
+/// (a second rule, matched by method), everything else is split.
+const GRPC_CANARY: &str = r"
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: test}
+spec:
+  provider: gatewayapi
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
+  progressDeadlineSeconds: 60
+  service:
+    port: 9898
+    appProtocol: grpc
+    routeKind: GRPCRoute
+    gatewayRefs: [{name: public, namespace: gateway}]
+    match:
+      - uri: {prefix: /podinfo.Echo/}
+  analysis:
+    interval: 2s
+    threshold: 2
+    maxWeight: 50
+    stepWeight: 25
+    metrics:
+      - {name: request-success-rate, interval: 10s, thresholdRange: {min: 90}}
+";
+
+/// `(primary, canary)` weights of the GRPCRoute's rule.
+fn grpc_split(route: &Value) -> (f64, f64) {
+    let backends = &route["spec"]["rules"][0]["backendRefs"];
+    let of = |name: &str| {
+        backends
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["name"] == name)
+            .filter_map(|b| b["weight"].as_f64())
+            .sum::<f64>()
+    };
+    (of("podinfo-primary"), of("podinfo-canary"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_service_is_released_through_a_grpc_route() {
+    let mut h = Harness::start(Provider::GatewayApiV1).await;
+    h.apply(support::PODINFO);
+    h.apply(GRPC_CANARY);
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let route = h
+        .get("gateway.networking.k8s.io/v1", "GRPCRoute", "podinfo")
+        .await;
+    assert_eq!(
+        route["spec"]["rules"][0]["matches"],
+        json!([{"method": {"type": "Exact", "service": "podinfo.Echo"}}]),
+        "{route}"
+    );
+    assert_eq!(
+        route["status"]["parents"][0]["conditions"][0]["type"], "Accepted",
+        "the emulated Gateway reports on GRPCRoutes: {route}"
+    );
+    h.promote_then_roll_back(&RoutingObject {
+        api_version: "gateway.networking.k8s.io/v1",
+        kind: "GRPCRoute",
+        name: "podinfo",
+        split: grpc_split,
+    })
+    .await;
+    let services = h.get("v1", "Service", "podinfo").await;
+    assert_eq!(services["spec"]["ports"][0]["appProtocol"], "grpc");
 }

@@ -9,7 +9,7 @@ use serin_controller::routers::{
     router_for,
 };
 use serin_crds::canary::{Provider, SessionAffinity};
-use serin_crds::routing::{Mirroring, capabilities};
+use serin_crds::routing::{Mirroring, route_capabilities};
 use serin_crds::validation::{RoutingSpec, ValidCanary, Weight, validate_canary};
 use serin_decide::Routes;
 use serin_sim::Server;
@@ -180,10 +180,11 @@ fn split(canary: u32) -> TrafficSplit {
 
 /// Runs the whole contract for `case`.
 pub(crate) async fn check(case: Case) {
-    let caps = capabilities(case.provider);
     let router = router_for(case.provider, &RouterOptions::default()).expect("the router is built");
     let world = World::start(&case).await;
     let valid = valid(&case, |_| {});
+    let route_kind = valid.routing.service.route_kind.unwrap_or_default();
+    let caps = route_capabilities(case.provider, route_kind);
     let referenced = world.referenced(router.as_ref(), &valid.routing).await;
     let plain = input(&world.owner_uid, &valid.routing, None, &referenced);
     if !caps.weighted {

@@ -66,6 +66,20 @@ async fn the_gateway_api_router_keeps_its_contract() {
 }
 
 #[tokio::test]
+async fn the_gateway_api_router_keeps_its_contract_with_grpc_routes() {
+    let spec = PODINFO.replace("  port: 9898\n", "  port: 9898\n  routeKind: GRPCRoute\n");
+    assert!(spec.contains("routeKind"), "{spec}");
+    check(Case {
+        provider: Provider::GatewayApiV1,
+        crds: gateway_api_crds(),
+        spec,
+        objects: Vec::new(),
+        accepted: gateway_accepted,
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_istio_router_keeps_its_contract() {
     check(Case {
         provider: Provider::Istio,

@@ -10,6 +10,9 @@ const ONE_STRATEGY: &str = "(has(self.stepWeight) ? 1 : 0) + (has(self.stepWeigh
 const PROGRESSIVE_ONLY: &str =
     "applies to progressive releases (stepWeight or stepWeights) only, not to iterations";
 
+const GRPC_ROUTE_HAS_NO_SUCH_SETTING: &str =
+    "a GRPCRoute has no such setting; remove it, or use routeKind HTTPRoute";
+
 pub(super) const CANARY: &[Rule] = &[
     // spec
     rule_at(
@@ -23,6 +26,12 @@ pub(super) const CANARY: &[Rule] = &[
         ".service.extensionFilters",
         "!has(self.provider) || self.provider.startsWith('gatewayapi') || !has(self.service) || !has(self.service.extensionFilters) || size(self.service.extensionFilters) == 0",
         "needs provider gatewayapi: only the Gateway API routers write a route for extension filters",
+    ),
+    rule_at(
+        "spec",
+        ".service.routeKind",
+        "!has(self.service) || !has(self.service.routeKind) || self.service.routeKind == 'HTTPRoute' || !has(self.provider) || self.provider in ['gatewayapi', 'gatewayapi:v1']",
+        "GRPCRoute needs provider gatewayapi or gatewayapi:v1 (GRPCRoute is served as v1)",
     ),
     rule_at(
         "spec",
@@ -54,6 +63,30 @@ pub(super) const CANARY: &[Rule] = &[
         "spec.service.port",
         "self >= 1.0 && self <= 65535.0",
         "must be between 1 and 65535",
+    ),
+    rule_at(
+        "spec.service",
+        ".timeout",
+        "!has(self.routeKind) || self.routeKind != 'GRPCRoute' || !has(self.timeout)",
+        GRPC_ROUTE_HAS_NO_SUCH_SETTING,
+    ),
+    rule_at(
+        "spec.service",
+        ".backendTimeout",
+        "!has(self.routeKind) || self.routeKind != 'GRPCRoute' || !has(self.backendTimeout)",
+        GRPC_ROUTE_HAS_NO_SUCH_SETTING,
+    ),
+    rule_at(
+        "spec.service",
+        ".rewrite",
+        "!has(self.routeKind) || self.routeKind != 'GRPCRoute' || !has(self.rewrite)",
+        GRPC_ROUTE_HAS_NO_SUCH_SETTING,
+    ),
+    rule_at(
+        "spec.service",
+        ".corsPolicy",
+        "!has(self.routeKind) || self.routeKind != 'GRPCRoute' || !has(self.corsPolicy)",
+        GRPC_ROUTE_HAS_NO_SUCH_SETTING,
     ),
     rule("spec.service.timeout", DURATION, DURATION_MESSAGE),
     rule("spec.service.timeout", NONZERO, "must be longer than zero"),

@@ -116,3 +116,16 @@ pub struct ExtensionFilterRef {
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
+
+/// The kind of Gateway API route the `gatewayapi` routers write (`spec.service.routeKind`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[schemars(transform = crate::schema::without_description)]
+pub enum GatewayRouteKind {
+    /// An `HTTPRoute`, as Flagger writes.
+    #[default]
+    #[serde(rename = "HTTPRoute")]
+    HttpRoute,
+    /// A `GRPCRoute` (`gateway.networking.k8s.io/v1`, Gateway API v1.1 and later).
+    #[serde(rename = "GRPCRoute")]
+    GrpcRoute,
+}

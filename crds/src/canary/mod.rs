@@ -15,7 +15,8 @@ pub use analysis::{
 };
 pub use comparison::{ComparisonSides, MetricComparison, MetricOnError};
 pub use gateway_api::{
-    BackendObjectReference, ExtensionFilterRef, HttpRequestMirror, ParentReference,
+    BackendObjectReference, ExtensionFilterRef, GatewayRouteKind, HttpRequestMirror,
+    ParentReference,
 };
 pub use istio::{
     ConnectionPool, ConsistentHash, CorsPolicy, H2UpgradePolicy, HeaderOperations, Headers,

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CorsPolicy, ExtensionFilterRef, Headers, HttpMatchRequest, HttpRequestMirror, HttpRetry,
-    HttpRewrite, ParentReference, StringMap, TrafficPolicy,
+    CorsPolicy, ExtensionFilterRef, GatewayRouteKind, Headers, HttpMatchRequest, HttpRequestMirror,
+    HttpRetry, HttpRewrite, ParentReference, StringMap, TrafficPolicy,
 };
 
 /// How the generated Services (`<name>`, `<name>-primary`, `<name>-canary`) and routing objects
@@ -88,6 +88,15 @@ pub struct CanaryService {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
     pub extension_filters: Option<Vec<ExtensionFilterRef>>,
+    /// The kind of route the Gateway API routers write: `HTTPRoute` (the default, as Flagger)
+    /// or `GRPCRoute` for gRPC services (serin addition; Gateway API routers only, needs
+    /// Gateway API v1.1 or later). A GRPCRoute matches gRPC methods: `match` and
+    /// `analysis.match` take headers, and a `uri` exact (`/package.Service/Method`) or prefix
+    /// (`/package.Service/`) becomes a method match; `timeout`, `backendTimeout`, `rewrite`
+    /// and `corsPolicy`, which GRPCRoute lacks, are refused. `appProtocol: grpc` alone keeps
+    /// the HTTPRoute, so that a Canary moved from Flagger keeps the route it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_kind: Option<GatewayRouteKind>,
     /// Cross-origin resource sharing policy of the route (Istio, Gateway API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors_policy: Option<CorsPolicy>,

@@ -29,6 +29,7 @@ pub use metrics::{
 };
 pub use parse::{ParsedResource, parse_resource};
 pub use range::{Judgement, Range, number};
+pub use routing::{grpc_method, grpc_service, http_route_only};
 pub use service::{RoutingSpec, ServiceNames};
 pub use webhooks::{
     DEFAULT_WEBHOOK_TIMEOUT, HookKind, MAX_WEBHOOK_RETRIES, MAX_WEBHOOK_TIMEOUT, WebhookPlan,

@@ -3,9 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::canary::{CanarySpec, HttpMatchRequest, Provider, StringMatch};
+use crate::canary::{
+    CanaryService, CanarySpec, GatewayRouteKind, HttpMatchRequest, Provider, StringMatch,
+};
 use crate::routing::{
-    Capabilities, MatchLimit, MatchSupport, Mirroring, RequiredRef, StringMatches, capabilities,
+    Capabilities, MatchLimit, MatchSupport, Mirroring, RequiredRef, StringMatches,
+    route_capabilities,
 };
 
 use super::canary::{Target, TargetKindPlan};
@@ -23,7 +26,15 @@ pub(crate) fn router_rules(
     p: &mut Problems,
 ) {
     let Some(provider) = provider else { return };
-    let caps = capabilities(provider);
+    let route_kind = spec
+        .service
+        .as_ref()
+        .and_then(|s| s.route_kind)
+        .unwrap_or_default();
+    let caps = route_capabilities(provider, route_kind);
+    if route_kind == GatewayRouteKind::GrpcRoute {
+        grpc_route_rules(spec, provider, p);
+    }
     required_refs(spec, provider, &caps, target, p);
     if matches!(strategy, Some(Strategy::Progressive { .. })) && !caps.weighted {
         let field = if spec.analysis.step_weights.is_some() {
@@ -103,6 +114,97 @@ pub(crate) fn router_rules(
             ),
         );
     }
+}
+
+/// What a GRPCRoute needs: a Gateway API router that writes `v1`, no HTTP-only route settings,
+/// and `uri` matches that name a gRPC service or method.
+fn grpc_route_rules(spec: &CanarySpec, provider: Provider, p: &mut Problems) {
+    const FIELD: &str = "spec.service.routeKind";
+    match provider {
+        Provider::GatewayApi | Provider::GatewayApiV1 => {}
+        Provider::GatewayApiV1beta1 => p.add(
+            FIELD,
+            "GRPCRoute is served as gateway.networking.k8s.io/v1 (Gateway API v1.1 and later): \
+             use provider gatewayapi or gatewayapi:v1",
+        ),
+        other => p.add(
+            FIELD,
+            format!("provider {other} writes no Gateway API route; GRPCRoute needs gatewayapi"),
+        ),
+    }
+    let Some(service) = &spec.service else { return };
+    for name in http_route_only(service) {
+        p.add(
+            format!("spec.service.{name}"),
+            "a GRPCRoute has no such setting; remove it, or use routeKind HTTPRoute",
+        );
+    }
+    let fields = [
+        ("spec.service.match", service.match_.as_deref()),
+        ("spec.analysis.match", spec.analysis.match_.as_deref()),
+    ];
+    for (field, entries) in fields {
+        for (i, m) in entries.unwrap_or_default().iter().enumerate() {
+            let Some(uri) = &m.uri else { continue };
+            let path = format!("{field}[{i}].uri");
+            if let Some(exact) = &uri.exact {
+                if grpc_method(exact).is_none() {
+                    p.add(
+                        format!("{path}.exact"),
+                        format!("{exact:?} names no gRPC method: write /package.Service/Method"),
+                    );
+                }
+            } else if let Some(prefix) = uri.prefix.as_ref().filter(|v| grpc_service(v).is_none()) {
+                p.add(
+                    format!("{path}.prefix"),
+                    format!(
+                        "{prefix:?} names no gRPC service: write /package.Service/ to match \
+                         every method of a service"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The settings of `spec.service` that are set and that only an HTTPRoute can carry.
+pub fn http_route_only(service: &CanaryService) -> impl Iterator<Item = &'static str> {
+    [
+        ("timeout", service.timeout.is_some()),
+        ("backendTimeout", service.backend_timeout.is_some()),
+        ("rewrite", service.rewrite.is_some()),
+        ("corsPolicy", service.cors_policy.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+}
+
+/// The service and method of a gRPC request path, `/package.Service/Method`.
+pub fn grpc_method(path: &str) -> Option<(&str, &str)> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    (grpc_service_name(service) && grpc_identifier(method)).then_some((service, method))
+}
+
+/// The service of a gRPC path prefix, `/package.Service/` (or without the closing slash).
+pub fn grpc_service(prefix: &str) -> Option<&str> {
+    let rest = prefix.strip_prefix('/')?;
+    let service = rest.strip_suffix('/').unwrap_or(rest);
+    grpc_service_name(service).then_some(service)
+}
+
+/// A service name as Gateway API accepts it: identifiers joined by `.`, at most 1024 bytes.
+fn grpc_service_name(name: &str) -> bool {
+    name.len() <= 1024 && name.split('.').all(grpc_identifier)
+}
+
+/// A letter or `_`, then letters, digits and `_`.
+fn grpc_identifier(part: &str) -> bool {
+    let mut bytes = part.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && part.len() <= 1024
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn required_refs(

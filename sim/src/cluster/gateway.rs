@@ -10,10 +10,11 @@ use super::snapshot::{Kind, Snapshot, key_of};
 /// The controller name reported in route status.
 pub const CONTROLLER_NAME: &str = "serin.dev/sim-gateway";
 
-/// Writes HTTPRoute parent status when it differs from what the routes say.
+/// Writes HTTPRoute and GRPCRoute parent status when it differs from what the routes say.
 #[derive(Debug, Default)]
 pub(crate) struct Gateway {
-    written: HashMap<(String, String), Value>,
+    /// The status last written, by kind and `(namespace, name)`.
+    written: HashMap<(Kind, (String, String)), Value>,
 }
 
 fn condition(kind: &str, ok: bool, reason: &str, generation: &Value, now: &str) -> Value {
@@ -73,7 +74,8 @@ fn without_times(status: &Value) -> Value {
 }
 
 impl Gateway {
-    /// Updates the status of every HTTPRoute whose parents' status is missing or stale.
+    /// Updates the status of every HTTPRoute and GRPCRoute whose parents' status is missing or
+    /// stale.
     pub(crate) async fn step(
         &mut self,
         client: &kube::Client,
@@ -82,32 +84,36 @@ impl Gateway {
         let services: HashSet<(String, String)> =
             snapshot.services.iter().map(|s| key_of(s)).collect();
         let now = crate::ops::now();
-        let resource = Kind::HttpRoute.resource();
-        for route in &snapshot.httproutes {
-            let key = key_of(route);
-            let desired = route_status(route, &services, &now);
-            if without_times(&route["status"]) == without_times(&desired) {
-                continue;
-            }
-            if self.written.get(&key).map(without_times) == Some(without_times(&desired))
-                && route["status"].is_object()
-            {
-                continue;
-            }
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &key.0, &resource);
-            match api
-                .patch_status(
-                    &key.1,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"status": desired})),
-                )
-                .await
-            {
-                Ok(_) => {
-                    self.written.insert(key, desired);
+        for kind in [Kind::HttpRoute, Kind::GrpcRoute] {
+            let resource = kind.resource();
+            for route in snapshot.objects(kind) {
+                let key = (kind, key_of(route));
+                let desired = route_status(route, &services, &now);
+                if without_times(&route["status"]) == without_times(&desired) {
+                    continue;
                 }
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-                Err(e) => return Err(e),
+                if self.written.get(&key).map(without_times) == Some(without_times(&desired))
+                    && route["status"].is_object()
+                {
+                    continue;
+                }
+                let (namespace, name) = &key.1;
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), namespace, &resource);
+                match api
+                    .patch_status(
+                        name,
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"status": desired})),
+                    )
+                    .await
+                {
+                    Ok(_) => {
+                        self.written.insert(key, desired);
+                    }
+                    Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(())

@@ -21,6 +21,7 @@ pub(crate) enum Kind {
     Service,
     Ingress,
     HttpRoute,
+    GrpcRoute,
     VirtualService,
     TrafficSplit,
     HttpProxy,
@@ -31,12 +32,13 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    const ALL: [Self; 12] = [
+    const ALL: [Self; 13] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
         Self::Ingress,
         Self::HttpRoute,
+        Self::GrpcRoute,
         Self::VirtualService,
         Self::TrafficSplit,
         Self::HttpProxy,
@@ -58,6 +60,7 @@ impl Kind {
             Self::Service => ("", "v1", "Service", "services"),
             Self::Ingress => ("networking.k8s.io", "v1", "Ingress", "ingresses"),
             Self::HttpRoute => ("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+            Self::GrpcRoute => ("gateway.networking.k8s.io", "v1", "GRPCRoute", "grpcroutes"),
             Self::VirtualService => (
                 "networking.istio.io",
                 "v1beta1",
@@ -93,6 +96,7 @@ pub(crate) struct Snapshot {
     pub(crate) services: Vec<Arc<Value>>,
     pub(crate) ingresses: Vec<Arc<Value>>,
     pub(crate) httproutes: Vec<Arc<Value>>,
+    pub(crate) grpcroutes: Vec<Arc<Value>>,
     pub(crate) virtualservices: Vec<Arc<Value>>,
     pub(crate) trafficsplits: Vec<Arc<Value>>,
     pub(crate) httpproxies: Vec<Arc<Value>>,
@@ -111,6 +115,7 @@ impl Snapshot {
             Kind::Service => &self.services,
             Kind::Ingress => &self.ingresses,
             Kind::HttpRoute => &self.httproutes,
+            Kind::GrpcRoute => &self.grpcroutes,
             Kind::VirtualService => &self.virtualservices,
             Kind::TrafficSplit => &self.trafficsplits,
             Kind::HttpProxy => &self.httpproxies,
@@ -196,6 +201,7 @@ impl Informers {
                 Kind::Service => &mut snapshot.services,
                 Kind::Ingress => &mut snapshot.ingresses,
                 Kind::HttpRoute => &mut snapshot.httproutes,
+                Kind::GrpcRoute => &mut snapshot.grpcroutes,
                 Kind::VirtualService => &mut snapshot.virtualservices,
                 Kind::TrafficSplit => &mut snapshot.trafficsplits,
                 Kind::HttpProxy => &mut snapshot.httpproxies,

@@ -1,5 +1,5 @@
 //! Request matches: Istio-style `HttpMatchRequest`s (from `spec.service.match` and
-//! `spec.analysis.match`) as Gateway API `HTTPRouteMatch`es.
+//! `spec.analysis.match`) as Gateway API `HTTPRouteMatch`es, or as `GRPCRouteMatch`es.
 
 use serde_json::{Map, Value, json};
 use serin_crds::canary::{HttpMatchRequest, StringMatch};
@@ -62,6 +62,60 @@ pub(super) fn route_matches(
     Ok(out)
 }
 
+/// Converts matches for a GRPCRoute: headers as for an HTTPRoute, and a `uri` that names a gRPC
+/// method (exact, `/package.Service/Method`) or service (prefix, `/package.Service/`) as a
+/// method match. Nothing else can be matched.
+pub(super) fn grpc_route_matches(
+    matches: &[HttpMatchRequest],
+    field: &str,
+) -> Result<Vec<Value>, RouterError> {
+    use serin_crds::validation::{grpc_method, grpc_service};
+    let mut out = Vec::new();
+    for (i, m) in matches.iter().enumerate() {
+        let path = format!("{field}[{i}]");
+        let unsupported = [
+            ("method", m.method.is_some()),
+            (
+                "queryParams",
+                m.query_params.as_ref().is_some_and(|q| !q.is_empty()),
+            ),
+        ];
+        if let Some((name, _)) = unsupported.iter().find(|(_, set)| *set) {
+            return Err(inexpressible(
+                &format!("{path}.{name}"),
+                "a GRPCRoute matches gRPC methods and headers only",
+            ));
+        }
+        let mut object = Map::new();
+        if let Some(uri) = &m.uri {
+            let method = if let Some(exact) = &uri.exact {
+                grpc_method(exact).map(|(service, method)| {
+                    json!({ "type": "Exact", "service": service, "method": method })
+                })
+            } else if let Some(prefix) = &uri.prefix {
+                grpc_service(prefix).map(|service| json!({ "type": "Exact", "service": service }))
+            } else {
+                None
+            };
+            let method = method.ok_or_else(|| {
+                inexpressible(
+                    &format!("{path}.uri"),
+                    "a GRPCRoute matches /package.Service/Method exactly or /package.Service/ as a prefix",
+                )
+            })?;
+            object.insert("method".into(), method);
+        }
+        let headers = string_matches(m.headers.as_ref(), &format!("{path}.headers"))?;
+        if !headers.is_empty() {
+            object.insert("headers".into(), Value::Array(headers));
+        }
+        if !object.is_empty() {
+            out.push(Value::Object(object));
+        }
+    }
+    Ok(out)
+}
+
 /// Header or query parameter matches. Prefix and suffix matches, which Gateway API lacks, become
 /// anchored regular expressions.
 fn string_matches(
@@ -89,8 +143,9 @@ fn string_matches(
     Ok(out)
 }
 
-/// Each analysis match combined with each service match: the analysis match's headers and query
-/// parameters on the service match's path and method.
+/// Each analysis match combined with each service match: the conditions of both. Headers and
+/// query parameters add up; a path or method (HTTPRoute) or gRPC method (GRPCRoute) of the
+/// analysis match takes the place of the service match's.
 pub(super) fn merge(analysis: &[Value], service: &[Value]) -> Vec<Value> {
     if analysis.is_empty() {
         return service.to_vec();
@@ -102,9 +157,18 @@ pub(super) fn merge(analysis: &[Value], service: &[Value]) -> Vec<Value> {
     for a in analysis {
         for s in service {
             let mut m = s.clone();
-            for key in ["headers", "queryParams"] {
-                if let (Some(value), Some(object)) = (a.get(key), m.as_object_mut()) {
-                    object.insert(key.into(), value.clone());
+            if let (Some(from), Some(into)) = (a.as_object(), m.as_object_mut()) {
+                for (key, value) in from {
+                    match (into.get_mut(key), value) {
+                        (Some(Value::Array(list)), Value::Array(more))
+                            if key == "headers" || key == "queryParams" =>
+                        {
+                            list.extend(more.iter().cloned());
+                        }
+                        _ => {
+                            into.insert(key.clone(), value.clone());
+                        }
+                    }
                 }
             }
             merged.push(m);
@@ -221,6 +285,75 @@ mod tests {
     }
 
     #[test]
+    fn grpc_uris_become_method_matches_and_headers_stay() {
+        let m = |uri: StringMatch| HttpMatchRequest {
+            uri: Some(uri),
+            headers: Some(BTreeMap::from([(
+                "x-canary".to_owned(),
+                StringMatch {
+                    exact: Some("1".into()),
+                    ..Default::default()
+                },
+            )])),
+            ..Default::default()
+        };
+        let exact = m(StringMatch {
+            exact: Some("/grpc.health.v1.Health/Check".into()),
+            ..Default::default()
+        });
+        let prefix = m(StringMatch {
+            prefix: Some("/podinfo.Echo/".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            grpc_route_matches(&[exact, prefix], "m").unwrap(),
+            vec![
+                json!({
+                    "method": {"type": "Exact", "service": "grpc.health.v1.Health", "method": "Check"},
+                    "headers": [{"type": "Exact", "name": "x-canary", "value": "1"}],
+                }),
+                json!({
+                    "method": {"type": "Exact", "service": "podinfo.Echo"},
+                    "headers": [{"type": "Exact", "name": "x-canary", "value": "1"}],
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_grpc_route_refuses_paths_and_query_parameters() {
+        let path = HttpMatchRequest {
+            uri: Some(StringMatch {
+                prefix: Some("/api/v1".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            grpc_route_matches(&[path], "spec.analysis.match")
+                .unwrap_err()
+                .to_string(),
+            "spec.analysis.match[0].uri: a GRPCRoute matches /package.Service/Method exactly or /package.Service/ as a prefix"
+        );
+        let query = HttpMatchRequest {
+            query_params: Some(BTreeMap::from([(
+                "q".to_owned(),
+                StringMatch {
+                    exact: Some("1".into()),
+                    ..Default::default()
+                },
+            )])),
+            ..Default::default()
+        };
+        assert!(
+            grpc_route_matches(&[query], "m")
+                .unwrap_err()
+                .to_string()
+                .starts_with("m[0].queryParams:")
+        );
+    }
+
+    #[test]
     fn analysis_matches_are_merged_onto_each_service_path() {
         let service = vec![
             json!({"path": {"type": "PathPrefix", "value": "/api"}}),
@@ -233,6 +366,28 @@ mod tests {
         assert_eq!(
             merged[1],
             json!({"path": {"type": "PathPrefix", "value": "/v2"}, "headers": [{"type": "Exact", "name": "x-canary", "value": "1"}]})
+        );
+    }
+
+    #[test]
+    fn merged_matches_keep_the_conditions_of_both() {
+        let service = vec![json!({
+            "path": {"type": "PathPrefix", "value": "/"},
+            "headers": [{"type": "Exact", "name": "x-tenant", "value": "a"}],
+        })];
+        let analysis = vec![json!({
+            "path": {"type": "PathPrefix", "value": "/api"},
+            "headers": [{"type": "Exact", "name": "x-canary", "value": "1"}],
+        })];
+        assert_eq!(
+            merge(&analysis, &service),
+            vec![json!({
+                "path": {"type": "PathPrefix", "value": "/api"},
+                "headers": [
+                    {"type": "Exact", "name": "x-tenant", "value": "a"},
+                    {"type": "Exact", "name": "x-canary", "value": "1"},
+                ],
+            })]
         );
     }
 }

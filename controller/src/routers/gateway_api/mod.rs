@@ -1,18 +1,20 @@
-//! The Gateway API router (`gatewayapi`, `gatewayapi:v1`, `gatewayapi:v1beta1`): one HTTPRoute named after the
-//! apex Service, with weighted primary and canary backends, A/B header matches, mirroring,
-//! session-affinity cookies, timeouts and filters. A split counts as live only when every
-//! parent Gateway reports the route's current generation accepted.
+//! The Gateway API router (`gatewayapi`, `gatewayapi:v1`, `gatewayapi:v1beta1`): one HTTPRoute
+//! (or, for `spec.service.routeKind: GRPCRoute`, one GRPCRoute) named after the apex Service,
+//! with weighted primary and canary backends, A/B header matches, mirroring, session-affinity
+//! cookies, timeouts and filters. A split counts as live only when every parent Gateway reports
+//! the route's current generation accepted.
 
 mod filters;
 mod matches;
 mod status;
 
 use serde_json::{Value, json};
+use serin_crds::canary::GatewayRouteKind;
 use serin_crds::validation::Weight;
 
 use super::{
-    DesiredObject, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, KindUse, RouteInput, RouteKind,
-    RouteObservation, Router, RouterError, TrafficSplit,
+    DesiredObject, GRPC_ROUTE_V1, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, KindUse, RouteInput,
+    RouteKind, RouteObservation, Router, RouterError, TrafficSplit,
 };
 
 /// The newest HTTPRoute version the cluster serves: `v1` when discovery lists it (or cannot
@@ -69,10 +71,13 @@ impl GatewayApi {
         }
     }
 
-    fn kind(self) -> RouteKind {
-        match self.version {
-            GatewayApiVersion::V1 => HTTP_ROUTE_V1,
-            GatewayApiVersion::V1beta1 => HTTP_ROUTE_V1BETA1,
+    /// The kind of route written for `input`: its `routeKind`, in this router's version.
+    /// GRPCRoute is served as `v1` only.
+    fn kind(self, input: &RouteInput<'_>) -> RouteKind {
+        match (route_kind(input), self.version) {
+            (GatewayRouteKind::GrpcRoute, _) => GRPC_ROUTE_V1,
+            (GatewayRouteKind::HttpRoute, GatewayApiVersion::V1) => HTTP_ROUTE_V1,
+            (GatewayRouteKind::HttpRoute, GatewayApiVersion::V1beta1) => HTTP_ROUTE_V1BETA1,
         }
     }
 }
@@ -87,8 +92,11 @@ impl Router for GatewayApi {
     }
 
     fn kinds(&self) -> &'static [KindUse] {
-        const V1: &[KindUse] = &[KindUse::write(HTTP_ROUTE_V1)];
-        const V1BETA1: &[KindUse] = &[KindUse::write(HTTP_ROUTE_V1BETA1)];
+        const V1: &[KindUse] = &[KindUse::write(HTTP_ROUTE_V1), KindUse::write(GRPC_ROUTE_V1)];
+        const V1BETA1: &[KindUse] = &[
+            KindUse::write(HTTP_ROUTE_V1BETA1),
+            KindUse::write(GRPC_ROUTE_V1),
+        ];
         match self.version {
             GatewayApiVersion::V1 => V1,
             GatewayApiVersion::V1beta1 => V1BETA1,
@@ -100,7 +108,8 @@ impl Router for GatewayApi {
         input: &RouteInput<'_>,
         split: &TrafficSplit,
     ) -> Result<Vec<DesiredObject>, RouterError> {
-        let spec = route_spec(input, split)?;
+        let kind = self.kind(input);
+        let spec = route_spec(input, split, kind == GRPC_ROUTE_V1)?;
         let names = &input.routing.names;
         let mut metadata = json!({
             "name": names.apex,
@@ -115,7 +124,6 @@ impl Router for GatewayApi {
                 metadata["annotations"] = json!(annotations);
             }
         }
-        let kind = self.kind();
         let object = json!({
             "apiVersion": kind.api_version(),
             "kind": kind.kind,
@@ -131,8 +139,9 @@ impl Router for GatewayApi {
 
     fn observe(&self, input: &RouteInput<'_>, observed: &[Value]) -> RouteObservation {
         let names = &input.routing.names;
+        let kind = self.kind(input).kind;
         let route = observed.iter().find(|o| {
-            o["kind"] == "HTTPRoute"
+            o["kind"] == kind
                 && o["metadata"]["name"] == names.apex.as_str()
                 && o["metadata"]["namespace"] == input.namespace
         });
@@ -143,13 +152,31 @@ impl Router for GatewayApi {
     }
 }
 
+fn route_kind(input: &RouteInput<'_>) -> GatewayRouteKind {
+    input.routing.service.route_kind.unwrap_or_default()
+}
+
 fn backend(name: &str, port: u16, weight: u8) -> Value {
     json!({ "group": "", "kind": "Service", "name": name, "port": port, "weight": weight })
 }
 
-fn route_spec(input: &RouteInput<'_>, split: &TrafficSplit) -> Result<Value, RouterError> {
+/// The route's spec; `grpc` for a GRPCRoute, whose matches name gRPC methods and which has no
+/// timeouts, rewrites or CORS.
+fn route_spec(
+    input: &RouteInput<'_>,
+    split: &TrafficSplit,
+    grpc: bool,
+) -> Result<Value, RouterError> {
     let service = &input.routing.service;
     let names = &input.routing.names;
+    if grpc {
+        grpc_settings(service)?;
+    }
+    let route_matches = if grpc {
+        matches::grpc_route_matches
+    } else {
+        matches::route_matches
+    };
     let gateway_refs = service.gateway_refs.as_deref().unwrap_or_default();
     if gateway_refs.is_empty() {
         return Err(RouterError::Inexpressible {
@@ -158,12 +185,15 @@ fn route_spec(input: &RouteInput<'_>, split: &TrafficSplit) -> Result<Value, Rou
                 .into(),
         });
     }
-    let mut service_matches =
-        matches::route_matches(&input.routing.service_matches, "spec.service.match")?;
+    let mut service_matches = route_matches(&input.routing.service_matches, "spec.service.match")?;
     if service_matches.is_empty() {
-        service_matches.push(matches::default_match());
+        service_matches.push(if grpc {
+            json!({})
+        } else {
+            matches::default_match()
+        });
     }
-    let ab_matches = matches::route_matches(&input.routing.ab_matches, "spec.analysis.match")?;
+    let ab_matches = route_matches(&input.routing.ab_matches, "spec.analysis.match")?;
     let filters = filters::rule_filters(service);
     let mut timeouts = serde_json::Map::new();
     if let Some(t) = &service.timeout {
@@ -232,6 +262,17 @@ fn route_spec(input: &RouteInput<'_>, split: &TrafficSplit) -> Result<Value, Rou
         spec["hostnames"] = json!(hosts);
     }
     Ok(spec)
+}
+
+/// Refuses the HTTP-only settings of `spec.service`, which a GRPCRoute cannot carry.
+fn grpc_settings(service: &serin_crds::canary::CanaryService) -> Result<(), RouterError> {
+    match serin_crds::validation::http_route_only(service).next() {
+        Some(name) => Err(RouterError::Inexpressible {
+            field: format!("spec.service.{name}"),
+            message: "a GRPCRoute has no such setting".into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 type RuleParts = (Vec<Value>, Vec<Value>, Vec<Value>);

@@ -393,3 +393,74 @@ fn extension_filters_follow_the_derived_filters_on_every_rule() {
     // The canary's mirror comes after the Canary's own filters on the weighted rule.
     assert_eq!(rules[0]["filters"][2]["type"], "RequestMirror");
 }
+
+/// The fixture as a gRPC service: a GRPCRoute, without the HTTP-only timeout.
+fn grpc() -> Fixture {
+    let mut f = Fixture::new();
+    f.service.route_kind = Some(GatewayRouteKind::GrpcRoute);
+    f.service.timeout = None;
+    f
+}
+
+#[test]
+fn a_grpc_service_gets_a_v1_grpc_route_split_by_weight() {
+    let f = grpc();
+    for version in [GatewayApiVersion::V1, GatewayApiVersion::V1beta1] {
+        let objects = f.build(version, &at(30)).unwrap();
+        assert_eq!(objects[0].kind, GRPC_ROUTE_V1);
+        let route = &objects[0].object;
+        assert_eq!(route["apiVersion"], "gateway.networking.k8s.io/v1");
+        assert_eq!(route["kind"], "GRPCRoute");
+        assert_eq!(
+            route["spec"],
+            json!({
+                "parentRefs": [{"name": "public", "namespace": "gateway"}],
+                "hostnames": ["podinfo.example.com"],
+                "rules": [{"matches": [{}], "backendRefs": backends(70, 30)}]
+            })
+        );
+    }
+}
+
+#[test]
+fn grpc_ab_testing_matches_methods_and_headers() {
+    let mut f = grpc();
+    f.ab = vec![
+        serde_json::from_value(json!({
+            "uri": {"prefix": "/podinfo.Echo/"},
+            "headers": {"x-canary": {"exact": "insider"}},
+        }))
+        .expect("a match"),
+    ];
+    let rules = f.route(&at(100))["spec"]["rules"].clone();
+    assert_eq!(
+        rules[0]["matches"],
+        json!([{
+            "method": {"type": "Exact", "service": "podinfo.Echo"},
+            "headers": [{"type": "Exact", "name": "x-canary", "value": "insider"}],
+        }])
+    );
+    assert_eq!(rules[0]["backendRefs"], backends(0, 100));
+    assert_eq!(rules[1]["matches"], json!([{}]));
+}
+
+#[test]
+fn a_grpc_route_refuses_what_only_an_http_route_has() {
+    let mut f = grpc();
+    f.service.backend_timeout = Some("5s".into());
+    let err = f.build(GatewayApiVersion::V1, &at(0)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "spec.service.backendTimeout: a GRPCRoute has no such setting"
+    );
+}
+
+#[test]
+fn a_grpc_route_is_read_back_and_an_http_route_of_the_name_is_not() {
+    let f = grpc();
+    let route = observed(&f.route(&at(30)), 2, &accepted(2));
+    assert_eq!(state(&f, std::slice::from_ref(&route)), live(30, false));
+    let mut http = route;
+    http["kind"] = json!("HTTPRoute");
+    assert_eq!(state(&f, &[http]), RouteObservation::Missing);
+}

@@ -1,11 +1,12 @@
-//! HTTPRoutes: rules with weighted backends, header matches and request mirrors.
+//! HTTPRoutes and GRPCRoutes: rules with weighted backends, header matches and request mirrors
+//! (the two kinds share these parts of their rules).
 
 use serde_json::Value;
 
 use super::super::snapshot::key_of;
 use super::{Backend, Entry, Mirror, Rule, backend, text};
 
-/// The entry of an HTTPRoute: one rule per route rule; `RequestMirror` filters copy requests
+/// The entry of an HTTPRoute or GRPCRoute: one rule per route rule; `RequestMirror` filters copy requests
 /// (their `percent` or `fraction`, all by default).
 pub(super) fn entry(route: &Value) -> (Entry, Vec<String>) {
     let (namespace, name) = key_of(route);
@@ -75,7 +76,10 @@ pub(super) fn entry(route: &Value) -> (Entry, Vec<String>) {
     (
         Entry {
             namespace,
-            id: format!("httproute/{name}"),
+            id: format!(
+                "{}/{name}",
+                route["kind"].as_str().unwrap_or("HTTPRoute").to_lowercase()
+            ),
             ingress: None,
             rules,
         },

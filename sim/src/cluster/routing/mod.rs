@@ -82,6 +82,7 @@ pub(super) fn backend(service: String, weight: f64) -> Backend {
 pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
     let mut routed = Vec::new();
     routed.extend(snapshot.httproutes.iter().map(|o| httproute::entry(o)));
+    routed.extend(snapshot.grpcroutes.iter().map(|o| httproute::entry(o)));
     routed.extend(
         snapshot
             .virtualservices
@@ -165,6 +166,17 @@ mod tests {
         let entries = entries(&snapshot);
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["httproute/podinfo", "service/other"]);
+        // A GRPCRoute's rules are read the same way, under its own id.
+        let mut grpc_route = (*snapshot.httproutes[0]).clone();
+        grpc_route["kind"] = json!("GRPCRoute");
+        let grpc = Snapshot {
+            httproutes: Vec::new(),
+            grpcroutes: vec![grpc_route.into()],
+            ..snapshot.clone()
+        };
+        let grpc_entries = super::entries(&grpc);
+        assert_eq!(grpc_entries[0].id, "grpcroute/podinfo");
+        assert_eq!(grpc_entries[0].rules, entries[0].rules);
         let rules = &entries[0].rules;
         assert!(rules[0].needs_headers && !rules[1].needs_headers);
         assert_eq!(rules[1].backends[1], backend("podinfo-canary".into(), 10.0));
