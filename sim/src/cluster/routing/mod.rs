@@ -1,11 +1,13 @@
 //! Where traffic enters and how routing objects split it: Services, and each kind of routing
 //! object in a file of its own (HTTPRoutes, VirtualServices, `TrafficSplits`, NGINX canary
-//! Ingresses, Contour `HTTPProxies`, `TraefikServices`, `ApisixRoutes`, Gloo `RouteTables`).
+//! Ingresses, Contour `HTTPProxies`, `TraefikServices`, `ApisixRoutes`, Gloo `RouteTables`, Kuma
+//! `TrafficRoutes` and `MeshHTTPRoutes`).
 
 mod apisixroute;
 mod httpproxy;
 mod httproute;
 mod ingress;
+mod kuma;
 mod routetable;
 mod traefikservice;
 mod trafficsplit;
@@ -108,6 +110,18 @@ pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
             .routetables
             .iter()
             .map(|o| routetable::entry(o, &snapshot.upstreams)),
+    );
+    routed.extend(
+        snapshot
+            .trafficroutes
+            .iter()
+            .filter_map(|o| kuma::traffic_route_entry(o)),
+    );
+    routed.extend(
+        snapshot
+            .meshhttproutes
+            .iter()
+            .flat_map(|o| kuma::mesh_http_route_entries(o)),
     );
     let referenced: BTreeSet<(String, String)> = routed
         .iter()
