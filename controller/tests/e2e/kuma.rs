@@ -40,7 +40,7 @@ fn traffic_route_split(route: &Value) -> (f64, f64) {
     )
 }
 
-/// `(primary, canary)` of podinfo's MeshHTTPRoute, whose destination is the apex MeshService.
+/// `(primary, canary)` of podinfo's `MeshHTTPRoute`, whose destination is the apex `MeshService`.
 fn mesh_http_route_split(route: &Value) -> (f64, f64) {
     let to = &route["spec"]["to"][0];
     if to["targetRef"] != json!({"kind": "MeshService", "name": "podinfo", "namespace": "test"}) {

@@ -328,7 +328,7 @@ impl Harness {
         // Discovery says whether the kind is cluster-scoped (Kuma's TrafficRoute).
         let (resource, capabilities) = kube::discovery::pinned_kind(&self.client, &gvk)
             .await
-            .unwrap_or_else(|e| panic!("{kind} {api_version} is not served: {e}"));
+            .expect("the kind is served");
         let api: Api<kube::api::DynamicObject> =
             if capabilities.scope == kube::discovery::Scope::Cluster {
                 Api::all_with(self.client.clone(), &resource)

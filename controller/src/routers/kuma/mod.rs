@@ -242,8 +242,10 @@ fn traffic_route(input: &RouteInput<'_>, mesh: &str, canary: Weight) -> Value {
         .apex
         .as_ref()
         .and_then(|apex| apex.annotations.clone())
-        .map(|a| a.into_iter().collect())
-        .unwrap_or_else(|| BTreeMap::from([(format!("{port}.service.kuma.io"), "http".into())]));
+        .map_or_else(
+            || BTreeMap::from([(format!("{port}.service.kuma.io"), "http".into())]),
+            |a| a.into_iter().collect(),
+        );
     json!({
         "apiVersion": TRAFFIC_ROUTE.api_version(),
         "kind": TRAFFIC_ROUTE.kind,

@@ -127,7 +127,6 @@ fn the_traffic_route_is_flaggers_cluster_scoped_split_without_an_owner_reference
     assert_eq!(route, flaggers_traffic_route());
     assert!(route["metadata"]["ownerReferences"].is_null());
     assert!(route["metadata"]["namespace"].is_null());
-    assert!(!TRAFFIC_ROUTE.namespaced);
 }
 
 #[test]
@@ -295,7 +294,7 @@ fn a_split_sending_traffic_elsewhere_or_with_odd_weights_is_rejected() {
     let fixture = Fixture::of(PODINFO);
     let input = fixture.input();
     let rejected = |api: KumaApi, route: Value| {
-        let observed = router(api).observe(&input, &[route.clone()]);
+        let observed = router(api).observe(&input, std::slice::from_ref(&route));
         assert!(
             matches!(observed, RouteObservation::Rejected { .. }),
             "{route}: {observed:?}"

@@ -151,7 +151,10 @@ mod tests {
         assert_eq!(entry.id, "meshhttproute/podinfo/podinfo");
         assert_eq!(referenced[0], "podinfo");
         assert!(entry.rules[0].needs_headers && !entry.rules[1].needs_headers);
-        assert_eq!(entry.rules[0].backends[0].weight, 1.0);
+        assert_eq!(
+            entry.rules[0].backends[0],
+            backend("podinfo-canary".into(), 1.0)
+        );
         let weights: Vec<f64> = entry.rules[1].backends.iter().map(|b| b.weight).collect();
         assert_eq!(weights, [90.0, 10.0]);
     }

@@ -192,6 +192,56 @@ mod tests {
     }
 
     #[test]
+    fn kuma_policies_replace_the_entries_of_the_services_they_split() {
+        let services = || {
+            vec![
+                service("podinfo", "podinfo-primary").into(),
+                service("podinfo-primary", "podinfo-primary").into(),
+                service("podinfo-canary", "podinfo").into(),
+                service("other", "other").into(),
+            ]
+        };
+        let tag = |s: &str| json!({"kuma.io/service": format!("{s}_test_svc_80")});
+        let traffic_route = json!({"metadata": {"name": "podinfo"}, "mesh": "default", "spec": {
+            "destinations": [{"match": tag("podinfo")}],
+            "conf": {"split": [{"weight": 80, "destination": tag("podinfo-primary")},
+                               {"weight": 20, "destination": tag("podinfo-canary")}]}}});
+        let mesh_http_route = json!({"metadata": {"namespace": "test", "name": "podinfo"}, "spec": {
+            "to": [{"targetRef": {"kind": "MeshService", "name": "podinfo"}, "rules": [{"default": {"backendRefs": [
+                {"kind": "MeshService", "name": "podinfo-primary", "weight": 80},
+                {"kind": "MeshService", "name": "podinfo-canary", "weight": 20}]}}]}]}});
+        for (snapshot, id) in [
+            (
+                Snapshot {
+                    trafficroutes: vec![traffic_route.into()],
+                    services: services(),
+                    ..Snapshot::default()
+                },
+                "trafficroute/podinfo",
+            ),
+            (
+                Snapshot {
+                    meshhttproutes: vec![mesh_http_route.into()],
+                    services: services(),
+                    ..Snapshot::default()
+                },
+                "meshhttproute/podinfo/podinfo",
+            ),
+        ] {
+            let entries = entries(&snapshot);
+            let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(ids, [id, "service/other"]);
+            assert_eq!(entries[0].namespace, "test");
+            let weights: Vec<f64> = entries[0].rules[0]
+                .backends
+                .iter()
+                .map(|b| b.weight)
+                .collect();
+            assert_eq!(weights, [80.0, 20.0]);
+        }
+    }
+
+    #[test]
     fn nginx_canary_weight_splits_the_primary_ingress() {
         let ingress = |name: &str, svc: &str, canary: Option<&str>| {
             let mut annotations = json!({});
