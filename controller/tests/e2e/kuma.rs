@@ -171,3 +171,57 @@ async fn flaggers_kuma_tutorial_releases_as_published() {
     )
     .await;
 }
+
+/// The `Stalled=True` condition's reason and message, if any.
+fn stalled(c: &serin_crds::Canary) -> Option<(String, String)> {
+    let condition = c
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Stalled" && c.status == "True")?;
+    Some((
+        condition.reason.clone(),
+        condition.message.clone().unwrap_or_default(),
+    ))
+}
+
+/// `TrafficRoutes` are cluster-scoped and named after the apex Service: a second Canary with the
+/// same apex name in another namespace is stalled, and the first one's TrafficRoute is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traffic_route_of_another_namespaces_canary_is_not_taken_over() {
+    let h = start(&[TRAFFIC_ROUTES], KumaApi::TrafficRoute).await;
+    h.apply(PODINFO);
+    h.apply(&stepped_canary(Provider::Kuma));
+    h.wait_for_phase(
+        "podinfo",
+        serin_crds::canary::CanaryPhase::Initialized,
+        Duration::from_secs(30),
+    )
+    .await;
+    let in_other = |yaml: &str| yaml.replace("namespace: test", "namespace: other");
+    h.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n");
+    h.apply(&in_other(PODINFO));
+    h.apply(&in_other(&stepped_canary(Provider::Kuma)));
+    let canary = h
+        .wait_until_in(
+            "other",
+            "podinfo",
+            "Stalled",
+            Duration::from_secs(30),
+            |c| stalled(c).is_some(),
+        )
+        .await;
+    let (reason, message) = stalled(&canary).expect("stalled");
+    assert!(
+        message.contains("belongs to Canary test/podinfo"),
+        "{reason}: {message}"
+    );
+    let route = h.get("kuma.io/v1alpha1", "TrafficRoute", "podinfo").await;
+    assert_eq!(
+        route["metadata"]["labels"]["serin.dev/canary-namespace"], "test",
+        "{route}"
+    );
+    assert_eq!(traffic_route_split(&route), (100.0, 0.0));
+}
