@@ -308,6 +308,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     };
     let client = client(args.kubeconfig.as_ref(), options).await?;
     config.routers.gateway_api = crate::routers::newest_gateway_api(&client).await;
+    config.routers.kuma = crate::routers::served_kuma_api(&client).await;
     metrics
         .info
         .get_or_create(&InfoLabels {

@@ -134,6 +134,9 @@ false
 - apiGroups: ["split.smi-spec.io"]
   resources: ["trafficsplits"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+- apiGroups: ["kuma.io"]
+  resources: ["trafficroutes", "meshhttproutes"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["gateway.solo.io"]
   resources: ["routetables"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
@@ -143,13 +146,10 @@ false
 {{- end -}}
 
 {{/* Rules for routers serin does not implement yet (routers.extra): Traefik's legacy API
-   group, Kuma, KEDA, Knative. */}}
+   group, KEDA, Knative. */}}
 {{- define "serin.extraRouterRules" -}}
 - apiGroups: ["traefik.containo.us"]
   resources: ["traefikservices"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-- apiGroups: ["kuma.io"]
-  resources: ["trafficroutes"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["keda.sh"]
   resources: ["scaledobjects"]

@@ -1,6 +1,8 @@
 //! What one tick works on: the Canary's identity, its validated spec, its router and what was
 //! observed, with the views the steps take of them.
 
+use std::collections::BTreeMap;
+
 use serin_crds::validation::ValidCanary;
 
 use super::context::Context;
@@ -17,6 +19,8 @@ pub(super) struct Identity {
     pub(super) namespace: String,
     /// UID, for owner references.
     pub(super) uid: String,
+    /// Annotations (read by routers: Kuma's `kuma.io/mesh`).
+    pub(super) annotations: BTreeMap<String, String>,
 }
 
 impl Subject<'_> {
@@ -32,6 +36,7 @@ impl Identity {
             name: meta.name.clone().unwrap_or_default(),
             namespace: meta.namespace.clone().unwrap_or_default(),
             uid: meta.uid.clone().unwrap_or_default(),
+            annotations: meta.annotations.clone().unwrap_or_default(),
         }
     }
 }
@@ -57,6 +62,7 @@ impl<'a> Subject<'a> {
             canary_uid: &self.id.uid,
             routing: &self.valid.routing,
             session_affinity: self.valid.session_affinity.as_ref(),
+            annotations: &self.id.annotations,
             referenced: &self.observed.referenced,
         }
     }

@@ -200,6 +200,25 @@ pub const TRAFFIC_SPLIT_V1ALPHA3: RouteKind = RouteKind {
     ..TRAFFIC_SPLIT_V1ALPHA1
 };
 
+/// Kuma `TrafficRoute`, `kuma.io/v1alpha1`, **cluster-scoped**: written for `kuma` on clusters
+/// that serve it (Kuma before 3.0), as Flagger writes it.
+pub const TRAFFIC_ROUTE: RouteKind = RouteKind {
+    group: "kuma.io",
+    version: "v1alpha1",
+    kind: "TrafficRoute",
+    plural: "trafficroutes",
+    namespaced: false,
+};
+
+/// Kuma `MeshHTTPRoute`, `kuma.io/v1alpha1`: written for `kuma` on clusters that serve it and
+/// not `TrafficRoute` (Kuma 3.0 and later).
+pub const MESH_HTTP_ROUTE: RouteKind = RouteKind {
+    kind: "MeshHTTPRoute",
+    plural: "meshhttproutes",
+    namespaced: true,
+    ..TRAFFIC_ROUTE
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

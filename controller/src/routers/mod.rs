@@ -17,6 +17,7 @@ mod ingress_copy;
 mod istio;
 mod kinds;
 mod kubernetes;
+mod kuma;
 mod nginx;
 mod skipper;
 mod smi;
@@ -29,11 +30,13 @@ pub use gloo::Gloo;
 pub use istio::Istio;
 pub use kinds::{
     APISIX_ROUTE, Access, DESTINATION_RULE, GRPC_ROUTE_V1, HTTP_PROXY, HTTP_ROUTE_V1,
-    HTTP_ROUTE_V1BETA1, INGRESS, KindUse, ROUTE_TABLE, RouteKind, TRAEFIK_SERVICE,
+    HTTP_ROUTE_V1BETA1, INGRESS, KindUse, MESH_HTTP_ROUTE, ROUTE_TABLE, RouteKind,
+    TRAEFIK_SERVICE, TRAFFIC_ROUTE,
     TRAFFIC_SPLIT_V1ALPHA1, TRAFFIC_SPLIT_V1ALPHA2, TRAFFIC_SPLIT_V1ALPHA3, UPSTREAM,
     VIRTUAL_SERVICE,
 };
 pub use kubernetes::KubernetesServices;
+pub use kuma::{Kuma, KumaApi, served as served_kuma_api};
 pub use nginx::Nginx;
 pub use skipper::Skipper;
 pub use smi::{Smi, SmiVersion};
@@ -74,6 +77,9 @@ pub struct RouteInput<'a> {
     pub routing: &'a RoutingSpec,
     /// `spec.analysis.sessionAffinity`.
     pub session_affinity: Option<&'a SessionAffinity>,
+    /// The Canary's `metadata.annotations`, as written by its author (untrusted: a router
+    /// validates what it reads, such as Kuma's `kuma.io/mesh`).
+    pub annotations: &'a BTreeMap<String, String>,
     /// The objects [`Router::references`] named, as fetched.
     pub referenced: &'a Referenced,
 }
@@ -97,6 +103,9 @@ impl RouteInput<'_> {
     }
 }
 
+/// The annotations of a Canary that has none, for [`RouteInput::annotations`].
+pub static NO_ANNOTATIONS: BTreeMap<String, String> = BTreeMap::new();
+
 /// A routing object to apply.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredObject {
@@ -118,6 +127,9 @@ pub struct RouterOptions {
     /// The HTTPRoute version a bare `gatewayapi` provider writes: the newest the cluster
     /// serves, asked of discovery when the controller starts (`v1` until then, and offline).
     pub gateway_api: GatewayApiVersion,
+    /// The Kuma policy `kuma` writes: `MeshHTTPRoute` when discovery finds the cluster serving
+    /// it and not `TrafficRoute` (Kuma 3.0), `TrafficRoute` otherwise (and offline).
+    pub kuma: KumaApi,
 }
 
 /// Why a router cannot produce routes for a Canary.
@@ -216,7 +228,8 @@ pub fn router_for(
             Ok(Box::new(Smi::new(provider.as_str(), SmiVersion::V1alpha2)))
         }
         Provider::SmiV1alpha3 => Ok(Box::new(Smi::new(provider.as_str(), SmiVersion::V1alpha3))),
-        Provider::AppMesh | Provider::AppMeshV1beta2 | Provider::Knative | Provider::Kuma => {
+        Provider::Kuma => Ok(Box::new(Kuma::new(options.kuma))),
+        Provider::AppMesh | Provider::AppMeshV1beta2 | Provider::Knative => {
             Err(RouterError::Unsupported(provider))
         }
     }
@@ -272,8 +285,8 @@ mod tests {
         assert!(router_for(Provider::Kubernetes, &options).is_ok());
         assert!(router_for(Provider::GatewayApiV1, &options).is_ok());
         assert!(matches!(
-            router_for(Provider::Kuma, &options),
-            Err(RouterError::Unsupported(Provider::Kuma))
+            router_for(Provider::AppMesh, &options),
+            Err(RouterError::Unsupported(Provider::AppMesh))
         ));
     }
 

@@ -136,6 +136,26 @@ async fn the_linkerd_example_initializes_with_a_traffic_split() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kuma_example_initializes_with_a_traffic_route_in_its_mesh() {
+    let options = serin_controller::demo::ClusterOptions {
+        crds: vec![crate::support::mesh_crds("kuma/kuma.io_trafficroutes.yaml")],
+        istio_status: false,
+    };
+    let mut h = Harness::start_cluster(Provider::Kubernetes, options, |_| {}).await;
+    h.apply(PODINFO);
+    h.apply(&example("kuma/canary.yaml"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let route = h.get("kuma.io/v1alpha1", "TrafficRoute", "podinfo").await;
+    assert_eq!(route["mesh"], "default");
+    assert_eq!(
+        route["spec"]["conf"]["split"][0],
+        serde_json::json!({"weight": 100, "destination": {"kuma.io/service": "podinfo-primary_test_svc_9898"}})
+    );
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_skipper_example_with_its_ingress_initializes() {
     let mut h = Harness::start(Provider::Kubernetes).await;
     h.apply(PODINFO);

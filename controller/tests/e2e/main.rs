@@ -16,6 +16,7 @@ mod gloo;
 mod invalid;
 mod istio;
 mod kubernetes;
+mod kuma;
 mod lifecycle;
 mod linkerd;
 mod nginx;

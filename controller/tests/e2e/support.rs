@@ -324,11 +324,17 @@ impl Harness {
         name: &str,
     ) -> Value {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let resource = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-            group, version, kind,
-        ));
+        let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
+        // Discovery says whether the kind is cluster-scoped (Kuma's TrafficRoute).
+        let (resource, capabilities) = kube::discovery::pinned_kind(&self.client, &gvk)
+            .await
+            .expect("the kind is served");
         let api: Api<kube::api::DynamicObject> =
-            Api::namespaced_with(self.client.clone(), namespace, &resource);
+            if capabilities.scope == kube::discovery::Scope::Cluster {
+                Api::all_with(self.client.clone(), &resource)
+            } else {
+                Api::namespaced_with(self.client.clone(), namespace, &resource)
+            };
         let object = api.get(name).await;
         assert!(
             object.is_ok(),

@@ -170,6 +170,7 @@ fn input<'a>(
         canary_uid: uid,
         routing,
         session_affinity: affinity,
+        annotations: &serin_controller::routers::NO_ANNOTATIONS,
         referenced,
     }
 }
@@ -180,7 +181,12 @@ fn split(canary: u32) -> TrafficSplit {
 
 /// Runs the whole contract for `case`.
 pub(crate) async fn check(case: Case) {
-    let router = router_for(case.provider, &RouterOptions::default()).expect("the router is built");
+    check_with(case, &RouterOptions::default()).await;
+}
+
+/// Runs the whole contract for `case`, with the router built under `options`.
+pub(crate) async fn check_with(case: Case, options: &RouterOptions) {
+    let router = router_for(case.provider, options).expect("the router is built");
     let world = World::start(&case).await;
     let valid = valid(&case, |_| {});
     let route_kind = valid.routing.service.route_kind.unwrap_or_default();

@@ -3,6 +3,7 @@
 mod contract;
 
 use contract::{Case, check, gateway_accepted};
+use serin_controller::routers::{KumaApi, RouterOptions};
 use serin_crds::canary::Provider;
 
 /// The upstream CRDs in `shared/mesh-crds/` beside the repository (or under `$SERIN_SHARED`).
@@ -280,4 +281,57 @@ async fn the_gloo_router_keeps_its_contract() {
         accepted: gloo_accepted,
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_kuma_router_keeps_its_contract_with_traffic_routes_and_mesh_http_routes() {
+    for api in [KumaApi::TrafficRoute, KumaApi::MeshHttpRoute] {
+        let options = RouterOptions {
+            kuma: api,
+            ..RouterOptions::default()
+        };
+        contract::check_with(
+            Case {
+                provider: Provider::Kuma,
+                crds: [
+                    mesh_crds("kuma/kuma.io_trafficroutes.yaml"),
+                    mesh_crds("kuma/kuma.io_meshhttproutes.yaml"),
+                ]
+                .concat(),
+                spec: PODINFO.replace("  gatewayRefs: [{name: public, namespace: gateway}]\n", ""),
+                objects: Vec::new(),
+                accepted: contract::no_status,
+            },
+            &options,
+        )
+        .await;
+    }
+}
+
+/// The Kuma policy discovery picks: `MeshHTTPRoute` only on a cluster without `TrafficRoute`.
+#[tokio::test]
+async fn kuma_writes_mesh_http_routes_only_where_traffic_routes_are_not_served() {
+    let traffic_routes = mesh_crds("kuma/kuma.io_trafficroutes.yaml");
+    let mesh_http_routes = mesh_crds("kuma/kuma.io_meshhttproutes.yaml");
+    for (crds, expected) in [
+        (Vec::new(), KumaApi::TrafficRoute),
+        (traffic_routes.clone(), KumaApi::TrafficRoute),
+        (
+            [traffic_routes, mesh_http_routes.clone()].concat(),
+            KumaApi::TrafficRoute,
+        ),
+        (mesh_http_routes, KumaApi::MeshHttpRoute),
+    ] {
+        let server = serin_sim::Server::start_default().await.expect("emulator");
+        for crd in &crds {
+            server.apply_yaml(crd).expect("install the CRDs");
+        }
+        let client = server.client().expect("client");
+        assert_eq!(
+            serin_controller::routers::served_kuma_api(&client).await,
+            expected,
+            "{} CRDs",
+            crds.len()
+        );
+    }
 }

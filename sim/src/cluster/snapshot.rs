@@ -29,10 +29,12 @@ pub(crate) enum Kind {
     ApisixRoute,
     RouteTable,
     Upstream,
+    TrafficRoute,
+    MeshHttpRoute,
 }
 
 impl Kind {
-    const ALL: [Self; 13] = [
+    const ALL: [Self; 15] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -46,6 +48,8 @@ impl Kind {
         Self::ApisixRoute,
         Self::RouteTable,
         Self::Upstream,
+        Self::TrafficRoute,
+        Self::MeshHttpRoute,
     ];
 
     /// Whether the kind's CRD serves status as a subresource (Gloo's do not).
@@ -83,6 +87,8 @@ impl Kind {
             Self::ApisixRoute => ("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes"),
             Self::RouteTable => ("gateway.solo.io", "v1", "RouteTable", "routetables"),
             Self::Upstream => ("gloo.solo.io", "v1", "Upstream", "upstreams"),
+            Self::TrafficRoute => ("kuma.io", "v1alpha1", "TrafficRoute", "trafficroutes"),
+            Self::MeshHttpRoute => ("kuma.io", "v1alpha1", "MeshHTTPRoute", "meshhttproutes"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -104,6 +110,8 @@ pub(crate) struct Snapshot {
     pub(crate) apisixroutes: Vec<Arc<Value>>,
     pub(crate) routetables: Vec<Arc<Value>>,
     pub(crate) upstreams: Vec<Arc<Value>>,
+    pub(crate) trafficroutes: Vec<Arc<Value>>,
+    pub(crate) meshhttproutes: Vec<Arc<Value>>,
 }
 
 impl Snapshot {
@@ -123,6 +131,8 @@ impl Snapshot {
             Kind::ApisixRoute => &self.apisixroutes,
             Kind::RouteTable => &self.routetables,
             Kind::Upstream => &self.upstreams,
+            Kind::TrafficRoute => &self.trafficroutes,
+            Kind::MeshHttpRoute => &self.meshhttproutes,
         }
     }
 }
@@ -209,6 +219,8 @@ impl Informers {
                 Kind::ApisixRoute => &mut snapshot.apisixroutes,
                 Kind::RouteTable => &mut snapshot.routetables,
                 Kind::Upstream => &mut snapshot.upstreams,
+                Kind::TrafficRoute => &mut snapshot.trafficroutes,
+                Kind::MeshHttpRoute => &mut snapshot.meshhttproutes,
             };
             *slot = items;
         }

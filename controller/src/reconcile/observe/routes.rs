@@ -42,6 +42,7 @@ pub(super) async fn observe(
         canary_uid: &id.uid,
         routing: &valid.routing,
         session_affinity: valid.session_affinity.as_ref(),
+        annotations: &id.annotations,
         referenced: &referenced,
     };
     // The objects the router writes, named as for any split.

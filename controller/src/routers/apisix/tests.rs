@@ -58,6 +58,7 @@ fn input<'a>(routing: &'a RoutingSpec, referenced: &'a Referenced) -> RouteInput
         canary_uid: "uid-1",
         routing,
         session_affinity: None,
+        annotations: &crate::routers::NO_ANNOTATIONS,
         referenced,
     }
 }

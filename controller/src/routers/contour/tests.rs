@@ -33,6 +33,7 @@ fn build(router: &Contour, routing: &RoutingSpec, split: &TrafficSplit) -> Value
         canary_uid: "uid-1",
         routing,
         session_affinity: None,
+        annotations: &crate::routers::NO_ANNOTATIONS,
         referenced: &referenced,
     };
     let objects = router.desired_routes(&input, split).unwrap();
@@ -168,6 +169,7 @@ fn observe(routing: &RoutingSpec, proxy: &Value) -> RouteObservation {
         canary_uid: "uid-1",
         routing,
         session_affinity: None,
+        annotations: &crate::routers::NO_ANNOTATIONS,
         referenced: &referenced,
     };
     Contour::new(None).observe(&input, std::slice::from_ref(proxy))

@@ -64,6 +64,7 @@ impl Fixture {
             canary_uid: "uid-1",
             routing: &routing,
             session_affinity: self.affinity.as_ref(),
+            annotations: &crate::routers::NO_ANNOTATIONS,
             referenced: &referenced,
         })
     }

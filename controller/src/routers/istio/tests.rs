@@ -36,6 +36,7 @@ fn build(
         canary_uid: "uid-1",
         routing,
         session_affinity: affinity,
+        annotations: &crate::routers::NO_ANNOTATIONS,
         referenced,
     };
     Istio.desired_routes(&input, split).unwrap()
@@ -321,6 +322,7 @@ fn a_virtual_service_the_user_has_is_taken_over_keeping_its_spec_for_later() {
         canary_uid: "uid-1",
         routing: &routing,
         session_affinity: None,
+        annotations: &crate::routers::NO_ANNOTATIONS,
         referenced: &Referenced::new(),
     };
     let restored = Istio.finalize(&input, &[now]);
@@ -346,6 +348,7 @@ fn a_kubectl_applied_virtual_service_is_restored_from_its_last_applied_copy() {
         canary_uid: "uid-1",
         routing: &routing,
         session_affinity: None,
+        annotations: &crate::routers::NO_ANNOTATIONS,
         referenced: &Referenced::new(),
     };
     assert_eq!(
@@ -368,6 +371,7 @@ fn observe(routing: &RoutingSpec, vs: Value) -> RouteObservation {
         canary_uid: "uid-1",
         routing,
         session_affinity: None,
+        annotations: &crate::routers::NO_ANNOTATIONS,
         referenced: &Referenced::new(),
     };
     Istio.observe(&input, &[vs])

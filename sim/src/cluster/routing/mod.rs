@@ -1,11 +1,13 @@
 //! Where traffic enters and how routing objects split it: Services, and each kind of routing
 //! object in a file of its own (HTTPRoutes, VirtualServices, `TrafficSplits`, NGINX canary
-//! Ingresses, Contour `HTTPProxies`, `TraefikServices`, `ApisixRoutes`, Gloo `RouteTables`).
+//! Ingresses, Contour `HTTPProxies`, `TraefikServices`, `ApisixRoutes`, Gloo `RouteTables`, Kuma
+//! `TrafficRoutes` and `MeshHTTPRoutes`).
 
 mod apisixroute;
 mod httpproxy;
 mod httproute;
 mod ingress;
+mod kuma;
 mod routetable;
 mod traefikservice;
 mod trafficsplit;
@@ -110,6 +112,18 @@ pub(crate) fn entries(snapshot: &Snapshot) -> Vec<Entry> {
             .iter()
             .map(|o| routetable::entry(o, &snapshot.upstreams)),
     );
+    routed.extend(
+        snapshot
+            .trafficroutes
+            .iter()
+            .filter_map(|o| kuma::traffic_route_entry(o)),
+    );
+    routed.extend(
+        snapshot
+            .meshhttproutes
+            .iter()
+            .flat_map(|o| kuma::mesh_http_route_entries(o)),
+    );
     let referenced: BTreeSet<(String, String)> = routed
         .iter()
         .flat_map(|(entry, names)| names.iter().map(|n| (entry.namespace.clone(), n.clone())))
@@ -187,6 +201,56 @@ mod tests {
                 fraction: 1.0
             }]
         );
+    }
+
+    #[test]
+    fn kuma_policies_replace_the_entries_of_the_services_they_split() {
+        let services = || {
+            vec![
+                service("podinfo", "podinfo-primary").into(),
+                service("podinfo-primary", "podinfo-primary").into(),
+                service("podinfo-canary", "podinfo").into(),
+                service("other", "other").into(),
+            ]
+        };
+        let tag = |s: &str| json!({"kuma.io/service": format!("{s}_test_svc_80")});
+        let traffic_route = json!({"metadata": {"name": "podinfo"}, "mesh": "default", "spec": {
+            "destinations": [{"match": tag("podinfo")}],
+            "conf": {"split": [{"weight": 80, "destination": tag("podinfo-primary")},
+                               {"weight": 20, "destination": tag("podinfo-canary")}]}}});
+        let mesh_http_route = json!({"metadata": {"namespace": "test", "name": "podinfo"}, "spec": {
+            "to": [{"targetRef": {"kind": "MeshService", "name": "podinfo"}, "rules": [{"default": {"backendRefs": [
+                {"kind": "MeshService", "name": "podinfo-primary", "weight": 80},
+                {"kind": "MeshService", "name": "podinfo-canary", "weight": 20}]}}]}]}});
+        for (snapshot, id) in [
+            (
+                Snapshot {
+                    trafficroutes: vec![traffic_route.into()],
+                    services: services(),
+                    ..Snapshot::default()
+                },
+                "trafficroute/podinfo",
+            ),
+            (
+                Snapshot {
+                    meshhttproutes: vec![mesh_http_route.into()],
+                    services: services(),
+                    ..Snapshot::default()
+                },
+                "meshhttproute/podinfo/podinfo",
+            ),
+        ] {
+            let entries = entries(&snapshot);
+            let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(ids, [id, "service/other"]);
+            assert_eq!(entries[0].namespace, "test");
+            let weights: Vec<f64> = entries[0].rules[0]
+                .backends
+                .iter()
+                .map(|b| b.weight)
+                .collect();
+            assert_eq!(weights, [80.0, 20.0]);
+        }
     }
 
     #[test]
