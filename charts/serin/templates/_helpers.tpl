@@ -140,10 +140,13 @@ false
 - apiGroups: ["gloo.solo.io"]
   resources: ["upstreams"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+- apiGroups: ["serving.knative.dev"]
+  resources: ["services"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 {{- end -}}
 
 {{/* Rules for routers serin does not implement yet (routers.extra): Traefik's legacy API
-   group, Kuma, KEDA, Knative. */}}
+   group, Kuma, KEDA. */}}
 {{- define "serin.extraRouterRules" -}}
 - apiGroups: ["traefik.containo.us"]
   resources: ["traefikservices"]
@@ -153,9 +156,6 @@ false
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["keda.sh"]
   resources: ["scaledobjects"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-- apiGroups: ["serving.knative.dev"]
-  resources: ["services"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 {{- end -}}
 

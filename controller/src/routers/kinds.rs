@@ -192,6 +192,16 @@ pub const TRAFFIC_SPLIT_V1ALPHA3: RouteKind = RouteKind {
     ..TRAFFIC_SPLIT_V1ALPHA1
 };
 
+/// Knative `Service`, `serving.knative.dev/v1`: the target of a Knative Canary, whose
+/// `spec.traffic` the knative router writes.
+pub const KNATIVE_SERVICE: RouteKind = RouteKind {
+    group: "serving.knative.dev",
+    version: "v1",
+    kind: "Service",
+    plural: "services",
+    namespaced: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ mod gloo;
 mod ingress_copy;
 mod istio;
 mod kinds;
+mod knative;
 mod kubernetes;
 mod nginx;
 mod skipper;
@@ -29,9 +30,10 @@ pub use gloo::Gloo;
 pub use istio::Istio;
 pub use kinds::{
     APISIX_ROUTE, Access, DESTINATION_RULE, HTTP_PROXY, HTTP_ROUTE_V1, HTTP_ROUTE_V1BETA1, INGRESS,
-    KindUse, ROUTE_TABLE, RouteKind, TRAEFIK_SERVICE, TRAFFIC_SPLIT_V1ALPHA1,
+    KNATIVE_SERVICE, KindUse, ROUTE_TABLE, RouteKind, TRAEFIK_SERVICE, TRAFFIC_SPLIT_V1ALPHA1,
     TRAFFIC_SPLIT_V1ALPHA2, TRAFFIC_SPLIT_V1ALPHA3, UPSTREAM, VIRTUAL_SERVICE,
 };
+pub use knative::Knative;
 pub use kubernetes::KubernetesServices;
 pub use nginx::Nginx;
 pub use skipper::Skipper;
@@ -215,7 +217,8 @@ pub fn router_for(
             Ok(Box::new(Smi::new(provider.as_str(), SmiVersion::V1alpha2)))
         }
         Provider::SmiV1alpha3 => Ok(Box::new(Smi::new(provider.as_str(), SmiVersion::V1alpha3))),
-        Provider::AppMesh | Provider::AppMeshV1beta2 | Provider::Knative | Provider::Kuma => {
+        Provider::Knative => Ok(Box::new(Knative)),
+        Provider::AppMesh | Provider::AppMeshV1beta2 | Provider::Kuma => {
             Err(RouterError::Unsupported(provider))
         }
     }

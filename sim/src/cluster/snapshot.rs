@@ -28,10 +28,11 @@ pub(crate) enum Kind {
     ApisixRoute,
     RouteTable,
     Upstream,
+    KnativeService,
 }
 
 impl Kind {
-    const ALL: [Self; 12] = [
+    const ALL: [Self; 13] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -44,6 +45,7 @@ impl Kind {
         Self::ApisixRoute,
         Self::RouteTable,
         Self::Upstream,
+        Self::KnativeService,
     ];
 
     /// Whether the kind's CRD serves status as a subresource (Gloo's do not).
@@ -80,6 +82,7 @@ impl Kind {
             Self::ApisixRoute => ("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes"),
             Self::RouteTable => ("gateway.solo.io", "v1", "RouteTable", "routetables"),
             Self::Upstream => ("gloo.solo.io", "v1", "Upstream", "upstreams"),
+            Self::KnativeService => ("serving.knative.dev", "v1", "Service", "services"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -100,6 +103,7 @@ pub(crate) struct Snapshot {
     pub(crate) apisixroutes: Vec<Arc<Value>>,
     pub(crate) routetables: Vec<Arc<Value>>,
     pub(crate) upstreams: Vec<Arc<Value>>,
+    pub(crate) knative_services: Vec<Arc<Value>>,
 }
 
 impl Snapshot {
@@ -118,6 +122,7 @@ impl Snapshot {
             Kind::ApisixRoute => &self.apisixroutes,
             Kind::RouteTable => &self.routetables,
             Kind::Upstream => &self.upstreams,
+            Kind::KnativeService => &self.knative_services,
         }
     }
 }
@@ -203,6 +208,7 @@ impl Informers {
                 Kind::ApisixRoute => &mut snapshot.apisixroutes,
                 Kind::RouteTable => &mut snapshot.routetables,
                 Kind::Upstream => &mut snapshot.upstreams,
+                Kind::KnativeService => &mut snapshot.knative_services,
             };
             *slot = items;
         }
