@@ -170,8 +170,8 @@ async fn a_step_counts_only_once_knative_programmed_its_traffic() {
     })
     .await;
     // From now on Knative's routing lags: status.traffic stays as last programmed.
-    let hold = json!({"metadata": {"annotations": {ROUTES_ANNOTATION: "hold"}}});
-    h.patch(SERVICE.0, SERVICE.1, "podinfo", &hold).await;
+    let lag = json!({"metadata": {"annotations": {ROUTES_ANNOTATION: "hold"}}});
+    h.patch(SERVICE.0, SERVICE.1, "podinfo", &lag).await;
     let held = h
         .wait_until("podinfo", "held on routes", Duration::from_secs(30), |c| {
             c.status.as_ref().is_some_and(|s| {
@@ -228,5 +228,21 @@ async fn flaggers_knative_tutorial_releases_as_published() {
     h.wait_for_phase("podinfo", CanaryPhase::Succeeded, Duration::from_secs(150))
         .await;
     assert_eq!(annotation(&service(&h).await), "podinfo-00002");
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_knative_example_initializes() {
+    let example = std::fs::read_to_string(format!(
+        "{}/../examples/knative/canary.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("example exists");
+    let mut h = start().await;
+    h.apply(&example);
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let initialized = service(&h).await;
+    assert_eq!(annotation(&initialized), "podinfo-00001", "{initialized}");
     h.stop_controller().await;
 }

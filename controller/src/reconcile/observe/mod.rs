@@ -96,10 +96,13 @@ pub(super) async fn observe(
         primary: primary.as_ref().map_or(Readiness::Missing, |p| {
             readiness(
                 canary,
-                p.primary_readiness(valid.primary_ready_threshold.get()),
+                &p.primary_readiness(valid.primary_ready_threshold.get()),
             )
         }),
-        canary: readiness(canary, target.readiness(valid.canary_ready_threshold.get())),
+        canary: readiness(
+            canary,
+            &target.readiness(valid.canary_ready_threshold.get()),
+        ),
         routes: routing.observation,
         services: services.iter().map(|s| (s.role, s.state)).collect(),
         finalizer: meta.finalizers.iter().flatten().any(|f| f == FINALIZER),
@@ -130,7 +133,7 @@ pub(super) async fn observe(
 
 /// How ready a workload is. DaemonSets report no time of progress; as in Flagger, their
 /// deadline counts from the Canary's last transition.
-fn readiness(canary: &Canary, workload: crate::workloads::Readiness) -> Readiness {
+fn readiness(canary: &Canary, workload: &crate::workloads::Readiness) -> Readiness {
     let last_transition = canary.status.as_ref().and_then(|s| s.last_transition_time);
     match workload {
         crate::workloads::Readiness::Ready => Readiness::Ready,

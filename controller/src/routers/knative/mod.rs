@@ -80,7 +80,7 @@ impl Router for Knative {
             ]),
             None => json!([{"latestRevision": true, "percent": 100}]),
         };
-        Ok(vec![traffic_object(input.namespace, &key.name, traffic)])
+        Ok(vec![traffic_object(input.namespace, &key.name, &traffic)])
     }
 
     fn observe(&self, input: &RouteInput<'_>, observed: &[Value]) -> RouteObservation {
@@ -109,12 +109,12 @@ impl Router for Knative {
             return Vec::new();
         }
         let traffic = json!([{"latestRevision": true, "percent": 100}]);
-        vec![traffic_object(input.namespace, name, traffic)]
+        vec![traffic_object(input.namespace, name, &traffic)]
     }
 }
 
 /// The Knative Service `name` with only `spec.traffic`, as serin applies it.
-fn traffic_object(namespace: &str, name: &str, traffic: Value) -> DesiredObject {
+fn traffic_object(namespace: &str, name: &str, traffic: &Value) -> DesiredObject {
     DesiredObject {
         kind: KNATIVE_SERVICE,
         name: name.to_owned(),
