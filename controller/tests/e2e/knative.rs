@@ -246,3 +246,32 @@ async fn the_knative_example_initializes() {
     assert_eq!(annotation(&initialized), "podinfo-00001", "{initialized}");
     h.stop_controller().await;
 }
+
+/// The primary revision lives in the Service's annotation, not in the controller: a controller
+/// restarted mid-release carries on and promotes the same revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controller_restarted_mid_release_carries_on_from_the_annotation() {
+    let mut h = start().await;
+    h.apply(KNATIVE_PODINFO);
+    h.apply(&CANARY.replace("stepWeight: 25", "stepWeight: 10"));
+    h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    release(&h, "ghcr.io/stefanprodan/podinfo:6.1.0", "0.0").await;
+    h.wait_until("podinfo", "a first step", Duration::from_secs(30), |c| {
+        canary_weight(c).is_some_and(|w| w >= 10)
+    })
+    .await;
+    h.stop_controller().await;
+    let midway = service(&h).await;
+    assert_eq!(annotation(&midway), "podinfo-00001", "{midway}");
+    h.start_controller();
+    h.wait_for_phase("podinfo", CanaryPhase::Succeeded, Duration::from_secs(90))
+        .await;
+    let promoted = service(&h).await;
+    assert_eq!(annotation(&promoted), "podinfo-00002", "{promoted}");
+    assert_eq!(
+        entries(&promoted["spec"]["traffic"]),
+        split(0, "podinfo-00002")
+    );
+    h.stop_controller().await;
+}
