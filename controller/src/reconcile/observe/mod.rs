@@ -1,7 +1,7 @@
 //! The observe step (I/O, reads only): the target (a Deployment, DaemonSet, Service or Knative
-//! Service), the primary, the tracked configs, the objects the router reads and writes, and the generated
-//! Services, turned into the decision core's [`Observations`]. Reads come from the watch caches
-//! once they have synced, from the API before that.
+//! Service), the primary, the tracked configs, the objects the router reads and writes, and the
+//! generated Services, turned into the decision core's [`Observations`]. Reads come from the
+//! watch caches once they have synced, from the API before that.
 
 mod routes;
 mod services;
