@@ -143,19 +143,19 @@ false
 - apiGroups: ["gloo.solo.io"]
   resources: ["upstreams"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+- apiGroups: ["serving.knative.dev"]
+  resources: ["services"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 {{- end -}}
 
 {{/* Rules for routers serin does not implement yet (routers.extra): Traefik's legacy API
-   group, KEDA, Knative. */}}
+   group, KEDA. */}}
 {{- define "serin.extraRouterRules" -}}
 - apiGroups: ["traefik.containo.us"]
   resources: ["traefikservices"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["keda.sh"]
   resources: ["scaledobjects"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-- apiGroups: ["serving.knative.dev"]
-  resources: ["services"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 {{- end -}}
 

@@ -5,11 +5,10 @@
 use kube::api::DynamicObject;
 use serin_crds::Canary;
 use serin_crds::canary::Provider;
-use serin_crds::validation::{MetricSource, TargetKindPlan, ValidCanary, validate_canary};
+use serin_crds::validation::{MetricSource, ValidCanary, validate_canary};
 
 use super::error::{Error, Result};
 use crate::routers::{Router, RouterOptions, router_for};
-use crate::workloads::WorkloadError;
 
 /// What depends on the Canary object alone.
 pub(super) struct Prepared {
@@ -36,11 +35,6 @@ pub(super) fn prepare(
     if !cross_namespace_refs {
         let namespace = canary.metadata.namespace.as_deref().unwrap_or_default();
         refuse_cross_namespace_refs(namespace, &valid)?;
-    }
-    if valid.target.kind == TargetKindPlan::KnativeService {
-        return Err(Error::Workload(WorkloadError::UnsupportedTarget(
-            "Knative Service".into(),
-        )));
     }
     // Validation resolved the provider in effect.
     let router = router_for(valid.provider.unwrap_or(mesh_provider), options)?;

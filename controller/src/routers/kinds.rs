@@ -219,6 +219,16 @@ pub const MESH_HTTP_ROUTE: RouteKind = RouteKind {
     ..TRAFFIC_ROUTE
 };
 
+/// Knative `Service`, `serving.knative.dev/v1`: the target of a Knative Canary, whose
+/// `spec.traffic` the knative router writes.
+pub const KNATIVE_SERVICE: RouteKind = RouteKind {
+    group: "serving.knative.dev",
+    version: "v1",
+    kind: "Service",
+    plural: "services",
+    namespaced: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

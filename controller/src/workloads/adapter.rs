@@ -14,9 +14,9 @@ use serin_crds::validation::ValidCanary;
 use serin_decide::ServiceRole;
 
 use super::{
-    ConfigKind, ConfigRef, PrimaryOptions, SCALE_TO_ZERO_NODE_SELECTOR, ServiceInputs, Target,
-    WorkloadError, canary_owner, primary_autoscaler, primary_workload, selector_label, service,
-    service_copy,
+    ConfigKind, ConfigRef, KnativeService, PrimaryOptions, SCALE_TO_ZERO_NODE_SELECTOR,
+    ServiceInputs, Target, WorkloadError, canary_owner, primary_autoscaler, primary_workload,
+    selector_label, service, service_copy,
 };
 use crate::FIELD_MANAGER;
 
@@ -93,8 +93,12 @@ fn params() -> PatchParams {
 impl Workload<'_> {
     /// Creates or updates the primary: `-primary` copies of the tracked configs, the primary
     /// workload (a copy of the target), and its autoscaler; for a Service target, its `-primary`
-    /// Service. Also what promotion does: the canary's spec goes to the primary.
+    /// Service; for a Knative Service, the primary-revision annotation naming its latest
+    /// created revision. Also what promotion does: the canary's spec goes to the primary.
     pub async fn apply_primary(&self) -> Result<(), AdapterError> {
+        if let Target::Knative(target) = self.target {
+            return self.promote_knative_revision(target).await;
+        }
         self.apply_config_copies().await?;
         if let Target::Service(target) = self.target {
             let name = format!("{}-primary", self.valid.target.name);
@@ -127,7 +131,7 @@ impl Workload<'_> {
                 primary.metadata.name.clone(),
                 typed(&primary, "apps/v1", "DaemonSet")?,
             ),
-            Target::Service(_) => return Ok(()),
+            Target::Service(_) | Target::Knative(_) => return Ok(()),
         };
         let name = name.unwrap_or_default();
         match self.target {
@@ -266,7 +270,7 @@ impl Workload<'_> {
     /// The generated Service of `role` as serin applies it; `None` for a Service target, whose
     /// copies are made from the target itself.
     pub fn desired_service(&self, role: ServiceRole) -> Result<Option<Value>, AdapterError> {
-        if matches!(self.target, Target::Service(_)) {
+        if matches!(self.target, Target::Service(_) | Target::Knative(_)) {
             return Ok(None);
         }
         let (key, app) = self.app_label()?;
@@ -282,11 +286,15 @@ impl Workload<'_> {
     }
 
     /// Applies the generated Services of `roles`, in order. For a Service target only the
-    /// `-canary` copy applies. Returns what was written, for drift judgement.
+    /// `-canary` copy applies; a Knative Service needs none (Knative routes its revisions).
+    /// Returns what was written, for drift judgement.
     pub async fn apply_services(
         &self,
         roles: &[ServiceRole],
     ) -> Result<Vec<AppliedService>, AdapterError> {
+        if matches!(self.target, Target::Knative(_)) {
+            return Ok(Vec::new());
+        }
         if let Target::Service(target) = self.target {
             if roles.contains(&ServiceRole::Canary) {
                 let name = format!("{}-canary", self.valid.target.name);
@@ -316,7 +324,8 @@ impl Workload<'_> {
 
     /// Scales the canary up for a release, or down to zero after one. A DaemonSet is taken off
     /// every node with the scale-to-zero node selector; a Service target is not scaled, but its
-    /// `-canary` copy follows the target when a release starts.
+    /// `-canary` copy follows the target when a release starts. Knative scales its revisions
+    /// itself.
     pub async fn scale_canary(&self, up: bool) -> Result<(), AdapterError> {
         let name = &self.valid.target.name;
         match self.target {
@@ -356,15 +365,17 @@ impl Workload<'_> {
                         .await?;
                 }
             }
+            Target::Knative(_) => {}
         }
         Ok(())
     }
 
     /// Gives the target its traffic back (`revertOnDeletion`): scaled up again, and the apex
     /// Service selecting its pods and no longer owned by the Canary, so that it outlives it. A
-    /// Service target was never changed and keeps serving as it is.
+    /// Service target was never changed and keeps serving as it is; a Knative Service's
+    /// traffic is given back by its router.
     pub async fn revert(&self) -> Result<(), AdapterError> {
-        if matches!(self.target, Target::Service(_)) {
+        if matches!(self.target, Target::Service(_) | Target::Knative(_)) {
             return Ok(());
         }
         self.scale_canary(true).await?;
@@ -384,6 +395,27 @@ impl Workload<'_> {
         }
         Api::<Service>::namespaced(self.client.clone(), self.namespace)
             .patch(&names.apex, &params(), &Patch::Apply(&apex))
+            .await?;
+        Ok(())
+    }
+}
+
+impl Workload<'_> {
+    /// Makes the latest created revision of a Knative Service its primary. A merge patch, not
+    /// server-side apply: the router owns `spec.traffic` under serin's field manager, and an
+    /// apply of the annotation alone would drop it. Nothing to do before Knative created a
+    /// revision (the primary stays missing).
+    async fn promote_knative_revision(&self, target: &KnativeService) -> Result<(), AdapterError> {
+        let Some(patch) = target.promotion_patch() else {
+            return Ok(());
+        };
+        let resource = crate::routers::KNATIVE_SERVICE.api_resource();
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        Api::<DynamicObject>::namespaced_with(self.client.clone(), self.namespace, &resource)
+            .patch(&self.valid.target.name, &params, &Patch::Merge(&patch))
             .await?;
         Ok(())
     }

@@ -6,6 +6,7 @@
 mod adapter;
 mod autoscaler;
 mod configs;
+mod knative;
 mod primary;
 mod readiness;
 mod services;
@@ -14,6 +15,7 @@ mod target;
 pub use adapter::{AdapterError, AppliedService, Workload, WorkloadSettings};
 pub use autoscaler::primary_autoscaler;
 pub use configs::{ConfigKind, ConfigRef, TRACKING_ANNOTATION, config_refs, rename_configs};
+pub use knative::{KnativeService, PRIMARY_REVISION_ANNOTATION, RevisionShares, TrafficTarget};
 pub use primary::{
     PrimaryOptions, primary_daemonset, primary_deployment, primary_workload, selector_label,
 };

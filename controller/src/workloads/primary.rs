@@ -101,7 +101,9 @@ pub fn primary_workload(target: &Target, o: &PrimaryOptions<'_>) -> Result<Targe
     match target {
         Target::Deployment(d) => primary_deployment(d, o).map(Target::Deployment),
         Target::DaemonSet(d) => primary_daemonset(d, o).map(Target::DaemonSet),
-        Target::Service(_) => Err(WorkloadError::UnsupportedTarget("Service".into())),
+        Target::Service(_) | Target::Knative(_) => {
+            Err(WorkloadError::UnsupportedTarget("Service".into()))
+        }
     }
 }
 

@@ -1,6 +1,6 @@
-//! The object a Canary releases, as read from the API: a Deployment, a DaemonSet, or a plain
-//! Service. Each kind answers the same questions (what is its revision, how ready is it, how is
-//! it scaled) in its own way.
+//! The object a Canary releases, as read from the API: a Deployment, a DaemonSet, a plain
+//! Service, or a Knative Service. Each kind answers the same questions (what is its revision,
+//! how ready is it, how is it scaled) in its own way.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +8,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec, Service};
 use serde_json::Value;
 
+use super::knative::KnativeService;
 use super::readiness::{Readiness, daemonset_readiness, deployment_readiness};
 
 /// The node selector key that takes a DaemonSet's pods off every node: DaemonSets cannot be
@@ -25,6 +26,9 @@ pub enum Target {
     /// A core `v1` Service (the Canary releases Service changes, for example a selector that
     /// moves to another set of pods).
     Service(Service),
+    /// A Knative `serving.knative.dev/v1` Service: its own primary, which is a revision of it
+    /// (named in an annotation), not a copy.
+    Knative(KnativeService),
 }
 
 impl Target {
@@ -33,16 +37,16 @@ impl Target {
         match self {
             Target::Deployment(_) => "Deployment",
             Target::DaemonSet(_) => "DaemonSet",
-            Target::Service(_) => "Service",
+            Target::Service(_) | Target::Knative(_) => "Service",
         }
     }
 
-    /// The workload's pod template; `None` for a Service.
+    /// The workload's pod template; `None` for a Service (Knative's revisions are its own).
     pub fn pod_template(&self) -> Option<&PodTemplateSpec> {
         match self {
             Target::Deployment(d) => Some(&d.spec.template),
             Target::DaemonSet(d) => Some(&d.spec.template),
-            Target::Service(_) => None,
+            Target::Service(_) | Target::Knative(_) => None,
         }
     }
 
@@ -58,6 +62,7 @@ impl Target {
             Target::Deployment(d) => d.spec.selector.match_labels.clone(),
             Target::DaemonSet(d) => d.spec.selector.match_labels.clone(),
             Target::Service(s) => s.spec.as_ref().and_then(|s| s.selector.clone()),
+            Target::Knative(_) => None,
         }
         .unwrap_or_default()
     }
@@ -66,7 +71,7 @@ impl Target {
     pub fn replicas(&self) -> Option<i32> {
         match self {
             Target::Deployment(d) => Some(d.spec.replicas.unwrap_or(1)),
-            Target::DaemonSet(_) | Target::Service(_) => None,
+            Target::DaemonSet(_) | Target::Service(_) | Target::Knative(_) => None,
         }
     }
 
@@ -79,13 +84,14 @@ impl Target {
                 .pod_spec()
                 .and_then(|s| s.node_selector.as_ref())
                 .is_some_and(|n| n.contains_key(SCALE_TO_ZERO_NODE_SELECTOR)),
-            Target::Service(_) => false,
+            Target::Service(_) | Target::Knative(_) => false,
         }
     }
 
     /// What a release is made of: the pod template of a workload, without the scale-to-zero
-    /// node selector (scaling is not a change to release), or a Service's spec without the
-    /// fields the API server allocates.
+    /// node selector (scaling is not a change to release), a Service's spec without the
+    /// fields the API server allocates, or a Knative Service's latest created revision (a
+    /// release starts once Knative has made one, as in Flagger).
     pub fn revision_source(&self) -> Result<Value, serde_json::Error> {
         match self {
             Target::Deployment(_) | Target::DaemonSet(_) => {
@@ -107,16 +113,28 @@ impl Target {
                 strip_allocated(&mut spec);
                 Ok(spec)
             }
+            Target::Knative(k) => Ok(Value::from(k.latest_created())),
         }
     }
 
     /// How ready the object is. A Service is always ready; a DaemonSet reports no time of last
-    /// progress (the caller times its deadline from the Canary's last transition).
+    /// progress (the caller times its deadline from the Canary's last transition); a Knative
+    /// Service is as ready as its latest created revision.
     pub fn readiness(&self, threshold_percent: u8) -> Readiness {
         match self {
             Target::Deployment(d) => deployment_readiness(d, threshold_percent),
             Target::DaemonSet(d) => daemonset_readiness(d, threshold_percent),
             Target::Service(_) => Readiness::Ready,
+            Target::Knative(k) => k.readiness(),
+        }
+    }
+
+    /// How ready the object is as a primary. A Knative primary is a revision that was ready
+    /// when it was promoted, and that Knative keeps while it is routed: it is ready.
+    pub fn primary_readiness(&self, threshold_percent: u8) -> Readiness {
+        match self {
+            Target::Knative(_) => Readiness::Ready,
+            _ => self.readiness(threshold_percent),
         }
     }
 }

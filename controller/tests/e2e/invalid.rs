@@ -1,7 +1,8 @@
 //! Canaries serin cannot act on get `Stalled=True` with the reason and the path-qualified
 //! problem, and nothing is routed: a spec invalid for the controller's `--mesh-provider` (which
 //! admission cannot see, so the API server stores it), a router whose kinds the cluster does not
-//! serve (Istio without its CRDs), a kind of target it does not release yet (Knative Services).
+//! serve (Istio without its CRDs), a target that does not exist (a Knative Service on a cluster
+//! without Knative).
 
 use std::time::Duration;
 
@@ -78,8 +79,8 @@ async fn canaries_serin_cannot_act_on_are_stalled_with_the_reason() {
         ),
         (
             "knative",
-            "UnsupportedTarget",
-            "Knative Service targets are not supported yet",
+            "TargetNotFound",
+            "target Service podinfo not found",
         ),
     ];
     for (name, reason, message) in cases {

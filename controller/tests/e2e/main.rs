@@ -15,6 +15,7 @@ mod gateway_api;
 mod gloo;
 mod invalid;
 mod istio;
+mod knative;
 mod kubernetes;
 mod kuma;
 mod lifecycle;

@@ -335,3 +335,54 @@ async fn kuma_writes_mesh_http_routes_only_where_traffic_routes_are_not_served()
         );
     }
 }
+
+/// The user's Knative Service, its first revision the primary.
+const KNATIVE_PODINFO: &str = "
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: podinfo
+  namespace: test
+  annotations: {flagger.app/primary-revision: podinfo-00001}
+spec:
+  template:
+    spec: {containers: [{image: 'ghcr.io/stefanprodan/podinfo:6.0.0'}]}
+";
+
+/// Knative's status once it programmed `spec.traffic`: the latest revision `podinfo-00002`.
+#[allow(clippy::unnecessary_wraps, reason = "the signature of Case::accepted")]
+fn knative_programmed(service: &serde_json::Value) -> Option<serde_json::Value> {
+    let traffic: Vec<serde_json::Value> = service["spec"]["traffic"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let latest = t["latestRevision"] == true;
+            let name = if latest { "podinfo-00002" } else { t["revisionName"].as_str().unwrap_or_default() };
+            serde_json::json!({"revisionName": name, "latestRevision": latest, "percent": t["percent"]})
+        })
+        .collect();
+    Some(serde_json::json!({
+        "observedGeneration": service["metadata"]["generation"],
+        "latestCreatedRevisionName": "podinfo-00002",
+        "latestReadyRevisionName": "podinfo-00002",
+        "conditions": [{"type": "Ready", "status": "True"}, {"type": "RoutesReady", "status": "True"}],
+        "traffic": traffic,
+    }))
+}
+
+#[tokio::test]
+async fn the_knative_router_keeps_its_contract() {
+    check(Case {
+        provider: Provider::Knative,
+        crds: mesh_crds("knative/service.yaml"),
+        spec: "
+targetRef: {apiVersion: serving.knative.dev/v1, kind: Service, name: podinfo}
+analysis: {interval: 1m, threshold: 5, stepWeight: 10, maxWeight: 50}
+"
+        .to_owned(),
+        objects: vec![KNATIVE_PODINFO.to_owned()],
+        accepted: knative_programmed,
+    })
+    .await;
+}

@@ -36,6 +36,8 @@ impl ServiceNames {
 /// How the routes and the generated Services expose the target, validated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoutingSpec {
+    /// `spec.targetRef.name`: the target (a Knative Service is its own route).
+    pub target: String,
     /// The generated Services' names.
     pub names: ServiceNames,
     /// `spec.service` as written (ports checked, durations parse); the default for a Service
@@ -65,6 +67,7 @@ pub(crate) fn routing_spec(
     let target_name = target.map_or(spec.target_ref.name.as_str(), |t| t.name.as_str());
     let service = spec.service.clone().unwrap_or_default();
     RoutingSpec {
+        target: target_name.to_owned(),
         names: ServiceNames::new(target_name, spec.service.as_ref()),
         service_matches: service.match_.clone().unwrap_or_default(),
         ab_matches: spec.analysis.match_.clone().unwrap_or_default(),

@@ -564,6 +564,41 @@ impl TrafficMetrics {
         }
     }
 
+    /// Requests to a revision of a Knative Service, as Kourier's Envoy counts them: under the
+    /// cluster `<namespace>/<service>` (what Flagger's built-in Knative queries read) and
+    /// `<namespace>/<revision>`.
+    pub(crate) fn observe_knative(
+        &self,
+        namespace: &str,
+        service: &str,
+        revision: &str,
+        requests: &[(u16, f64)],
+    ) {
+        if !self.exporters.envoy {
+            return;
+        }
+        let groups = by_code(requests);
+        for cluster in [service, revision] {
+            let labels = EnvoyLabels {
+                envoy_cluster_name: format!("{namespace}/{cluster}"),
+                ..EnvoyLabels::default()
+            };
+            let histogram = self.envoy_time.get_or_create(&labels);
+            for (code, latencies) in &groups {
+                for ms in latencies {
+                    histogram.observe(*ms);
+                }
+                let counted = EnvoyLabels {
+                    envoy_response_code: code.to_string(),
+                    ..labels.clone()
+                };
+                self.envoy_requests
+                    .get_or_create(&counted)
+                    .inc_by(gauge_count(latencies));
+            }
+        }
+    }
+
     /// Envoy clusters as Contour (`ns_svc_port`, with Kuma's `service` label), Gloo (`ns-svc-port_ns`)
     /// and App Mesh (per pod) name them.
     fn observe_envoy(&self, o: &Observation<'_>, groups: &[(u16, Vec<f64>)]) {

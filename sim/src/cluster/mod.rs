@@ -6,6 +6,7 @@ pub mod contour;
 mod gateway;
 pub mod gloo;
 pub mod istiod;
+pub mod knative;
 mod metrics;
 mod pods;
 pub mod revision;
@@ -97,6 +98,7 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
     let mut reporters = status_writer::reporters(config.istio_status);
     let mut traffic = Traffic::new(config.seed);
     let mut pods = pods::Pods::default();
+    let mut knative = knative::Knative::default();
     let mut informers = Informers::start(&client, Duration::from_secs(1).min(config.tick * 5));
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -132,6 +134,12 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
                 tracing::warn!(error = %e, kind = ?reporter.kind, "simulated cluster: writing route status failed");
             }
         }
+        if let Err(e) = knative
+            .step(&client, &snapshot.knative_services, config.ready_delay, now)
+            .await
+        {
+            tracing::warn!(error = %e, "simulated cluster: writing Knative status failed");
+        }
         let entries = routing::entries(&snapshot);
         let load = Load {
             rps: config.rps,
@@ -139,5 +147,6 @@ async fn run(client: kube::Client, config: SimConfig, metrics: TrafficMetrics) {
             seconds,
         };
         traffic.step(&snapshot, &workloads, &entries, load, &metrics);
+        traffic.step_knative(&knative.routed(), load, &metrics);
     }
 }

@@ -31,10 +31,11 @@ pub(crate) enum Kind {
     Upstream,
     TrafficRoute,
     MeshHttpRoute,
+    KnativeService,
 }
 
 impl Kind {
-    const ALL: [Self; 15] = [
+    const ALL: [Self; 16] = [
         Self::Deployment,
         Self::DaemonSet,
         Self::Service,
@@ -50,6 +51,7 @@ impl Kind {
         Self::Upstream,
         Self::TrafficRoute,
         Self::MeshHttpRoute,
+        Self::KnativeService,
     ];
 
     /// Whether the kind's CRD serves status as a subresource (Gloo's do not).
@@ -89,6 +91,7 @@ impl Kind {
             Self::Upstream => ("gloo.solo.io", "v1", "Upstream", "upstreams"),
             Self::TrafficRoute => ("kuma.io", "v1alpha1", "TrafficRoute", "trafficroutes"),
             Self::MeshHttpRoute => ("kuma.io", "v1alpha1", "MeshHTTPRoute", "meshhttproutes"),
+            Self::KnativeService => ("serving.knative.dev", "v1", "Service", "services"),
         };
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
     }
@@ -112,6 +115,7 @@ pub(crate) struct Snapshot {
     pub(crate) upstreams: Vec<Arc<Value>>,
     pub(crate) trafficroutes: Vec<Arc<Value>>,
     pub(crate) meshhttproutes: Vec<Arc<Value>>,
+    pub(crate) knative_services: Vec<Arc<Value>>,
 }
 
 impl Snapshot {
@@ -133,6 +137,7 @@ impl Snapshot {
             Kind::Upstream => &self.upstreams,
             Kind::TrafficRoute => &self.trafficroutes,
             Kind::MeshHttpRoute => &self.meshhttproutes,
+            Kind::KnativeService => &self.knative_services,
         }
     }
 }
@@ -221,6 +226,7 @@ impl Informers {
                 Kind::Upstream => &mut snapshot.upstreams,
                 Kind::TrafficRoute => &mut snapshot.trafficroutes,
                 Kind::MeshHttpRoute => &mut snapshot.meshhttproutes,
+                Kind::KnativeService => &mut snapshot.knative_services,
             };
             *slot = items;
         }

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+use super::knative::Routed;
 use super::metrics::{Observation, TrafficMetrics};
 use super::routing::{Backend, Entry};
 use super::snapshot::{Kind, Snapshot, key_of};
@@ -167,6 +168,43 @@ impl Traffic {
                         &copy,
                         amount * mirror.fraction,
                         with_headers,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sends one tick of load into each Knative Service, split by the traffic Knative
+    /// programmed, each revision answering with its profile.
+    pub(crate) fn step_knative(
+        &mut self,
+        routed: &[Routed<'_>],
+        load: Load,
+        metrics: &TrafficMetrics,
+    ) {
+        let total = load.rps * load.seconds;
+        for service in routed {
+            for (revision, percent) in &service.revisions {
+                let flow = format!("knative/{}/{}", service.namespace, revision.name);
+                let requests = self.take(flow.clone(), total * percent.clamp(0.0, 100.0) / 100.0);
+                let profile = &revision.profile;
+                #[allow(clippy::cast_precision_loss, reason = "per-tick counts are small")]
+                let n = requests as f64;
+                let errors = self
+                    .take(format!("{flow}/errors"), n * profile.error_rate)
+                    .min(requests);
+                let batch: Vec<(u16, f64)> = (0..requests)
+                    .map(|i| {
+                        let code = if i < errors { 500 } else { 200 };
+                        (code, profile.latency_ms * (0.5 + self.rng.random::<f64>()))
+                    })
+                    .collect();
+                if !batch.is_empty() {
+                    metrics.observe_knative(
+                        service.namespace,
+                        service.service,
+                        &revision.name,
+                        &batch,
                     );
                 }
             }

@@ -1,7 +1,7 @@
-//! The observe step (I/O, reads only): the target (a Deployment, DaemonSet or Service), the
-//! primary, the tracked configs, the objects the router reads and writes, and the generated
-//! Services, turned into the decision core's [`Observations`]. Reads come from the watch caches
-//! once they have synced, from the API before that.
+//! The observe step (I/O, reads only): the target (a Deployment, DaemonSet, Service or Knative
+//! Service), the primary, the tracked configs, the objects the router reads and writes, and the
+//! generated Services, turned into the decision core's [`Observations`]. Reads come from the
+//! watch caches once they have synced, from the API before that.
 
 mod routes;
 mod services;
@@ -18,8 +18,10 @@ use super::finalizer::FINALIZER;
 use super::subject::Identity;
 use crate::decide::revision::template_hash;
 use crate::decide::{ManualControls, Observations, Readiness, TargetRevision};
-use crate::routers::{Referenced, Router};
-use crate::workloads::{ConfigKind, ConfigRef, TRACKING_ANNOTATION, Target, config_refs};
+use crate::routers::{KNATIVE_SERVICE, ObjectKey, Referenced, Router};
+use crate::workloads::{
+    ConfigKind, ConfigRef, KnativeService, TRACKING_ANNOTATION, Target, config_refs,
+};
 
 pub(super) use services::ObservedService;
 
@@ -92,9 +94,15 @@ pub(super) async fn observe(
         generation: meta.generation,
         target: revision,
         primary: primary.as_ref().map_or(Readiness::Missing, |p| {
-            readiness(canary, p, valid.primary_ready_threshold.get())
+            readiness(
+                canary,
+                &p.primary_readiness(valid.primary_ready_threshold.get()),
+            )
         }),
-        canary: readiness(canary, &target, valid.canary_ready_threshold.get()),
+        canary: readiness(
+            canary,
+            &target.readiness(valid.canary_ready_threshold.get()),
+        ),
         routes: routing.observation,
         services: services.iter().map(|s| (s.role, s.state)).collect(),
         finalizer: meta.finalizers.iter().flatten().any(|f| f == FINALIZER),
@@ -125,9 +133,9 @@ pub(super) async fn observe(
 
 /// How ready a workload is. DaemonSets report no time of progress; as in Flagger, their
 /// deadline counts from the Canary's last transition.
-fn readiness(canary: &Canary, workload: &Target, threshold: u8) -> Readiness {
+fn readiness(canary: &Canary, workload: &crate::workloads::Readiness) -> Readiness {
     let last_transition = canary.status.as_ref().and_then(|s| s.last_transition_time);
-    match workload.readiness(threshold) {
+    match workload {
         crate::workloads::Readiness::Ready => Readiness::Ready,
         crate::workloads::Readiness::Progressing { since, .. } => Readiness::NotReady {
             since: since.or(last_transition),
@@ -180,11 +188,23 @@ async fn workloads(
                     .map(Target::Service),
             )
         }
-        // Refused by the prepare step.
+        // Its own primary: a revision named on it, present once the annotation is.
         TargetKindPlan::KnativeService => {
-            return Err(Error::Workload(
-                crate::workloads::WorkloadError::UnsupportedTarget("Knative Service".into()),
-            ));
+            let key = ObjectKey {
+                kind: KNATIVE_SERVICE,
+                namespace: namespace.to_owned(),
+                name: name.clone(),
+            };
+            let target = routes::fetch(ctx, caches, &key)
+                .await?
+                .map(|v| KnativeService::from_value(&v))
+                .transpose()?;
+            let primary = target
+                .as_ref()
+                .filter(|t| t.primary_revision().is_some())
+                .cloned()
+                .map(Target::Knative);
+            (target.map(Target::Knative), primary)
         }
     };
     let target = target.ok_or_else(|| Error::TargetMissing {

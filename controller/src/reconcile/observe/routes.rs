@@ -70,7 +70,11 @@ pub(super) async fn observe(
 
 /// One object, from the cache of its kind once synced, from the API otherwise. A kind the
 /// cluster does not serve reads as no object: applying it then says what is missing.
-async fn fetch(ctx: &Context, caches: &Caches, key: &ObjectKey) -> Result<Option<Value>> {
+pub(super) async fn fetch(
+    ctx: &Context,
+    caches: &Caches,
+    key: &ObjectKey,
+) -> Result<Option<Value>> {
     let resource = key.kind.api_resource();
     let reference = if key.kind.namespaced {
         ObjectRef::new_with(&key.name, resource.clone()).within(&key.namespace)

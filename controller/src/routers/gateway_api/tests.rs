@@ -43,6 +43,7 @@ impl Fixture {
 
     fn routing(&self) -> RoutingSpec {
         RoutingSpec {
+            target: self.names.apex.clone(),
             names: self.names.clone(),
             service: self.service.clone(),
             has_service: true,
