@@ -31,8 +31,8 @@ pub use gloo::Gloo;
 pub use istio::Istio;
 pub use kinds::{
     APISIX_ROUTE, Access, DESTINATION_RULE, GRPC_ROUTE_V1, HTTP_PROXY, HTTP_ROUTE_V1,
-    HTTP_ROUTE_V1BETA1, INGRESS, KNATIVE_SERVICE, KindUse, MESH_HTTP_ROUTE, ROUTE_TABLE,
-    RouteKind, TRAEFIK_SERVICE, TRAFFIC_ROUTE, TRAFFIC_SPLIT_V1ALPHA1, TRAFFIC_SPLIT_V1ALPHA2,
+    HTTP_ROUTE_V1BETA1, INGRESS, KNATIVE_SERVICE, KindUse, MESH_HTTP_ROUTE, ROUTE_TABLE, RouteKind,
+    TRAEFIK_SERVICE, TRAFFIC_ROUTE, TRAFFIC_SPLIT_V1ALPHA1, TRAFFIC_SPLIT_V1ALPHA2,
     TRAFFIC_SPLIT_V1ALPHA3, UPSTREAM, VIRTUAL_SERVICE,
 };
 pub use knative::Knative;
@@ -231,9 +231,7 @@ pub fn router_for(
         Provider::SmiV1alpha3 => Ok(Box::new(Smi::new(provider.as_str(), SmiVersion::V1alpha3))),
         Provider::Kuma => Ok(Box::new(Kuma::new(options.kuma))),
         Provider::Knative => Ok(Box::new(Knative)),
-        Provider::AppMesh | Provider::AppMeshV1beta2 => {
-            Err(RouterError::Unsupported(provider))
-        }
+        Provider::AppMesh | Provider::AppMeshV1beta2 => Err(RouterError::Unsupported(provider)),
     }
 }
 

@@ -272,7 +272,10 @@ fn extra_router_permissions_are_optional_and_bounded() {
     assert_bindings_resolve(&objs);
     let extra = find(&objs, "ClusterRole", "serin-extra-routers");
     let granted = permissions(&extra["rules"]);
-    for key in ["traefik.containo.us/traefikservices", "keda.sh/scaledobjects"] {
+    for key in [
+        "traefik.containo.us/traefikservices",
+        "keda.sh/scaledobjects",
+    ] {
         assert!(granted.contains_key(key), "{key}");
     }
     // Kinds serin's routers use are in the main role, not here.
