@@ -41,6 +41,30 @@ async fn the_gateway_api_example_with_its_metric_template_and_alert_providers_in
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grpc_example_initializes_with_a_grpc_route() {
+    let mut h = Harness::start(Provider::Kubernetes).await;
+    h.apply(PODINFO);
+    h.apply(&example("gatewayapi/grpc-canary.yaml"));
+    h.wait_for_phase("echo", CanaryPhase::Initialized, Duration::from_secs(30))
+        .await;
+    let route = h
+        .get("gateway.networking.k8s.io/v1", "GRPCRoute", "echo")
+        .await;
+    assert_eq!(route["spec"]["hostnames"][0], "echo.example.com");
+    assert_eq!(
+        route["spec"]["rules"][0]["matches"][0]["method"]["service"],
+        "podinfo.Echo"
+    );
+    assert_eq!(
+        route["spec"]["rules"][0]["backendRefs"][0]["name"],
+        "echo-primary"
+    );
+    let apex = h.get("v1", "Service", "echo").await;
+    assert_eq!(apex["spec"]["ports"][0]["appProtocol"], "grpc");
+    h.stop_controller().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_blue_green_example_initializes() {
     let mut h = Harness::start(Provider::Kubernetes).await;
     h.apply(PODINFO);
