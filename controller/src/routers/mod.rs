@@ -107,6 +107,23 @@ impl RouteInput<'_> {
 /// The annotations of a Canary that has none, for [`RouteInput::annotations`].
 pub static NO_ANNOTATIONS: BTreeMap<String, String> = BTreeMap::new();
 
+#[cfg(test)]
+impl<'a> RouteInput<'a> {
+    /// The input of the routers' unit tests: Canary `podinfo` (uid `uid-1`) in `test`, without
+    /// session affinity or annotations.
+    pub(crate) fn for_test(routing: &'a RoutingSpec, referenced: &'a Referenced) -> Self {
+        RouteInput {
+            canary: "podinfo",
+            namespace: "test",
+            canary_uid: "uid-1",
+            routing,
+            session_affinity: None,
+            annotations: &NO_ANNOTATIONS,
+            referenced,
+        }
+    }
+}
+
 /// A routing object to apply.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredObject {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use serin_crds::Canary;
 use serin_crds::canary::{CanaryPhase, Provider};
 
-use crate::support::Harness;
+use crate::support::{Harness, stalled};
 
 const MANIFESTS: &str = r#"
 apiVersion: apps/v1
@@ -175,20 +175,6 @@ async fn start_stub(prometheus: String) -> String {
         let _ = axum::serve(listener, app).await;
     });
     address
-}
-
-fn stalled(c: &Canary) -> Option<(String, String)> {
-    let condition = c
-        .status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Stalled" && c.status == "True")?;
-    Some((
-        condition.reason.clone(),
-        condition.message.clone().unwrap_or_default(),
-    ))
 }
 
 fn primary_image(object: &Value) -> &str {

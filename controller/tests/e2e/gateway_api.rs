@@ -146,31 +146,17 @@ async fn a_healthy_release_is_promoted_and_a_bad_one_rolled_back() {
     h.stop_controller().await;
 }
 
-/// A gRPC service released through a GRPCRoute: its health-check method stays on the primary
-/// (a second rule, matched by method), everything else is split.
-const GRPC_CANARY: &str = r"
-apiVersion: flagger.app/v1beta1
-kind: Canary
-metadata: {name: podinfo, namespace: test}
-spec:
-  provider: gatewayapi
-  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}
-  progressDeadlineSeconds: 60
-  service:
-    port: 9898
-    appProtocol: grpc
-    routeKind: GRPCRoute
-    gatewayRefs: [{name: public, namespace: gateway}]
-    match:
-      - uri: {prefix: /podinfo.Echo/}
-  analysis:
-    interval: 2s
-    threshold: 2
-    maxWeight: 50
-    stepWeight: 25
-    metrics:
-      - {name: request-success-rate, interval: 10s, thresholdRange: {min: 90}}
-";
+/// A gRPC service released through a GRPCRoute, in the steps of [`support::stepped_canary`]:
+/// the methods of `podinfo.Echo` are split.
+fn grpc_canary() -> String {
+    let canary = support::stepped_canary(Provider::GatewayApi).replace(
+        "service: {port: 80, targetPort: 9898}",
+        "service: {port: 80, targetPort: 9898, appProtocol: grpc, routeKind: GRPCRoute, \
+         gatewayRefs: [{name: public, namespace: gateway}], match: [{uri: {prefix: /podinfo.Echo/}}]}",
+    );
+    assert!(canary.contains("GRPCRoute"), "{canary}");
+    canary
+}
 
 /// `(primary, canary)` weights of the GRPCRoute's rule.
 fn grpc_split(route: &Value) -> (f64, f64) {
@@ -191,7 +177,7 @@ fn grpc_split(route: &Value) -> (f64, f64) {
 async fn a_grpc_service_is_released_through_a_grpc_route() {
     let mut h = Harness::start(Provider::GatewayApiV1).await;
     h.apply(support::PODINFO);
-    h.apply(GRPC_CANARY);
+    h.apply(&grpc_canary());
     h.wait_for_phase("podinfo", CanaryPhase::Initialized, Duration::from_secs(30))
         .await;
     let route = h

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serin_crds::Canary;
 use serin_crds::canary::Provider;
 
-use crate::support::Harness;
+use crate::support::{Harness, stalled};
 
 const CANARIES: &str = r"
 apiVersion: apps/v1
@@ -47,20 +47,6 @@ spec:
   targetRef: {apiVersion: serving.knative.dev/v1, kind: Service, name: podinfo}
   analysis: {interval: 1s, threshold: 2, iterations: 2}
 ";
-
-fn stalled(c: &Canary) -> Option<(String, String)> {
-    let condition = c
-        .status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Stalled" && c.status == "True")?;
-    Some((
-        condition.reason.clone(),
-        condition.message.clone().unwrap_or_default(),
-    ))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canaries_serin_cannot_act_on_are_stalled_with_the_reason() {

@@ -10,7 +10,7 @@ use serin_controller::demo::ClusterOptions;
 use serin_controller::routers::KumaApi;
 use serin_crds::canary::Provider;
 
-use crate::support::{Harness, PODINFO, RoutingObject, mesh_crds, stepped_canary};
+use crate::support::{Harness, PODINFO, RoutingObject, mesh_crds, stalled, stepped_canary};
 
 const TRAFFIC_ROUTES: &str = "kuma/kuma.io_trafficroutes.yaml";
 const MESH_HTTP_ROUTES: &str = "kuma/kuma.io_meshhttproutes.yaml";
@@ -170,21 +170,6 @@ async fn flaggers_kuma_tutorial_releases_as_published() {
         "flagger-043",
     )
     .await;
-}
-
-/// The `Stalled=True` condition's reason and message, if any.
-fn stalled(c: &serin_crds::Canary) -> Option<(String, String)> {
-    let condition = c
-        .status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Stalled" && c.status == "True")?;
-    Some((
-        condition.reason.clone(),
-        condition.message.clone().unwrap_or_default(),
-    ))
 }
 
 /// `TrafficRoutes` are cluster-scoped and named after the apex Service: a second Canary with the

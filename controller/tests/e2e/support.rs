@@ -54,6 +54,21 @@ pub(crate) fn image_of(deployment: &Value) -> &str {
 }
 
 /// The canary weight in a Canary's status.
+/// The reason and message of the Canary's `Stalled=True` condition, if it has one.
+pub(crate) fn stalled(c: &Canary) -> Option<(String, String)> {
+    let condition = c
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Stalled" && c.status == "True")?;
+    Some((
+        condition.reason.clone(),
+        condition.message.clone().unwrap_or_default(),
+    ))
+}
+
 pub(crate) fn canary_weight(canary: &Canary) -> Option<u32> {
     canary.status.as_ref().and_then(|s| s.canary_weight)
 }

@@ -583,19 +583,7 @@ impl TrafficMetrics {
                 envoy_cluster_name: format!("{namespace}/{cluster}"),
                 ..EnvoyLabels::default()
             };
-            let histogram = self.envoy_time.get_or_create(&labels);
-            for (code, latencies) in &groups {
-                for ms in latencies {
-                    histogram.observe(*ms);
-                }
-                let counted = EnvoyLabels {
-                    envoy_response_code: code.to_string(),
-                    ..labels.clone()
-                };
-                self.envoy_requests
-                    .get_or_create(&counted)
-                    .inc_by(gauge_count(latencies));
-            }
+            self.record_envoy(&labels, &groups);
         }
     }
 
@@ -620,19 +608,24 @@ impl TrafficMetrics {
             },
         ];
         for labels in series {
-            let histogram = self.envoy_time.get_or_create(&labels);
-            for (code, latencies) in groups {
-                for ms in latencies {
-                    histogram.observe(*ms);
-                }
-                let counted = EnvoyLabels {
-                    envoy_response_code: code.to_string(),
-                    ..labels.clone()
-                };
-                self.envoy_requests
-                    .get_or_create(&counted)
-                    .inc_by(gauge_count(latencies));
+            self.record_envoy(&labels, groups);
+        }
+    }
+
+    /// Envoy's request counts by response code and its latency histogram, for one series.
+    fn record_envoy(&self, labels: &EnvoyLabels, groups: &[(u16, Vec<f64>)]) {
+        let histogram = self.envoy_time.get_or_create(labels);
+        for (code, latencies) in groups {
+            for ms in latencies {
+                histogram.observe(*ms);
             }
+            let counted = EnvoyLabels {
+                envoy_response_code: code.to_string(),
+                ..labels.clone()
+            };
+            self.envoy_requests
+                .get_or_create(&counted)
+                .inc_by(gauge_count(latencies));
         }
     }
 }

@@ -52,15 +52,7 @@ fn referenced(route: Option<Value>) -> Referenced {
 }
 
 fn input<'a>(routing: &'a RoutingSpec, referenced: &'a Referenced) -> RouteInput<'a> {
-    RouteInput {
-        canary: "podinfo",
-        namespace: "test",
-        canary_uid: "uid-1",
-        routing,
-        session_affinity: None,
-        annotations: &crate::routers::NO_ANNOTATIONS,
-        referenced,
-    }
+    RouteInput::for_test(routing, referenced)
 }
 
 fn build_from(route: Value, weight: u32) -> Result<Value, RouterError> {

@@ -27,15 +27,7 @@ analysis: {interval: 30s, threshold: 5, maxWeight: 50, stepWeight: 5}
 
 fn build(router: &Contour, routing: &RoutingSpec, split: &TrafficSplit) -> Value {
     let referenced = Referenced::new();
-    let input = RouteInput {
-        canary: "podinfo",
-        namespace: "test",
-        canary_uid: "uid-1",
-        routing,
-        session_affinity: None,
-        annotations: &crate::routers::NO_ANNOTATIONS,
-        referenced: &referenced,
-    };
+    let input = RouteInput::for_test(routing, &referenced);
     let objects = router.desired_routes(&input, split).unwrap();
     assert_eq!(objects.len(), 1);
     objects[0].object.clone()
@@ -163,15 +155,7 @@ fn ab_testing_routes_each_match_to_the_canary_and_the_rest_to_the_primary() {
 
 fn observe(routing: &RoutingSpec, proxy: &Value) -> RouteObservation {
     let referenced = Referenced::new();
-    let input = RouteInput {
-        canary: "podinfo",
-        namespace: "test",
-        canary_uid: "uid-1",
-        routing,
-        session_affinity: None,
-        annotations: &crate::routers::NO_ANNOTATIONS,
-        referenced: &referenced,
-    };
+    let input = RouteInput::for_test(routing, &referenced);
     Contour::new(None).observe(&input, std::slice::from_ref(proxy))
 }
 

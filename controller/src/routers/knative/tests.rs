@@ -61,15 +61,7 @@ fn key() -> ObjectKey {
 }
 
 fn input<'a>(routing: &'a RoutingSpec, referenced: &'a Referenced) -> RouteInput<'a> {
-    RouteInput {
-        canary: "podinfo",
-        namespace: "test",
-        canary_uid: "uid-1",
-        routing,
-        session_affinity: None,
-        referenced,
-        annotations: &crate::routers::NO_ANNOTATIONS,
-    }
+    RouteInput::for_test(routing, referenced)
 }
 
 fn at(weight: u32) -> TrafficSplit {

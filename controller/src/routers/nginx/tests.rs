@@ -72,15 +72,7 @@ fn referenced(ingress: Option<Value>) -> Referenced {
 }
 
 fn input<'a>(routing: &'a RoutingSpec, referenced: &'a Referenced) -> RouteInput<'a> {
-    RouteInput {
-        canary: "podinfo",
-        namespace: "test",
-        canary_uid: "uid-1",
-        routing,
-        session_affinity: None,
-        annotations: &crate::routers::NO_ANNOTATIONS,
-        referenced,
-    }
+    RouteInput::for_test(routing, referenced)
 }
 
 fn build(router: &Nginx, routing: &RoutingSpec, split: &TrafficSplit) -> Value {

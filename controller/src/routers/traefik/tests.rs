@@ -25,15 +25,7 @@ analysis: {interval: 10s, threshold: 10, maxWeight: 50, stepWeight: 5}
 ";
 
 fn input<'a>(routing: &'a RoutingSpec, referenced: &'a Referenced) -> RouteInput<'a> {
-    RouteInput {
-        canary: "podinfo",
-        namespace: "test",
-        canary_uid: "uid-1",
-        routing,
-        session_affinity: None,
-        annotations: &crate::routers::NO_ANNOTATIONS,
-        referenced,
-    }
+    RouteInput::for_test(routing, referenced)
 }
 
 fn build(split: &TrafficSplit) -> Value {
