@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use serin_crds::Canary;
 use serin_crds::canary::Provider;
 
 use crate::support::{Harness, stalled};

@@ -316,7 +316,8 @@ fn a_virtual_service_the_user_has_is_taken_over_keeping_its_spec_for_later() {
         taken["metadata"]["annotations"][ORIGINAL_CONFIGURATION]
     );
     // revertOnDeletion gives it back.
-    let input = RouteInput::for_test(&routing, &Referenced::new());
+    let referenced = Referenced::new();
+    let input = RouteInput::for_test(&routing, &referenced);
     let restored = Istio.finalize(&input, &[now]);
     assert_eq!(restored.len(), 1);
     assert_eq!(restored[0].object["spec"], mine["spec"]);
@@ -334,7 +335,8 @@ fn a_kubectl_applied_virtual_service_is_restored_from_its_last_applied_copy() {
             .get(ORIGINAL_CONFIGURATION)
             .is_none()
     );
-    let input = RouteInput::for_test(&routing, &Referenced::new());
+    let referenced = Referenced::new();
+    let input = RouteInput::for_test(&routing, &referenced);
     assert_eq!(
         Istio.finalize(&input, &[mine])[0].object["spec"],
         applied["spec"]
@@ -349,7 +351,8 @@ fn observed(objects: &[DesiredObject], generation: i64, status: Value) -> Value 
 }
 
 fn observe(routing: &RoutingSpec, vs: Value) -> RouteObservation {
-    let input = RouteInput::for_test(routing, &Referenced::new());
+    let referenced = Referenced::new();
+    let input = RouteInput::for_test(routing, &referenced);
     Istio.observe(&input, &[vs])
 }
 
