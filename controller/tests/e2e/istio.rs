@@ -432,14 +432,22 @@ async fn routes_istiod_never_reconciles_hold_the_release_then_roll_it_back() {
         .wait_for_phase("podinfo", CanaryPhase::Failed, Duration::from_secs(60))
         .await;
     assert_eq!(canary_weight(&failed), Some(0));
-    let events = h.events().await;
-    let rollback = events.iter().find(|(reason, _)| reason == "RoutesNotLive");
-    assert!(
-        rollback.is_some_and(
-            |(_, note)| note.contains("stillPropagating") || note.contains("propagating")
-        ),
-        "rolled back because the routes never went live: {events:?}"
-    );
+    // Events are posted on their own tasks, after the status write that made the Canary Failed.
+    h.eventually(
+        "a RoutesNotLive event saying the routes never went live",
+        Duration::from_secs(10),
+        async || {
+            let events = h.events().await;
+            let rollback = events.iter().find(|(reason, _)| reason == "RoutesNotLive");
+            rollback
+                .is_some_and(|(_, note)| {
+                    note.contains("stillPropagating") || note.contains("propagating")
+                })
+                .then_some(())
+                .ok_or(format!("{events:?}"))
+        },
+    )
+    .await;
     h.stop_controller().await;
 }
 
