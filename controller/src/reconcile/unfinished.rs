@@ -31,7 +31,7 @@ pub(super) struct UnwrittenPlan {
 
 #[derive(Clone, Debug)]
 enum Left {
-    Plan(UnwrittenPlan),
+    Plan(Box<UnwrittenPlan>),
     Checks(CheckResults),
 }
 
@@ -57,7 +57,7 @@ impl Unfinished {
         from: Option<&CanaryStatus>,
         plan: UnwrittenPlan,
     ) {
-        self.keep(key, uid, from, Left::Plan(plan));
+        self.keep(key, uid, from, Left::Plan(Box::new(plan)));
     }
 
     /// Keeps the results of the checks run from `from` by a tick whose actions failed.
@@ -80,7 +80,7 @@ impl Unfinished {
         status: Option<&CanaryStatus>,
     ) -> Option<UnwrittenPlan> {
         match self.take(key, uid, status)? {
-            Left::Plan(plan) => Some(plan),
+            Left::Plan(plan) => Some(*plan),
             checks @ Left::Checks(_) => {
                 self.keep(key, uid, status, checks);
                 None
