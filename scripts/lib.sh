@@ -76,7 +76,8 @@ ensure_cargo_tool() {
 }
 
 # The fuzz targets (fuzz/) and how long a short run of each lasts, in seconds.
-FUZZ_TARGETS=(go_duration query_template canary_validation hey_args loadtester_payload)
+FUZZ_TARGETS=(go_duration query_template canary_validation hey_args loadtester_payload lint_yaml
+    provider_answers)
 FUZZ_SECONDS=${SERIN_FUZZ_SECONDS:-8}
 
 # Builds the fuzz targets and runs each for FUZZ_SECONDS; a crash fails the step and leaves its

@@ -2,7 +2,9 @@
 //! of Canary authors (metric providers, webhooks, alerts). Denied networks (link-local and the
 //! cloud metadata addresses by default) are checked on the address literal of every URL, on
 //! every address a host name resolves to (a resolver that drops denied ones), and on every
-//! redirect, which is not followed at all unless the operator allows it.
+//! redirect, which is not followed at all unless the operator allows it. Behind a proxy (an
+//! AlertProvider's `proxy`), which resolves the destination itself, the destination's name is
+//! also resolved here and every address it has must be permitted.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -22,6 +24,9 @@ pub const DEFAULT_DENIED: &[&str] = &[
 
 /// The most redirects followed when the policy follows them at all.
 pub const MAX_REDIRECTS: usize = 5;
+
+/// The longest a destination's name behind a proxy takes to resolve before it is refused.
+pub const PROXIED_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where requests may go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +71,16 @@ pub enum EgressError {
         /// What it resolved to.
         addresses: String,
     },
+    /// A destination reached through a proxy whose name does not resolve here: what the proxy
+    /// would reach cannot be checked.
+    #[error(
+        "{host} does not resolve here, so the controller's egress policy cannot check what the \
+         proxy would reach"
+    )]
+    Unverifiable {
+        /// The host name.
+        host: String,
+    },
 }
 
 impl EgressPolicy {
@@ -102,6 +117,36 @@ impl EgressPolicy {
                 host: url.host_str().unwrap_or_default().to_owned(),
                 address,
             })
+        }
+    }
+
+    /// Checks the destination `url` of a request sent through a proxy. The proxy resolves the
+    /// name, out of the resolver's sight, so the name is resolved here too: every address it
+    /// has must be permitted, and a name that does not resolve here is refused. (The proxy may
+    /// still resolve it otherwise: the proxy's own rules are the last word.)
+    pub async fn check_behind_proxy(&self, url: &url::Url) -> Result<(), EgressError> {
+        self.check_url(url)?;
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Ok(());
+        };
+        let port = url.port_or_known_default().unwrap_or(80);
+        let lookup = tokio::net::lookup_host((host, port));
+        let resolved: Vec<SocketAddr> =
+            match tokio::time::timeout(PROXIED_LOOKUP_TIMEOUT, lookup).await {
+                Ok(Ok(addresses)) => addresses.collect(),
+                Ok(Err(_)) | Err(_) => Vec::new(),
+            };
+        if resolved.is_empty() {
+            return Err(EgressError::Unverifiable {
+                host: host.to_owned(),
+            });
+        }
+        match resolved.iter().find(|a| !self.permits(a.ip())) {
+            Some(denied) => Err(EgressError::Refused {
+                host: host.to_owned(),
+                address: denied.ip(),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -276,6 +321,38 @@ mod tests {
         };
         let defaults = crate::factory::ProviderOptions::default();
         assert!(crate::prometheus::PrometheusProvider::new(&metadata, None, &defaults).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_destination_behind_a_proxy_is_checked_by_literal_and_by_what_its_name_resolves_to() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let p = EgressPolicy::parse("127.0.0.0/8", "", false).unwrap();
+        assert!(matches!(
+            p.check_behind_proxy(&url("http://localhost:8080/")).await,
+            Err(EgressError::Refused { .. })
+        ));
+        assert!(matches!(
+            p.check_behind_proxy(&url("http://127.0.0.1/")).await,
+            Err(EgressError::Refused { .. })
+        ));
+        assert!(matches!(
+            p.check_behind_proxy(&url("http://no-such-host.invalid/"))
+                .await,
+            Err(EgressError::Unverifiable { .. })
+        ));
+        let defaults = EgressPolicy::default();
+        assert!(
+            defaults
+                .check_behind_proxy(&url("http://localhost:8080/"))
+                .await
+                .is_ok()
+        );
+        assert!(
+            defaults
+                .check_behind_proxy(&url("http://169.254.169.254/"))
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]

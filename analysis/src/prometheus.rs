@@ -161,6 +161,19 @@ impl MetricsProvider for PrometheusProvider {
     }
 }
 
+/// The reading of an answer's body when it is a success (`{"status":"success","data":...}`);
+/// `None` for any other answer, which the provider reports from its status (pure: fuzzed).
+pub fn success_reading(body: &[u8]) -> Option<Result<Reading, QueryError>> {
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(Envelope {
+            status,
+            data: Some(data),
+            ..
+        }) if status == "success" => Some(reading(&data)),
+        _ => None,
+    }
+}
+
 /// The single number in a query's answer.
 fn reading(data: &Data) -> Result<Reading, QueryError> {
     let value = match data {

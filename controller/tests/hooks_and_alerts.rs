@@ -338,17 +338,83 @@ async fn alerts_go_through_the_providers_proxy() {
     // The receiver plays the proxy: a proxied plain-HTTP request arrives in absolute form.
     let proxy = Receiver::answering(&[200]);
     let proxy_url = proxy.clone().start().await;
-    let mut p = provider(
-        AlertProviderType::Slack,
-        "http://hooks.chat.invalid/services/X",
-    );
+    let mut p = provider(AlertProviderType::Slack, "http://localhost:9/services/X");
     p.proxy = Some(url::Url::parse(&proxy_url).expect("url"));
     Sender::new()
         .expect("client")
         .send(&p, &alert())
         .await
         .expect("delivered through the proxy");
-    assert_eq!(proxy.seen()[0].uri, "http://hooks.chat.invalid/services/X");
+    assert_eq!(proxy.seen()[0].uri, "http://localhost:9/services/X");
+}
+
+/// A proxy stub on 127.0.0.2 that answers 200 and records the (absolute-form) target of each
+/// request; returns its URL.
+async fn proxy_on_127_0_0_2(seen: Arc<Mutex<Vec<String>>>) -> url::Url {
+    async fn forward(State(seen): State<Arc<Mutex<Vec<String>>>>, uri: Uri) -> &'static str {
+        seen.lock().expect("lock").push(uri.to_string());
+        "ok"
+    }
+    let app = axum::Router::new().fallback(forward).with_state(seen);
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    url::Url::parse(&format!("http://{addr}")).expect("url")
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_destination_is_checked_by_literal_by_name_and_must_resolve_here() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let proxy = proxy_on_127_0_0_2(Arc::clone(&seen)).await;
+    let sender = Sender::with_egress(&denying("127.0.0.1/32, ::1/128", false)).expect("client");
+    let through = |url: &str, proxy: &url::Url| {
+        let mut p = provider(AlertProviderType::Slack, url);
+        p.proxy = Some(proxy.clone());
+        p
+    };
+    for destination in [
+        // An address literal the policy denies.
+        "http://127.0.0.1:9/services/X",
+        // A name that resolves here to a denied address only.
+        "http://localhost:9/services/X",
+        // A name that does not resolve here: what the proxy would reach is unknown.
+        "http://hooks.chat.invalid/services/X",
+    ] {
+        let err = sender
+            .send(&through(destination, &proxy), &alert())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SendError::Refused { reason, .. } if reason.contains("egress policy")),
+            "{destination}: {err}"
+        );
+    }
+    // A proxy at a denied address is not used either.
+    let denied_proxy = url::Url::parse("http://127.0.0.1:9").expect("url");
+    let err = sender
+        .send(
+            &through("http://127.0.0.3:9/services/X", &denied_proxy),
+            &alert(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::Refused { .. }), "{err}");
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "the proxy was asked for nothing refused"
+    );
+
+    // A permitted destination goes through the proxy.
+    sender
+        .send(&through("http://127.0.0.3:9/services/X", &proxy), &alert())
+        .await
+        .expect("delivered through the proxy");
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        vec!["http://127.0.0.3:9/services/X".to_owned()]
+    );
 }
 
 /// Serves `body` with `status` to every request; returns its base URL.

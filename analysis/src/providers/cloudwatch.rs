@@ -250,27 +250,32 @@ impl CloudWatchProvider {
             "ScanBy": "TimestampDescending",
         });
         let body = self.call("GetMetricData", &request).await?;
-        let answer: Answer = parse_json(&body)?;
-        let mut series = Vec::with_capacity(answer.metric_data_results.len());
-        for result in &answer.metric_data_results {
-            if result.status_code.as_deref() == Some("InternalError") {
-                return Err(QueryError::Http {
-                    address: self.http.address().to_owned(),
-                    status: 500,
-                });
-            }
-            // Newest first: reverse to oldest first.
-            let mut points = Vec::with_capacity(result.values.len());
-            for value in result.values.iter().rev() {
-                points.push(json_number(value, "a value")?);
-            }
-            series.push(Series::new(
-                format!("{} ({})", result.id, result.label),
-                points,
-            ));
-        }
-        reading(&series)
+        parse_answer(&body, self.http.address())
     }
+}
+
+/// The reading of a `GetMetricData` answer's body from the endpoint `address` (pure: fuzzed).
+pub fn parse_answer(body: &[u8], address: &str) -> Result<Reading, QueryError> {
+    let answer: Answer = parse_json(body)?;
+    let mut series = Vec::with_capacity(answer.metric_data_results.len());
+    for result in &answer.metric_data_results {
+        if result.status_code.as_deref() == Some("InternalError") {
+            return Err(QueryError::Http {
+                address: address.to_owned(),
+                status: 500,
+            });
+        }
+        // Newest first: reverse to oldest first.
+        let mut points = Vec::with_capacity(result.values.len());
+        for value in result.values.iter().rev() {
+            points.push(json_number(value, "a value")?);
+        }
+        series.push(Series::new(
+            format!("{} ({})", result.id, result.label),
+            points,
+        ));
+    }
+    reading(&series)
 }
 
 impl MetricsProvider for CloudWatchProvider {

@@ -60,28 +60,33 @@ impl DatadogProvider {
                 ("query", query.text),
             ]);
         let body = self.http.fetch(request, error_message).await?;
-        let answer: Answer = parse_json(&body)?;
-        if answer.status.as_deref() == Some("error") {
-            return Err(QueryError::Rejected(
-                answer.error.unwrap_or_else(|| "status: error".into()),
-            ));
-        }
-        let mut series = Vec::with_capacity(answer.series.len());
-        for s in &answer.series {
-            let mut points = Vec::with_capacity(s.pointlist.len());
-            for point in &s.pointlist {
-                let value = point.get(1).unwrap_or(&serde_json::Value::Null);
-                points.push(json_number(value, "a pointlist value")?);
-            }
-            let label = s
-                .scope
-                .clone()
-                .or_else(|| s.expression.clone())
-                .unwrap_or_default();
-            series.push(Series::new(label, points));
-        }
-        reading(&series)
+        parse_answer(&body)
     }
+}
+
+/// The reading of a `/api/v1/query` answer's body (pure: fuzzed).
+pub fn parse_answer(body: &[u8]) -> Result<Reading, QueryError> {
+    let answer: Answer = parse_json(body)?;
+    if answer.status.as_deref() == Some("error") {
+        return Err(QueryError::Rejected(
+            answer.error.unwrap_or_else(|| "status: error".into()),
+        ));
+    }
+    let mut series = Vec::with_capacity(answer.series.len());
+    for s in &answer.series {
+        let mut points = Vec::with_capacity(s.pointlist.len());
+        for point in &s.pointlist {
+            let value = point.get(1).unwrap_or(&serde_json::Value::Null);
+            points.push(json_number(value, "a pointlist value")?);
+        }
+        let label = s
+            .scope
+            .clone()
+            .or_else(|| s.expression.clone())
+            .unwrap_or_default();
+        series.push(Series::new(label, points));
+    }
+    reading(&series)
 }
 
 impl MetricsProvider for DatadogProvider {

@@ -86,17 +86,27 @@ impl GraphiteProvider {
         }
         parameters.push(("format".into(), "json".into()));
         let targets = self.render(parameters).await?;
-        let mut series = Vec::with_capacity(targets.len());
-        for target in &targets {
-            let mut points = Vec::with_capacity(target.datapoints.len());
-            for point in &target.datapoints {
-                let value = point.first().unwrap_or(&serde_json::Value::Null);
-                points.push(json_number(value, "a datapoint value")?);
-            }
-            series.push(Series::new(target.target.clone(), points));
-        }
-        reading(&series)
+        targets_reading(&targets)
     }
+}
+
+/// The reading of a `/render?format=json` answer's body (pure: fuzzed).
+pub fn parse_answer(body: &[u8]) -> Result<Reading, QueryError> {
+    let targets: Vec<Target> = parse_json(body)?;
+    targets_reading(&targets)
+}
+
+fn targets_reading(targets: &[Target]) -> Result<Reading, QueryError> {
+    let mut series = Vec::with_capacity(targets.len());
+    for target in targets {
+        let mut points = Vec::with_capacity(target.datapoints.len());
+        for point in &target.datapoints {
+            let value = point.first().unwrap_or(&serde_json::Value::Null);
+            points.push(json_number(value, "a datapoint value")?);
+        }
+        series.push(Series::new(target.target.clone(), points));
+    }
+    reading(&series)
 }
 
 impl MetricsProvider for GraphiteProvider {

@@ -127,6 +127,11 @@ impl NewRelicProvider {
 }
 
 /// The reading of an NRQL answer `{"results": [{...}]}`.
+/// The reading of an NRQL answer's body, from the Insights API or `NerdGraph` (pure: fuzzed).
+pub fn parse_answer(body: &[u8]) -> Result<Reading, QueryError> {
+    reading(&parse_json(body)?)
+}
+
 fn reading(answer: &Value) -> Result<Reading, QueryError> {
     if let Some(facets) = answer.get("facets").and_then(Value::as_array)
         && facets.len() > 1

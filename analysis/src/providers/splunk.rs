@@ -277,19 +277,23 @@ fn urls(address: &str) -> Result<(String, String), ProviderError> {
     ))
 }
 
-fn parse_text(bytes: &[u8]) -> Result<Value, QueryError> {
+/// A SignalFlow text message as JSON (pure: fuzzed).
+pub fn parse_text(bytes: &[u8]) -> Result<Value, QueryError> {
     serde_json::from_slice(bytes).map_err(|e| {
         QueryError::Malformed(format!("a SignalFlow message: {e}: `{}`", excerpt(bytes)))
     })
 }
 
 /// One binary frame.
-enum Frame {
+#[derive(Debug, PartialEq)]
+pub enum Frame {
     /// A JSON message sent in a binary frame.
     Json(Value),
     /// A data message: its timestamp and `(tsid, value)` pairs.
     Data {
+        /// Milliseconds since the epoch.
         timestamp: u64,
+        /// The value of each time series, by its id.
         values: Vec<(u64, Option<f64>)>,
     },
 }
@@ -306,7 +310,7 @@ const POINT: usize = 17;
     clippy::cast_precision_loss,
     reason = "SignalFlow longs are read as f64 like every other value"
 )]
-fn decode_binary(frame: &[u8]) -> Result<Frame, QueryError> {
+pub fn decode_binary(frame: &[u8]) -> Result<Frame, QueryError> {
     let malformed = |what: &str| QueryError::Malformed(format!("a SignalFlow binary frame {what}"));
     if frame.len() <= HEADER {
         return Err(malformed(&format!("of {} bytes", frame.len())));

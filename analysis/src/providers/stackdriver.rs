@@ -224,41 +224,46 @@ impl CloudMonitoringProvider {
             .bearer_auth(token)
             .json(&json!({ "query": query.text }));
         let body = self.http.fetch(request, error_message).await?;
-        let answer: Answer = parse_json(&body)?;
-        let mut series = Vec::with_capacity(answer.time_series_data.len());
-        for data in &answer.time_series_data {
-            // Points come newest first; order them by end time, oldest first, to be sure.
-            let mut points: Vec<(&str, Option<f64>)> = Vec::with_capacity(data.point_data.len());
-            for point in &data.point_data {
-                let value = match point.values.first() {
-                    Some(v) => typed_value(v)?,
-                    None => None,
-                };
-                let end = point
-                    .time_interval
-                    .as_ref()
-                    .map_or("", |t| t.end_time.as_str());
-                points.push((end, value));
-            }
-            points.sort_by(|a, b| a.0.cmp(b.0));
-            let label = data
-                .label_values
-                .iter()
-                .map(|l| {
-                    l.as_object()
-                        .and_then(|o| o.values().next())
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                })
-                .collect::<Vec<_>>()
-                .join(",");
-            series.push(Series::new(
-                format!("{{{label}}}"),
-                points.into_iter().map(|(_, v)| v).collect(),
-            ));
-        }
-        reading(&series)
+        parse_answer(&body)
     }
+}
+
+/// The reading of a `timeSeries:query` answer's body (pure: fuzzed).
+pub fn parse_answer(body: &[u8]) -> Result<Reading, QueryError> {
+    let answer: Answer = parse_json(body)?;
+    let mut series = Vec::with_capacity(answer.time_series_data.len());
+    for data in &answer.time_series_data {
+        // Points come newest first; order them by end time, oldest first, to be sure.
+        let mut points: Vec<(&str, Option<f64>)> = Vec::with_capacity(data.point_data.len());
+        for point in &data.point_data {
+            let value = match point.values.first() {
+                Some(v) => typed_value(v)?,
+                None => None,
+            };
+            let end = point
+                .time_interval
+                .as_ref()
+                .map_or("", |t| t.end_time.as_str());
+            points.push((end, value));
+        }
+        points.sort_by(|a, b| a.0.cmp(b.0));
+        let label = data
+            .label_values
+            .iter()
+            .map(|l| {
+                l.as_object()
+                    .and_then(|o| o.values().next())
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        series.push(Series::new(
+            format!("{{{label}}}"),
+            points.into_iter().map(|(_, v)| v).collect(),
+        ));
+    }
+    reading(&series)
 }
 
 /// A `TypedValue`: `doubleValue`, `int64Value` (a string in JSON) or `boolValue`.

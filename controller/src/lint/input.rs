@@ -114,8 +114,8 @@ fn collect_yaml_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), InputE
     Ok(())
 }
 
-/// Splits YAML text into documents; empty documents are dropped.
-fn split_documents(source: &str, text: &str) -> Result<Vec<Document>, InputError> {
+/// Splits YAML `text` read from `source` into documents; empty documents are dropped.
+pub fn split_documents(source: &str, text: &str) -> Result<Vec<Document>, InputError> {
     let mut values = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let value = Value::deserialize(doc).map_err(|e| InputError {

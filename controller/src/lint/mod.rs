@@ -4,7 +4,7 @@
 mod input;
 mod report;
 
-pub use input::{Document, Input, InputError, read_documents};
+pub use input::{Document, Input, InputError, read_documents, split_documents};
 pub use report::{Finding, LintReport};
 
 use std::collections::BTreeMap;
@@ -30,9 +30,31 @@ pub fn lint(inputs: &[Input], mesh_provider: Option<Provider>) -> LintReport {
         documents.append(&mut docs);
         report.input_errors.extend(errors);
     }
+    lint_documents(report, &documents, mesh_provider)
+}
+
+/// Lints the YAML `text` read from `source` as [`lint`] lints a file. Pure (fuzzed).
+pub fn lint_text(source: &str, text: &str, mesh_provider: Option<Provider>) -> LintReport {
+    let mut report = LintReport::default();
+    let documents = match split_documents(source, text) {
+        Ok(documents) => documents,
+        Err(e) => {
+            report.input_errors.push(e);
+            Vec::new()
+        }
+    };
+    lint_documents(report, &documents, mesh_provider)
+}
+
+/// Adds the findings of `documents` to `report`.
+fn lint_documents(
+    mut report: LintReport,
+    documents: &[Document],
+    mesh_provider: Option<Provider>,
+) -> LintReport {
     let mut templates = BTreeMap::new();
     let mut canaries = Vec::new();
-    for doc in &documents {
+    for doc in documents {
         let Some(parsed) = parse_resource(&doc.value) else {
             continue;
         };

@@ -1,4 +1,5 @@
-//! Posts alert messages, each with a timeout, through the provider's proxy when it has one.
+//! Posts alert messages, each with a timeout, through the provider's proxy when it has one
+//! (the egress policy then also checks the destination's name, which the proxy resolves).
 //! Errors never carry the webhook's path or query (for Slack, Teams, Discord and Google Chat
 //! they are the credential), and quote at most [`ANSWER_EXCERPT`] characters of a refusal.
 
@@ -99,7 +100,16 @@ impl Sender {
             }
             None => &self.client,
         };
-        if let Err(e) = self.egress.check_url(&message.url) {
+        // Behind a proxy the destination is resolved by the proxy, out of the resolver's
+        // sight: the proxy's address and the destination's name are checked here.
+        let checked = match &provider.proxy {
+            Some(proxy) => match self.egress.check_url(proxy) {
+                Ok(()) => self.egress.check_behind_proxy(&message.url).await,
+                Err(e) => Err(e),
+            },
+            None => self.egress.check_url(&message.url),
+        };
+        if let Err(e) = checked {
             return Err(SendError::Refused {
                 url: webhook_origin(&message.url),
                 reason: e.to_string(),

@@ -62,6 +62,8 @@ pub struct Context {
     pub release_slots: super::slots::ReleaseSlots,
     /// When `flagger_canary_total` was last counted.
     pub canary_totals_at: Mutex<Option<Instant>>,
+    /// What ticks that failed part-way left to the next tick of their Canary.
+    pub unfinished: super::unfinished::Unfinished,
 }
 
 impl Context {
@@ -102,6 +104,7 @@ impl Context {
             announcers: tokio::sync::Semaphore::new(ANNOUNCERS),
             canary_totals_at: Mutex::new(None),
             release_slots: super::slots::ReleaseSlots::default(),
+            unfinished: super::unfinished::Unfinished::default(),
         })
     }
 }

@@ -22,6 +22,7 @@ mod slots;
 mod status;
 mod subject;
 mod targets;
+mod unfinished;
 mod watches;
 
 pub use applied::AppliedServices;
@@ -30,6 +31,7 @@ pub use caches::Caches;
 pub use config::ControllerConfig;
 pub use context::{Context, FIELD_MANAGER};
 pub use error::{Error, Result};
+pub use unfinished::Unfinished;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,11 +40,14 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use kube::api::DynamicObject;
 use kube::runtime::controller::{self, Action};
+use serin_crds::Canary;
 use serin_crds::canary::CanaryStatus;
+use serin_crds::validation::ValidCanary;
 
-use crate::decide::{Decision, Plan, decide};
+use crate::decide::{CheckResults, Decision, Plan, decide};
 use prepare::{Prepared, prepare};
 use subject::{Identity, Subject};
+use unfinished::UnwrittenPlan;
 
 /// How long to wait before looking again at a Canary whose spec needs fixing, in case the
 /// problem is outside it (a missing target appears).
@@ -105,6 +110,16 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
         Err(e) => return stalled(ctx, object, &e, INVALID_RECHECK).await,
     };
     let id = Identity::of(&canary.metadata);
+    let canary_key = key(object);
+
+    // A tick whose status write failed ran its actions: its plan is written now, not decided
+    // again (which would repeat its hooks and undo a rollback).
+    if let Some(left) = ctx
+        .unfinished
+        .take_plan(&canary_key, &id.uid, canary.status.as_ref())
+    {
+        return finish(ctx, &canary, &id, &valid, left).await;
+    }
 
     // observe (I/O, reads)
     let observed = match observe::observe(ctx, &canary, &id, &valid, router.as_ref()).await {
@@ -119,65 +134,101 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Context>) -> Result<A
         observed: &observed,
     };
 
-    // decide (pure), with the checks it asks for (I/O)
+    // decide (pure), with the checks it asks for (I/O), or those a tick that failed in its
+    // actions ran from this same status
     let status = canary.status.clone().unwrap_or_default();
-    let plan = match decide_with_checks(ctx, &subject, &status, Utc::now()).await {
-        Ok(Some(plan)) => plan,
+    let kept = ctx
+        .unfinished
+        .take_checks(&canary_key, &id.uid, canary.status.as_ref());
+    let (plan, checks) = match decide_with_checks(ctx, &subject, &status, kept, Utc::now()).await {
+        Ok(Some(decided)) => decided,
         // A hook is still answering on its own task: look again shortly.
         Ok(None) => return Ok(Action::requeue(HOOK_POLL)),
         Err(e) if e.is_for_the_user() => return stalled(ctx, object, &e, valid.interval).await,
         Err(e) => return Err(e),
     };
 
-    // act (I/O, writes), the status once (I/O), then the announcements (I/O, own task)
-    match act::act(ctx, &canary, &subject, &plan).await {
-        Err(e) if e.is_for_the_user() => return stalled(ctx, object, &e, valid.interval).await,
-        result => result?,
+    // act (I/O, writes), then the status and the announcements
+    if let Err(e) = act::act(ctx, &canary, &subject, &plan).await {
+        if let Some(checks) = checks {
+            ctx.unfinished
+                .keep_checks(&canary_key, &id.uid, canary.status.as_ref(), checks);
+        }
+        if e.is_for_the_user() {
+            return stalled(ctx, object, &e, valid.interval).await;
+        }
+        return Err(e);
     }
-    status::write(ctx, &canary, &plan.status).await?;
-    announce::announce(ctx, &canary, &id, &valid, &plan.status, &plan.actions);
+    let previous = status.phase.unwrap_or_default();
+    finish(ctx, &canary, &id, &valid, UnwrittenPlan { previous, plan }).await
+}
+
+/// The end of a tick whose actions ran: the status written once (I/O), then the
+/// announcements (I/O, on their own task) and the finalizer. A failed status write keeps the
+/// plan for the next tick.
+async fn finish(
+    ctx: &Arc<Context>,
+    canary: &Canary,
+    id: &Identity,
+    valid: &ValidCanary,
+    left: UnwrittenPlan,
+) -> Result<Action> {
+    let key = format!("{}/{}", id.namespace, id.name);
+    let plan = &left.plan;
+    if let Err(e) = status::write(ctx, canary, &plan.status).await {
+        ctx.unfinished
+            .keep_plan(&key, &id.uid, canary.status.as_ref(), left);
+        return Err(e);
+    }
+    announce::announce(ctx, canary, id, valid, &plan.status, &plan.actions);
     if plan.has(&crate::decide::Action::FinalizeDeletion) {
-        finalizer::remove(ctx, &canary).await?;
+        finalizer::remove(ctx, canary).await?;
         let names = &valid.routing.names;
         let generated = [&*names.apex, &*names.primary, &*names.canary];
         ctx.applied.forget(&id.namespace, &generated);
-        ctx.status_writes.forget(&key(object));
-        ctx.release_slots.forget(&key(object));
+        ctx.status_writes.forget(&key);
+        ctx.release_slots.forget(&key);
+        ctx.unfinished.forget(&key);
         return Ok(Action::await_change());
     }
-    record::record(
-        ctx,
-        &valid,
-        &id,
-        status.phase.unwrap_or_default(),
-        &plan.status,
-    );
-    record::record_evidence_resets(ctx, &valid, &id, &plan.actions);
+    record::record(ctx, valid, id, left.previous, &plan.status);
+    record::record_evidence_resets(ctx, valid, id, &plan.actions);
     Ok(Action::requeue(plan.requeue_after))
 }
 
 /// How soon a Canary whose tick waits on a hook looks again.
 const HOOK_POLL: Duration = Duration::from_secs(1);
 
-/// Decides the tick; when the decision core asks for checks, runs them and decides again.
-/// `None` when a hook has not answered yet: the tick does nothing.
+/// Decides the tick; when the decision core asks for checks, runs them (or takes `kept`, the
+/// results a failed tick got from the same status) and decides again. Returns the plan and
+/// the check results it was decided with; `None` when a hook has not answered yet: the tick
+/// does nothing.
 async fn decide_with_checks(
     ctx: &Context,
     s: &Subject<'_>,
     status: &CanaryStatus,
+    kept: Option<CheckResults>,
     now: DateTime<Utc>,
-) -> Result<Option<Plan>> {
+) -> Result<Option<(Plan, Option<CheckResults>)>> {
     let mut decision = decide(s.valid, status, &s.observed.observations, now);
+    let mut checks = None;
     if let Decision::RunChecks(request) = &decision {
-        let results = checks::run_checks(ctx, s, request, status, now).await?;
+        let results = match kept {
+            Some(kept) => kept,
+            None => checks::run_checks(ctx, s, request, status, now).await?,
+        };
         let mut with_checks = s.observed.observations.clone();
-        with_checks.checks = Some(results);
+        with_checks.checks = Some(results.clone());
+        checks = Some(results);
         decision = decide(s.valid, status, &with_checks, now);
     }
     let Decision::Act(plan) = decision else {
         return Ok(None);
     };
-    Ok(Some(take_release_slot(ctx, s, status, *plan, now)))
+    Ok(Some((
+        take_release_slot(ctx, s, status, *plan, now),
+        checks,
+    )))
 }
 
 /// A plan that starts a release takes a slot of `--max-concurrent-releases`; when another

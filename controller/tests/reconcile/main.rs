@@ -2,6 +2,7 @@
 //! arranging the world (readiness, route status, faults) and checking one tick's effect. Fast
 //! (no simulated cluster, no Prometheus) and deterministic.
 
+mod failed_writes;
 mod gateway_api;
 mod hooks;
 mod support;
