@@ -188,10 +188,19 @@ async fn a_grpc_service_is_released_through_a_grpc_route() {
         json!([{"method": {"type": "Exact", "service": "podinfo.Echo"}}]),
         "{route}"
     );
-    assert_eq!(
-        route["status"]["parents"][0]["conditions"][0]["type"], "Accepted",
-        "the emulated Gateway reports on GRPCRoutes: {route}"
-    );
+    h.eventually(
+        "the emulated Gateway accepts the GRPCRoute",
+        Duration::from_secs(10),
+        async || {
+            let route = h
+                .get("gateway.networking.k8s.io/v1", "GRPCRoute", "podinfo")
+                .await;
+            (route["status"]["parents"][0]["conditions"][0]["type"] == "Accepted")
+                .then_some(())
+                .ok_or(format!("{route}"))
+        },
+    )
+    .await;
     h.promote_then_roll_back(&RoutingObject {
         api_version: "gateway.networking.k8s.io/v1",
         kind: "GRPCRoute",

@@ -17,12 +17,18 @@ use super::{
     RouteKind, RouteObservation, Router, RouterError, TrafficSplit,
 };
 
-/// The newest HTTPRoute version the cluster serves: `v1` when discovery lists it (or cannot
+/// The newest HTTPRoute version the cluster serves (whatever other kinds of the group it serves): `v1` when discovery lists it (or cannot
 /// be asked), else `v1beta1` when that is served.
 pub async fn newest_served(client: &kube::Client) -> GatewayApiVersion {
     match kube::discovery::group(client, "gateway.networking.k8s.io").await {
         Ok(group) => {
-            let served = |v: &str| group.versions().any(|served| served == v);
+            // By kind: GRPCRoute is served as v1 also where HTTPRoute is not.
+            let served = |v: &str| {
+                group
+                    .versioned_resources(v)
+                    .iter()
+                    .any(|(resource, _)| resource.kind == "HTTPRoute")
+            };
             if !served("v1") && served("v1beta1") {
                 GatewayApiVersion::V1beta1
             } else {
