@@ -157,7 +157,7 @@ pub enum Provider {
     /// Plain Kubernetes Services: blue/green only, no weighted traffic.
     #[serde(rename = "kubernetes")]
     Kubernetes,
-    /// Kuma (TrafficRoute weights; a MeshHTTPRoute on Kuma 3).
+    /// Kuma (TrafficRoute weights; a `MeshHTTPRoute` on Kuma 3).
     #[serde(rename = "kuma")]
     Kuma,
     /// Linkerd (SMI TrafficSplit `v1alpha1` weights; Linkerd 2.12 and later also serve `gatewayapi`).
