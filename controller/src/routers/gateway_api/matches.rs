@@ -17,10 +17,7 @@ pub(super) fn route_matches(
     matches: &[HttpMatchRequest],
     field: &str,
 ) -> Result<Vec<Value>, RouterError> {
-    let mut out = Vec::new();
-    for (i, m) in matches.iter().enumerate() {
-        let path = format!("{field}[{i}]");
-        let mut object = Map::new();
+    convert(matches, field, |m, path, object| {
         if let Some(uri) = &m.uri {
             let (kind, value) = if let Some(v) = &uri.regex {
                 ("RegularExpression", v.clone())
@@ -37,29 +34,20 @@ pub(super) fn route_matches(
             object.insert("path".into(), json!({ "type": kind, "value": value }));
         }
         if let Some(method) = &m.method {
-            match &method.exact {
-                Some(v) => object.insert("method".into(), Value::from(v.to_uppercase())),
-                None => {
-                    return Err(inexpressible(
-                        &format!("{path}.method"),
-                        "Gateway API matches methods exactly only",
-                    ));
-                }
+            let Some(v) = &method.exact else {
+                return Err(inexpressible(
+                    &format!("{path}.method"),
+                    "Gateway API matches methods exactly only",
+                ));
             };
-        }
-        let headers = string_matches(m.headers.as_ref(), &format!("{path}.headers"))?;
-        if !headers.is_empty() {
-            object.insert("headers".into(), Value::Array(headers));
+            object.insert("method".into(), Value::from(v.to_uppercase()));
         }
         let params = string_matches(m.query_params.as_ref(), &format!("{path}.queryParams"))?;
         if !params.is_empty() {
             object.insert("queryParams".into(), Value::Array(params));
         }
-        if !object.is_empty() {
-            out.push(Value::Object(object));
-        }
-    }
-    Ok(out)
+        Ok(())
+    })
 }
 
 /// Converts matches for a GRPCRoute: headers as for an HTTPRoute, and a `uri` that names a gRPC
@@ -70,9 +58,7 @@ pub(super) fn grpc_route_matches(
     field: &str,
 ) -> Result<Vec<Value>, RouterError> {
     use serin_crds::validation::{grpc_method, grpc_service};
-    let mut out = Vec::new();
-    for (i, m) in matches.iter().enumerate() {
-        let path = format!("{field}[{i}]");
+    convert(matches, field, |m, path, object| {
         let unsupported = [
             ("method", m.method.is_some()),
             (
@@ -86,7 +72,6 @@ pub(super) fn grpc_route_matches(
                 "a GRPCRoute matches gRPC methods and headers only",
             ));
         }
-        let mut object = Map::new();
         if let Some(uri) = &m.uri {
             let method = if let Some(exact) = &uri.exact {
                 grpc_method(exact).map(|(service, method)| {
@@ -105,6 +90,23 @@ pub(super) fn grpc_route_matches(
             })?;
             object.insert("method".into(), method);
         }
+        Ok(())
+    })
+}
+
+/// The conversion both route kinds share: `kind_specific` fills in what one match means for the
+/// route kind (given the match, its field path and the object being built), headers are added
+/// the same way for both, and matches that end up empty are left out.
+fn convert(
+    matches: &[HttpMatchRequest],
+    field: &str,
+    kind_specific: impl Fn(&HttpMatchRequest, &str, &mut Map<String, Value>) -> Result<(), RouterError>,
+) -> Result<Vec<Value>, RouterError> {
+    let mut out = Vec::new();
+    for (i, m) in matches.iter().enumerate() {
+        let path = format!("{field}[{i}]");
+        let mut object = Map::new();
+        kind_specific(m, &path, &mut object)?;
         let headers = string_matches(m.headers.as_ref(), &format!("{path}.headers"))?;
         if !headers.is_empty() {
             object.insert("headers".into(), Value::Array(headers));
